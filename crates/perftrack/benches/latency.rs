@@ -1,0 +1,2 @@
+//! Placeholder, replaced by the latency benchmarks.
+fn main() {}

@@ -1,0 +1,27 @@
+//! Reading configurations from JSON with errors that name the key.
+
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result};
+
+/// Deserialises a configuration, turning any serde error into [`Error::InvalidConfig`] that
+/// names the offending key (its dotted path; `.` for the document itself).
+pub(crate) fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let key = err.path().to_string();
+        Error::InvalidConfig {
+            key,
+            reason: err.into_inner().to_string(),
+        }
+    })
+}
+
+/// Like [`from_value`], from JSON text.
+pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|err| Error::InvalidConfig {
+            key: ".".to_owned(),
+            reason: format!("not valid JSON: {err}"),
+        })?;
+    from_value(value)
+}

@@ -1,0 +1,797 @@
+//! `LatencyTracker`: how long each stage of a pipeline takes.
+
+mod config;
+mod guard;
+mod record;
+
+pub use config::LatencyConfig;
+pub use guard::{LatencyGuard, TimedFuture};
+pub use record::LatencyRecord;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Anchor;
+use crate::label::{LabelRegistry, Labelled};
+use crate::log::RecordLog;
+use crate::session::{SessionTable, lock};
+use crate::store::{self, FORMAT_NAME, FORMAT_VERSION, Layout, MetricsFile};
+use crate::{
+    Clock, Distribution, MonotonicClock, Result, Statistics, Status, TimeUnit, Timestamp, TrackId,
+};
+use record::PythonLatencyRecord;
+
+/// The tracker type as metrics files name it.
+const TRACKER_TYPE: &str = "latency";
+/// The tracker type as the Python original's files name it.
+const PYTHON_TRACKER_TYPE: &str = "LatencyTracker";
+
+/// Measures how long operations take: sessions by id, guards, closures, futures and durations
+/// measured elsewhere, with exact statistics per label.
+///
+/// `LatencyTracker` is `Clone + Send + Sync`; clones share their state, so one tracker can be
+/// handed to every thread and task of a service. Recording takes no tracker-wide lock and, in
+/// steady state with `max_records: 0`, allocates nothing.
+///
+/// ```
+/// use perftrack::{LatencyConfig, LatencyTracker};
+///
+/// let tracker = LatencyTracker::new(LatencyConfig::default());
+///
+/// let id = tracker.start_tracking(Some("retrieval"));
+/// let documents = vec!["doc"; 5]; // retrieve documents here
+/// let record = tracker.stop_tracking(&id)?;
+/// println!("retrieval took {:.3} {}", record.value, record.unit);
+///
+/// {
+///     let _guard = tracker.track("generation"); // recorded when the guard drops
+/// }
+/// let answer = tracker.time("rerank", || documents.len());
+///
+/// let stats = tracker.statistics(Some("retrieval")).unwrap();
+/// assert_eq!(stats.count, 1);
+/// assert_eq!(tracker.statistics_by_label().len(), 3);
+/// # assert_eq!(answer, 5);
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct LatencyTracker {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: LatencyConfig,
+    shared: Arc<Shared>,
+    labels: LabelRegistry<Slot>,
+    sessions: SessionTable<Arc<Slot>>,
+    /// When the tracker started, was last reset, or (after a load) the file's start.
+    started: Mutex<Timestamp>,
+    /// Serialises `reset` and `load_metrics`.
+    admin: Mutex<()>,
+}
+
+/// What every label's state needs to finish a measurement.
+#[derive(Debug)]
+struct Shared {
+    clock: Arc<dyn Clock>,
+    anchor: Anchor,
+    unit: TimeUnit,
+    include_timestamps: bool,
+    /// Renewed by `reset` and `load_metrics`; states of an older generation are no longer
+    /// reachable, and measurements finishing on them are not kept.
+    generation: AtomicU64,
+    log: RecordLog<LatencyRecord>,
+}
+
+/// One label's state.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    label: Option<Arc<str>>,
+    generation: u64,
+    dist: Mutex<Distribution>,
+    shared: Arc<Shared>,
+}
+
+impl Labelled for Slot {
+    fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+}
+
+/// A finished measurement, before it becomes a record.
+struct Measured {
+    elapsed: Duration,
+    end_time: Timestamp,
+    /// Whether it counts: its state was not replaced by a reset or load meanwhile.
+    current: bool,
+}
+
+impl Slot {
+    /// Adds the measurement from `start` to `end` to this label's distribution, unless the
+    /// state was replaced meanwhile.
+    #[inline]
+    fn measure(&self, start: Instant, end: Instant, status: Status) -> Measured {
+        let shared = &self.shared;
+        let elapsed = end.saturating_duration_since(start);
+        let end_time = shared.anchor.timestamp(end);
+        // Acquire pairs with the Release in `install`: a measurement either sees the new
+        // generation and is dropped, or was recorded into a state that is being replaced.
+        let current = self.generation == shared.generation.load(Ordering::Acquire);
+        if current {
+            lock(&self.dist).record(elapsed.as_secs_f64(), status, end_time);
+        }
+        Measured {
+            elapsed,
+            end_time,
+            current,
+        }
+    }
+
+    fn to_record(&self, id: Option<TrackId>, m: &Measured, status: Status) -> LatencyRecord {
+        let shared = &self.shared;
+        LatencyRecord {
+            track_id: id.unwrap_or_else(TrackId::generate),
+            value: shared.unit.from_duration(m.elapsed),
+            timestamp: m.end_time,
+            unit: shared.unit,
+            label: self.label.clone(),
+            start_time: shared
+                .include_timestamps
+                .then(|| m.end_time.saturating_sub(m.elapsed)),
+            end_time: shared.include_timestamps.then_some(m.end_time),
+            status,
+        }
+    }
+
+    /// Records a measurement and returns its record (also kept in the log).
+    fn finish(
+        &self,
+        id: Option<TrackId>,
+        start: Instant,
+        end: Instant,
+        status: Status,
+    ) -> LatencyRecord {
+        let m = self.measure(start, end, status);
+        let record = self.to_record(id, &m, status);
+        if m.current && self.shared.log.enabled() {
+            self.shared.log.push(record.clone());
+        }
+        record
+    }
+
+    /// Records a measurement; a record is built only if the log keeps one.
+    #[inline]
+    fn finish_quiet(&self, start: Instant, end: Instant, status: Status) {
+        let m = self.measure(start, end, status);
+        if m.current && self.shared.log.enabled() {
+            self.shared.log.push(self.to_record(None, &m, status));
+        }
+    }
+}
+
+impl LatencyTracker {
+    /// A tracker with the standard monotonic clock.
+    ///
+    /// ```
+    /// use perftrack::{LatencyConfig, LatencyTracker, TimeUnit};
+    /// let tracker = LatencyTracker::new(LatencyConfig { time_unit: TimeUnit::Microseconds, ..Default::default() });
+    /// assert_eq!(tracker.config().time_unit, TimeUnit::Microseconds);
+    /// ```
+    pub fn new(config: LatencyConfig) -> Self {
+        Self::with_clock(config, Arc::new(MonotonicClock))
+    }
+
+    /// A tracker that reads time from `clock` (a [`ManualClock`](crate::ManualClock) in tests).
+    ///
+    /// ```
+    /// use perftrack::{LatencyConfig, LatencyTracker, ManualClock};
+    /// use std::{sync::Arc, time::Duration};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = LatencyTracker::with_clock(LatencyConfig::default(), clock.clone());
+    /// let guard = tracker.track("step");
+    /// clock.advance(Duration::from_millis(40));
+    /// assert_eq!(guard.stop().value, 40.0);
+    /// ```
+    pub fn with_clock(config: LatencyConfig, clock: Arc<dyn Clock>) -> Self {
+        let anchor = Anchor::take(clock.as_ref());
+        let shared = Arc::new(Shared {
+            clock,
+            anchor,
+            unit: config.time_unit,
+            include_timestamps: config.include_timestamps,
+            generation: AtomicU64::new(0),
+            log: RecordLog::new(config.max_records),
+        });
+        let labels = {
+            let shared = Arc::clone(&shared);
+            let exact_limit = config.exact_limit;
+            LabelRegistry::new(config.max_labels, move |label| Slot {
+                label,
+                // Read under the registry's write lock, which `renew` also holds.
+                generation: shared.generation.load(Ordering::Acquire),
+                dist: Mutex::new(Distribution::new(exact_limit)),
+                shared: Arc::clone(&shared),
+            })
+        };
+        Self {
+            inner: Arc::new(Inner {
+                started: Mutex::new(anchor.wall()),
+                config,
+                shared,
+                labels,
+                sessions: SessionTable::default(),
+                admin: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The configuration the tracker was built with.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// assert_eq!(tracker.config().metric_name, "latency");
+    /// ```
+    pub fn config(&self) -> &LatencyConfig {
+        &self.inner.config
+    }
+
+    fn now(&self) -> Instant {
+        self.inner.shared.clock.now()
+    }
+
+    /// Starts a session with a generated id. `Some("")` and `None` both mean no label.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let id = tracker.start_tracking(Some("embedding"));
+    /// let record = tracker.stop_tracking(&id)?;
+    /// assert_eq!(record.label.as_deref(), Some("embedding"));
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
+        let slot = self.inner.labels.get(label.unwrap_or(""));
+        self.inner.sessions.start(self.now(), slot)
+    }
+
+    /// Starts a session under an id the caller chooses; an id that is already active is an
+    /// [`Error::DuplicateTrackId`](crate::Error::DuplicateTrackId), never an overwrite.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker, Error};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// tracker.start_tracking_with_id("q1", None)?;
+    /// assert!(matches!(tracker.start_tracking_with_id("q1", None), Err(Error::DuplicateTrackId { .. })));
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
+        let slot = self.inner.labels.get(label.unwrap_or(""));
+        self.inner.sessions.start_named(id, self.now(), slot)
+    }
+
+    /// Stops a session and returns its record. An id that is not active is an
+    /// [`Error::UnknownTrackId`](crate::Error::UnknownTrackId).
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let id = tracker.start_tracking(None);
+    /// assert!(tracker.stop_tracking(&id).is_ok());
+    /// assert!(tracker.stop_tracking(&id).is_err());
+    /// ```
+    pub fn stop_tracking(&self, id: &TrackId) -> Result<LatencyRecord> {
+        let end = self.now();
+        let active = self.inner.sessions.remove(id)?;
+        Ok(active
+            .state
+            .finish(Some(active.id), active.started, end, Status::Ok))
+    }
+
+    /// The time elapsed so far in a session, in the tracker's unit; `None` means the most
+    /// recently started active session. Nothing is recorded.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker, Error};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// assert!(matches!(tracker.current_value(None), Err(Error::NoActiveSession)));
+    /// let id = tracker.start_tracking(None);
+    /// assert!(tracker.current_value(Some(&id))? >= 0.0);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn current_value(&self, id: Option<&TrackId>) -> Result<f64> {
+        let now = self.now();
+        let started = match id {
+            Some(id) => self.inner.sessions.with(id, |a| a.started)?,
+            None => self.inner.sessions.with_latest(|a| a.started)?,
+        };
+        Ok(self
+            .inner
+            .config
+            .time_unit
+            .from_duration(now.saturating_duration_since(started)))
+    }
+
+    /// How many sessions are active.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let _id = tracker.start_tracking(None);
+    /// assert_eq!(tracker.active_sessions(), 1);
+    /// ```
+    pub fn active_sessions(&self) -> usize {
+        self.inner.sessions.len()
+    }
+
+    /// Measures until the returned guard is dropped (or stopped); `""` means no label.
+    ///
+    /// The guard owns what it needs (`Send + 'static`): hold it across `.await`, move it into
+    /// a task, nest guards, use them from many threads at once. A guard dropped while its
+    /// thread panics records the measurement as [`Status::Failed`].
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// {
+    ///     let _query = tracker.track("query");
+    ///     let _retrieval = tracker.track("retrieval");
+    /// }
+    /// assert_eq!(tracker.statistics(None).unwrap().count, 2);
+    /// ```
+    #[inline]
+    pub fn track(&self, label: &str) -> LatencyGuard {
+        let slot = self.inner.labels.get(label);
+        LatencyGuard::new(slot, self.now())
+    }
+
+    /// Runs `f` and records how long it took (as failed if it panics).
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let sum = tracker.time("tokenise", || (1..=10).sum::<u32>());
+    /// assert_eq!(sum, 55);
+    /// ```
+    pub fn time<T>(&self, label: &str, f: impl FnOnce() -> T) -> T {
+        let _guard = self.track(label);
+        f()
+    }
+
+    /// Wraps a future so that the time from its first poll to its completion is recorded. A
+    /// future dropped before it completes is recorded as [`Status::Cancelled`]. No runtime is
+    /// needed.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker, Status};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let answer = futures_lite_block_on(tracker.time_async("generate", async { 42 }));
+    /// assert_eq!(answer, 42);
+    /// assert_eq!(tracker.records()[0].status, Status::Ok);
+    /// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     use std::task::{Context, Poll, Waker};
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = Context::from_waker(Waker::noop());
+    /// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+    /// # }
+    /// ```
+    pub fn time_async<F: Future>(&self, label: &str, future: F) -> TimedFuture<F> {
+        TimedFuture::new(self.inner.labels.get(label), future)
+    }
+
+    /// Wraps a function so that every call is timed under `label`: the decorator of the Python
+    /// original. Several arguments go in a tuple.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let retrieve = tracker.wrap("retrieve", |(query, k): (&str, usize)| vec![query.len(); k]);
+    /// assert_eq!(retrieve(("what is RAG?", 3)).len(), 3);
+    /// assert_eq!(tracker.statistics(Some("retrieve")).unwrap().count, 1);
+    /// ```
+    pub fn wrap<A, R>(&self, label: &str, f: impl Fn(A) -> R) -> impl Fn(A) -> R {
+        let tracker = self.clone();
+        let label: Arc<str> = Arc::from(label);
+        move |args| {
+            let _guard = tracker.track(&label);
+            f(args)
+        }
+    }
+
+    /// Records a duration measured elsewhere, ending now.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// # use std::time::Duration;
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// tracker.record("llm", Duration::from_millis(850));
+    /// assert_eq!(tracker.statistics(Some("llm")).unwrap().max, 850.0);
+    /// ```
+    #[inline]
+    pub fn record(&self, label: &str, duration: Duration) {
+        let slot = self.inner.labels.get(label);
+        let end = self.now();
+        let start = end.checked_sub(duration).unwrap_or(end);
+        if start + duration == end {
+            slot.finish_quiet(start, end, Status::Ok);
+        } else {
+            // The monotonic clock cannot go back that far; record the duration itself.
+            let shared = &slot.shared;
+            if slot.generation == shared.generation.load(Ordering::Acquire) {
+                let at = shared.anchor.timestamp(end);
+                lock(&slot.dist).record(duration.as_secs_f64(), Status::Ok, at);
+            }
+        }
+    }
+
+    /// Statistics over one label, or over every measurement (labelled or not) with `None` or
+    /// `Some("")`; `None` when nothing matches.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// # use std::time::Duration;
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// tracker.record("a", Duration::from_millis(10));
+    /// tracker.record("", Duration::from_millis(30));
+    /// assert_eq!(tracker.statistics(None).unwrap().mean, 20.0);
+    /// assert_eq!(tracker.statistics(Some("a")).unwrap().mean, 10.0);
+    /// assert!(tracker.statistics(Some("b")).is_none());
+    /// ```
+    pub fn statistics(&self, label: Option<&str>) -> Option<Statistics> {
+        let (scale, unit) = (
+            self.inner.config.time_unit.per_second(),
+            self.inner.config.time_unit.as_str(),
+        );
+        match label.filter(|l| !l.is_empty()) {
+            Some(label) => lock(&self.inner.labels.find(label)?.dist).statistics(scale, unit),
+            None => self.merged().statistics(scale, unit),
+        }
+    }
+
+    fn merged(&self) -> Distribution {
+        let mut all = Distribution::new(self.inner.config.exact_limit);
+        for slot in self.inner.labels.all() {
+            all.merge(&lock(&slot.dist));
+        }
+        all
+    }
+
+    /// Statistics per label, for labelled measurements, sorted by label.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// # use std::time::Duration;
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// tracker.record("retrieval", Duration::from_millis(12));
+    /// tracker.record("generation", Duration::from_millis(300));
+    /// let labels: Vec<_> = tracker.statistics_by_label().into_keys().collect();
+    /// assert_eq!(labels, ["generation", "retrieval"]);
+    /// ```
+    pub fn statistics_by_label(&self) -> BTreeMap<String, Statistics> {
+        let unit = self.inner.config.time_unit;
+        self.inner
+            .labels
+            .all()
+            .into_iter()
+            .filter_map(|slot| {
+                let label = slot.label.as_deref()?;
+                let stats = lock(&slot.dist).statistics(unit.per_second(), unit.as_str())?;
+                Some((label.to_owned(), stats))
+            })
+            .collect()
+    }
+
+    /// The retained records (at most `max_records`), oldest first.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig { max_records: 2, ..Default::default() });
+    /// for _ in 0..3 {
+    ///     tracker.track("x").stop();
+    /// }
+    /// assert_eq!(tracker.records().len(), 2);
+    /// assert_eq!(tracker.dropped_records(), 1);
+    /// ```
+    pub fn records(&self) -> Vec<LatencyRecord> {
+        self.inner.shared.log.snapshot()
+    }
+
+    /// How many measurements count in the statistics but are not among [`records`](Self::records)
+    /// (dropped because of `max_records`).
+    pub fn dropped_records(&self) -> u64 {
+        let retained = self.inner.shared.log.len() as u64;
+        self.merged().count().saturating_sub(retained)
+    }
+
+    /// How many measurements were recorded under `"_other"` because `max_labels` distinct
+    /// labels already existed.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// # use std::time::Duration;
+    /// let tracker = LatencyTracker::new(LatencyConfig { max_labels: 1, ..Default::default() });
+    /// tracker.record("a", Duration::from_millis(1));
+    /// tracker.record("b", Duration::from_millis(1));
+    /// assert_eq!(tracker.overflowed_labels(), 1);
+    /// assert!(tracker.statistics(Some("_other")).is_some());
+    /// ```
+    pub fn overflowed_labels(&self) -> u64 {
+        self.inner.labels.overflowed()
+    }
+
+    /// Discards every record, statistic and active session, and restarts the tracker's clock
+    /// of record. Measurements in flight (guards, timed futures) are not kept.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// tracker.time("x", || ());
+    /// tracker.reset();
+    /// assert!(tracker.statistics(None).is_none());
+    /// assert!(tracker.records().is_empty());
+    /// ```
+    pub fn reset(&self) {
+        let now = Timestamp::from(self.inner.shared.clock.system_now());
+        self.install(Vec::new(), Vec::new(), 0, now);
+    }
+
+    /// Replaces the whole state: sessions end, label states and records are swapped for the
+    /// given ones, and a new generation starts.
+    fn install(
+        &self,
+        slots: Vec<Slot>,
+        records: Vec<LatencyRecord>,
+        overflowed: u64,
+        started: Timestamp,
+    ) {
+        let _admin = lock(&self.inner.admin);
+        let shared = &self.inner.shared;
+        self.inner.sessions.clear();
+        let next = shared.generation.load(Ordering::Relaxed) + 1;
+        let slots = slots
+            .into_iter()
+            .map(|slot| Slot {
+                generation: next,
+                ..slot
+            })
+            .collect();
+        self.inner.labels.replace(slots, overflowed, || {
+            // Release pairs with the Acquire in `Slot::finish`.
+            shared.generation.store(next, Ordering::Release);
+        });
+        shared.log.replace(records);
+        *lock(&self.inner.started) = started;
+    }
+
+    fn slot_with(&self, label: Option<Arc<str>>, dist: Distribution) -> Slot {
+        Slot {
+            label,
+            generation: 0,
+            dist: Mutex::new(dist),
+            shared: Arc::clone(&self.inner.shared),
+        }
+    }
+
+    /// Saves records, statistics and configuration to `path` as a version-1 metrics file
+    /// (`docs/FORMAT.md`). The write is atomic: a crash leaves the old file or the new one.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("latency.json");
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// tracker.time("retrieval", || ());
+    /// tracker.save_metrics(&path)?;
+    ///
+    /// let restored = LatencyTracker::new(LatencyConfig::default());
+    /// restored.load_metrics(&path)?;
+    /// assert_eq!(restored.statistics(None), tracker.statistics(None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn save_metrics(&self, path: &Path) -> Result<()> {
+        // Records first: every retained record's measurement is then in the summaries too.
+        let records = self.records();
+        let mut summaries = BTreeMap::new();
+        let mut total = 0;
+        for slot in self.inner.labels.all() {
+            let dist = lock(&slot.dist).clone();
+            if dist.count() > 0 {
+                total += dist.count();
+                summaries.insert(slot.label.as_deref().unwrap_or("").to_owned(), dist);
+            }
+        }
+        let file = FileV1 {
+            format: FORMAT_NAME.to_owned(),
+            version: FORMAT_VERSION,
+            tracker_type: TRACKER_TYPE.to_owned(),
+            start_time: *lock(&self.inner.started),
+            end_time: Timestamp::from(self.inner.shared.clock.system_now()),
+            config: self.inner.config.clone(),
+            dropped_records: total.saturating_sub(records.len() as u64),
+            overflowed_labels: self.overflowed_labels(),
+            metrics: BTreeMap::from([(self.inner.config.metric_name.clone(), records)]),
+            summaries,
+        };
+        store::save_json(path, &file)
+    }
+
+    /// Loads a metrics file, replacing this tracker's records and statistics with the file's
+    /// (values converted to this tracker's unit), and returns what it read. Active sessions
+    /// end. Version-1 files and the Python original's files load; anything else is a clear
+    /// error naming the file, never a panic.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker, Error};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("broken.json");
+    /// std::fs::write(&path, "{\"tracker_type\": ")?;
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let err = tracker.load_metrics(&path).unwrap_err();
+    /// assert!(matches!(err, Error::MalformedFile { .. }));
+    /// assert!(err.to_string().contains("broken.json"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_metrics(&self, path: &Path) -> Result<MetricsFile<LatencyRecord>> {
+        let text = store::read(path)?;
+        let unit = self.inner.config.time_unit;
+        let exact_limit = self.inner.config.exact_limit;
+        match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
+            Layout::V1 => {
+                let file: FileV1 = store::parse(path, &text)?;
+                let records: Vec<LatencyRecord> =
+                    pick_records(file.metrics, &file.config.metric_name)
+                        .into_iter()
+                        .map(|r| r.in_unit(unit))
+                        .collect();
+                let total: u64 = file.summaries.values().map(Distribution::count).sum();
+                if (records.len() as u64) > total {
+                    return Err(store::invalid(
+                        path,
+                        format!(
+                            "the file holds {} records but its summaries count only {total} measurements",
+                            records.len()
+                        ),
+                    ));
+                }
+                let (slots, overflowed) =
+                    self.slots_from(file.summaries.into_iter().map(|(label, mut dist)| {
+                        dist.set_exact_limit(exact_limit);
+                        (label, dist)
+                    }));
+                self.install(
+                    slots,
+                    records.clone(),
+                    file.overflowed_labels + overflowed,
+                    file.start_time,
+                );
+                Ok(MetricsFile {
+                    version: FORMAT_VERSION,
+                    tracker_type: file.tracker_type,
+                    start_time: Some(file.start_time),
+                    end_time: Some(file.end_time),
+                    config: serde_json::to_value(&file.config).unwrap_or_default(),
+                    dropped_records: total - records.len() as u64,
+                    records,
+                })
+            }
+            Layout::Python => {
+                let file: PythonFile = store::parse(path, &text)?;
+                let metric_name = file
+                    .config
+                    .get("metric_name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(TRACKER_TYPE)
+                    .to_owned();
+                let records: Vec<LatencyRecord> = pick_records(file.metrics, &metric_name)
+                    .into_iter()
+                    .map(|r| r.into_record(unit))
+                    .collect();
+                let mut by_label: BTreeMap<String, Distribution> = BTreeMap::new();
+                for r in &records {
+                    by_label
+                        .entry(r.label.as_deref().unwrap_or("").to_owned())
+                        .or_insert_with(|| Distribution::new(exact_limit))
+                        .record(r.seconds(), r.status, r.timestamp);
+                }
+                let (slots, overflowed) = self.slots_from(by_label.into_iter());
+                let started = file
+                    .start_time
+                    .unwrap_or_else(|| Timestamp::from(self.inner.shared.clock.system_now()));
+                self.install(slots, records.clone(), overflowed, started);
+                Ok(MetricsFile {
+                    version: 0,
+                    tracker_type: PYTHON_TRACKER_TYPE.to_owned(),
+                    start_time: file.start_time,
+                    end_time: file.end_time,
+                    config: serde_json::Value::Object(file.config),
+                    records,
+                    dropped_records: 0,
+                })
+            }
+        }
+    }
+
+    /// Label states for loaded distributions; labels past `max_labels` merge into `"_other"`.
+    /// Returns the states and how many measurements overflowed.
+    fn slots_from(&self, dists: impl Iterator<Item = (String, Distribution)>) -> (Vec<Slot>, u64) {
+        let max_labels = self.inner.config.max_labels;
+        let mut kept: BTreeMap<String, Distribution> = BTreeMap::new();
+        let mut other: Option<Distribution> = None;
+        let mut overflowed = 0;
+        for (label, dist) in dists {
+            let distinct = kept
+                .keys()
+                .filter(|l| !l.is_empty() && *l != crate::OVERFLOW_LABEL)
+                .count();
+            if label.is_empty() || label == crate::OVERFLOW_LABEL || distinct < max_labels {
+                kept.insert(label, dist);
+            } else {
+                overflowed += dist.count();
+                other
+                    .get_or_insert_with(|| Distribution::new(self.inner.config.exact_limit))
+                    .merge(&dist);
+            }
+        }
+        if let Some(other) = other {
+            kept.entry(crate::OVERFLOW_LABEL.to_owned())
+                .or_insert_with(|| Distribution::new(self.inner.config.exact_limit))
+                .merge(&other);
+        }
+        let slots = kept
+            .into_iter()
+            .map(|(label, dist)| {
+                let label = (!label.is_empty()).then(|| Arc::from(label.as_str()));
+                self.slot_with(label, dist)
+            })
+            .collect();
+        (slots, overflowed)
+    }
+}
+
+/// The records under `metric_name`, or under the only key if there is just one.
+fn pick_records<R>(mut metrics: BTreeMap<String, Vec<R>>, metric_name: &str) -> Vec<R> {
+    if let Some(records) = metrics.remove(metric_name) {
+        return records;
+    }
+    if metrics.len() == 1 {
+        return metrics.into_values().next().unwrap_or_default();
+    }
+    Vec::new()
+}
+
+/// A version-1 latency metrics file (`docs/FORMAT.md`).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV1 {
+    format: String,
+    version: u32,
+    tracker_type: String,
+    start_time: Timestamp,
+    end_time: Timestamp,
+    config: LatencyConfig,
+    metrics: BTreeMap<String, Vec<LatencyRecord>>,
+    summaries: BTreeMap<String, Distribution>,
+    dropped_records: u64,
+    overflowed_labels: u64,
+}
+
+/// A latency metrics file in the Python original's layout (version 0).
+#[derive(Deserialize)]
+struct PythonFile {
+    #[serde(default)]
+    start_time: Option<Timestamp>,
+    #[serde(default)]
+    end_time: Option<Timestamp>,
+    #[serde(default)]
+    config: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    metrics: BTreeMap<String, Vec<PythonLatencyRecord>>,
+}

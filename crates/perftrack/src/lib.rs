@@ -1,0 +1,75 @@
+//! # perftrack
+//!
+//! Measure how a retrieval-augmented generation (RAG) system performs: the latency of every
+//! pipeline stage, with exact statistics per label, cheap enough to leave on in production.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use perftrack::{LatencyConfig, LatencyTracker, TimeUnit};
+//! use std::time::Duration;
+//!
+//! let tracker = LatencyTracker::new(LatencyConfig {
+//!     time_unit: TimeUnit::Milliseconds,
+//!     ..Default::default()
+//! });
+//!
+//! // A guard measures a block and records when it drops.
+//! {
+//!     let _guard = tracker.track("retrieval");
+//!     // ... search the index ...
+//! }
+//! // A closure, a session by id, or a duration measured elsewhere.
+//! let n = tracker.time("rerank", || 3 + 4);
+//! let id = tracker.start_tracking(Some("generation"));
+//! let record = tracker.stop_tracking(&id)?;
+//! tracker.record("embedding", Duration::from_micros(850));
+//!
+//! let stats = tracker.statistics(Some("embedding")).unwrap();
+//! assert_eq!((stats.count, stats.p50, stats.unit.as_str()), (1, 0.85, "ms"));
+//! for (label, s) in tracker.statistics_by_label() {
+//!     println!("{label}: n={} p50={:.3} p99={:.3} {}", s.count, s.p50, s.p99, s.unit);
+//! }
+//! # assert_eq!(n, 7);
+//! # let _ = record;
+//! # Ok::<(), perftrack::Error>(())
+//! ```
+//!
+//! ## What is exact
+//!
+//! Count, sum, min, max, mean and standard deviation are exact. Percentiles are exact while a
+//! label holds at most `exact_limit` values and within 1 % relative error beyond that, from a
+//! bounded, mergeable sketch ([`Distribution`]); memory per label never grows with the number
+//! of measurements. Durations come from a monotonic clock; record timestamps are RFC 3339 UTC.
+//!
+//! ## Metrics files
+//!
+//! [`LatencyTracker::save_metrics`] writes a versioned JSON file atomically;
+//! [`LatencyTracker::load_metrics`] validates it (and reads the Python original's files too).
+//! The format is specified in `docs/FORMAT.md`.
+
+#![forbid(unsafe_code)]
+
+mod clock;
+mod config;
+mod error;
+mod label;
+mod latency;
+mod log;
+mod session;
+mod stats;
+mod status;
+mod store;
+mod timestamp;
+mod units;
+
+pub use clock::{Clock, ManualClock, MonotonicClock};
+pub use error::{Error, Result};
+pub use label::OVERFLOW_LABEL;
+pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};
+pub use session::TrackId;
+pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
+pub use status::Status;
+pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};
+pub use timestamp::{ParseTimestampError, Timestamp};
+pub use units::{MemoryUnit, RateUnit, TimeUnit};

@@ -1,0 +1,332 @@
+//! Session ids and the table of active sessions that every tracker uses.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{Error, Result};
+
+/// A handle to a tracking session: cheap to create and to clone (no string is allocated for a
+/// generated id).
+///
+/// Generated ids are unique within the process and display as decimal numbers. An id the caller
+/// chose (`start_tracking_with_id`) displays as given. `TrackId::from("name")` refers to an
+/// active session by the name it was started with.
+///
+/// ```
+/// use perftrack::{LatencyConfig, LatencyTracker, TrackId};
+///
+/// let tracker = LatencyTracker::new(LatencyConfig::default());
+/// tracker.start_tracking_with_id("request-42", Some("retrieval"))?;
+/// let record = tracker.stop_tracking(&TrackId::from("request-42"))?;
+/// assert_eq!(record.track_id.to_string(), "request-42");
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TrackId {
+    /// Process-unique sequence number; 0 for an id made from a name alone.
+    seq: u64,
+    name: Option<Arc<str>>,
+}
+
+impl TrackId {
+    /// A fresh process-unique id.
+    pub(crate) fn generate() -> Self {
+        Self {
+            seq: next_seq(),
+            name: None,
+        }
+    }
+
+    fn named(seq: u64, name: Arc<str>) -> Self {
+        Self {
+            seq,
+            name: Some(name),
+        }
+    }
+
+    /// The name the caller gave, if any.
+    ///
+    /// ```
+    /// assert_eq!(perftrack::TrackId::from("a").name(), Some("a"));
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+impl From<&str> for TrackId {
+    fn from(name: &str) -> Self {
+        Self::named(0, Arc::from(name))
+    }
+}
+
+impl From<String> for TrackId {
+    fn from(name: String) -> Self {
+        Self::named(0, Arc::from(name))
+    }
+}
+
+impl fmt::Display for TrackId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{}", self.seq),
+        }
+    }
+}
+
+impl Serialize for TrackId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for TrackId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
+    }
+}
+
+/// The next process-unique sequence number. Each thread takes a block of numbers from one
+/// shared counter and hands them out without further synchronisation.
+#[inline]
+fn next_seq() -> u64 {
+    const BLOCK: u64 = 1024;
+    // Starts at 1: 0 marks ids made from a name alone.
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    RANGE.with(|range| {
+        let (mut next, mut end) = range.get();
+        if next == end {
+            // Relaxed: the counter only has to hand out distinct blocks; nothing else is
+            // published through it.
+            next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        range.set((next + 1, end));
+        next
+    })
+}
+
+/// Locks a mutex, ignoring poisoning: perftrack's own critical sections never panic, and a
+/// panic elsewhere must not turn every later measurement into a panic too.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One active session.
+#[derive(Debug)]
+pub(crate) struct Active<S> {
+    pub(crate) id: TrackId,
+    pub(crate) started: Instant,
+    pub(crate) state: S,
+}
+
+const SHARDS: usize = 16;
+
+/// The active sessions of one tracker, sharded by id so that sessions on different threads
+/// rarely contend.
+#[derive(Debug)]
+pub(crate) struct SessionTable<S> {
+    shards: [Mutex<FxHashMap<u64, Active<S>>>; SHARDS],
+    /// Caller-chosen names of active sessions, to refuse duplicates and resolve names.
+    names: Mutex<FxHashMap<Arc<str>, u64>>,
+}
+
+impl<S> Default for SessionTable<S> {
+    fn default() -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::default()),
+            names: Mutex::default(),
+        }
+    }
+}
+
+impl<S> SessionTable<S> {
+    fn shard(&self, seq: u64) -> &Mutex<FxHashMap<u64, Active<S>>> {
+        &self.shards[(seq % SHARDS as u64) as usize]
+    }
+
+    /// Starts a session with a generated id.
+    pub(crate) fn start(&self, started: Instant, state: S) -> TrackId {
+        let id = TrackId::generate();
+        lock(self.shard(id.seq)).insert(
+            id.seq,
+            Active {
+                id: id.clone(),
+                started,
+                state,
+            },
+        );
+        id
+    }
+
+    /// Starts a session under a caller-chosen name; a name that is active is refused.
+    pub(crate) fn start_named(&self, name: &str, started: Instant, state: S) -> Result<TrackId> {
+        let mut names = lock(&self.names);
+        if names.contains_key(name) {
+            return Err(Error::DuplicateTrackId {
+                id: name.to_owned(),
+            });
+        }
+        let name: Arc<str> = Arc::from(name);
+        let id = TrackId::named(next_seq(), Arc::clone(&name));
+        // Lock order: names, then a shard (the same in `remove`).
+        lock(self.shard(id.seq)).insert(
+            id.seq,
+            Active {
+                id: id.clone(),
+                started,
+                state,
+            },
+        );
+        names.insert(name, id.seq);
+        Ok(id)
+    }
+
+    fn unknown(id: &TrackId) -> Error {
+        Error::UnknownTrackId { id: id.to_string() }
+    }
+
+    /// Ends a session and returns it.
+    pub(crate) fn remove(&self, id: &TrackId) -> Result<Active<S>> {
+        let Some(name) = &id.name else {
+            let mut shard = lock(self.shard(id.seq));
+            return match shard.get(&id.seq) {
+                Some(active) if active.id.name.is_none() => {
+                    shard.remove(&id.seq).ok_or_else(|| Self::unknown(id))
+                }
+                _ => Err(Self::unknown(id)),
+            };
+        };
+        let mut names = lock(&self.names);
+        let seq = match names.get(name) {
+            Some(&seq) if id.seq == 0 || id.seq == seq => seq,
+            _ => return Err(Self::unknown(id)),
+        };
+        let active = lock(self.shard(seq))
+            .remove(&seq)
+            .ok_or_else(|| Self::unknown(id))?;
+        names.remove(name);
+        Ok(active)
+    }
+
+    /// Runs `f` on an active session.
+    pub(crate) fn with<R>(&self, id: &TrackId, f: impl FnOnce(&mut Active<S>) -> R) -> Result<R> {
+        let seq = match &id.name {
+            None => id.seq,
+            Some(name) => match lock(&self.names).get(name) {
+                Some(&seq) if id.seq == 0 || id.seq == seq => seq,
+                _ => return Err(Self::unknown(id)),
+            },
+        };
+        let mut shard = lock(self.shard(seq));
+        match shard.get_mut(&seq) {
+            Some(active) if id.name.is_some() || active.id.name.is_none() => Ok(f(active)),
+            _ => Err(Self::unknown(id)),
+        }
+    }
+
+    /// Runs `f` on the most recently started active session (the latest start; among equal
+    /// starts, the later id).
+    pub(crate) fn with_latest<R>(&self, f: impl FnOnce(&mut Active<S>) -> R) -> Result<R> {
+        let mut latest: Option<(Instant, u64)> = None;
+        for shard in &self.shards {
+            for (seq, active) in lock(shard).iter() {
+                let key = (active.started, *seq);
+                if latest.is_none_or(|l| key > l) {
+                    latest = Some(key);
+                }
+            }
+        }
+        let (_, seq) = latest.ok_or(Error::NoActiveSession)?;
+        lock(self.shard(seq))
+            .get_mut(&seq)
+            .map(f)
+            .ok_or(Error::NoActiveSession)
+    }
+
+    /// Ends every session.
+    pub(crate) fn clear(&self) {
+        let mut names = lock(&self.names);
+        for shard in &self.shards {
+            lock(shard).clear();
+        }
+        names.clear();
+    }
+
+    /// How many sessions are active.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_unique_across_threads() {
+        let ids: Vec<u64> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..5000).map(|_| next_seq()).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        assert!(!ids.contains(&0));
+    }
+
+    #[test]
+    fn names_are_unique_while_active_and_reusable_after() {
+        let table = SessionTable::default();
+        let now = Instant::now();
+        let id = table.start_named("a", now, 1).unwrap();
+        assert!(matches!(
+            table.start_named("a", now, 2),
+            Err(Error::DuplicateTrackId { .. })
+        ));
+        assert_eq!(table.remove(&TrackId::from("a")).unwrap().state, 1);
+        assert!(matches!(
+            table.remove(&id),
+            Err(Error::UnknownTrackId { .. })
+        ));
+        table.start_named("a", now, 3).unwrap();
+        assert_eq!(table.len(), 1);
+    }
+
+    #[test]
+    fn a_name_alone_cannot_reach_a_generated_session() {
+        let table = SessionTable::default();
+        let id = table.start(Instant::now(), ());
+        let by_text = TrackId::from(id.to_string());
+        assert!(table.remove(&by_text).is_err());
+        assert!(table.remove(&id).is_ok());
+    }
+
+    #[test]
+    fn latest_is_the_most_recent_start() {
+        let table = SessionTable::default();
+        let t0 = Instant::now();
+        table.start(t0 + std::time::Duration::from_secs(2), "late");
+        table.start(t0, "early");
+        assert_eq!(table.with_latest(|a| a.state).unwrap(), "late");
+        table.clear();
+        assert!(matches!(
+            table.with_latest(|a| a.state),
+            Err(Error::NoActiveSession)
+        ));
+    }
+}

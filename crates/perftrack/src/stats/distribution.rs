@@ -1,0 +1,438 @@
+//! One label's measurements: exact moments, exact values while few, and a sketch.
+
+use serde::{Deserialize, Serialize};
+
+use super::sketch::{Sketch, SketchData};
+use super::{Statistics, exact_quantile};
+use crate::{Status, Timestamp};
+
+/// The quantiles every [`Statistics`] reports, in ascending order: p50, p90, p95, p99.
+const QUANTILES: [f64; 4] = [0.50, 0.90, 0.95, 0.99];
+
+/// A bounded, mergeable summary of a stream of measurements.
+///
+/// Count, failed, cancelled, sum, min, max, mean, variance (Welford's M2) and the last value
+/// are exact. Percentiles are exact (numpy's default "linear" definition) while the
+/// distribution holds at most `exact_limit` values, and within 1 % relative error beyond that,
+/// from a [`Sketch`]. Memory: at most 32 KiB for the sketch plus 8 bytes per exact value kept,
+/// whatever the number of measurements.
+///
+/// ```
+/// use perftrack::{Distribution, Status, Timestamp};
+///
+/// let mut d = Distribution::new(10_000);
+/// for v in [1.0, 2.0, 3.0, 4.0] {
+///     d.record(v, Status::Ok, Timestamp::now());
+/// }
+/// let stats = d.statistics(1.0, "s").unwrap();
+/// assert_eq!(stats.count, 4);
+/// assert_eq!(stats.mean, 2.5);
+/// assert_eq!(stats.median, 2.5);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Distribution {
+    count: u64,
+    failed: u64,
+    cancelled: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    mean: f64,
+    m2: f64,
+    last: f64,
+    last_time: Timestamp,
+    exact_limit: usize,
+    /// Every value while `exact_complete`; emptied (and its memory freed) once `count` passes
+    /// `exact_limit`.
+    exact: Vec<f64>,
+    exact_complete: bool,
+    sketch: Sketch,
+}
+
+impl Distribution {
+    /// An empty distribution that keeps exact values while it holds at most `exact_limit`.
+    ///
+    /// ```
+    /// let d = perftrack::Distribution::new(100);
+    /// assert_eq!(d.count(), 0);
+    /// assert!(d.statistics(1.0, "s").is_none());
+    /// ```
+    pub fn new(exact_limit: usize) -> Self {
+        Self {
+            count: 0,
+            failed: 0,
+            cancelled: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            mean: 0.0,
+            m2: 0.0,
+            last: 0.0,
+            last_time: Timestamp::from_unix_nanos(i64::MIN),
+            exact_limit,
+            exact: Vec::new(),
+            exact_complete: true,
+            sketch: Sketch::default(),
+        }
+    }
+
+    /// How many measurements were recorded.
+    ///
+    /// ```
+    /// let mut d = perftrack::Distribution::new(10);
+    /// d.record(1.0, perftrack::Status::Failed, perftrack::Timestamp::now());
+    /// assert_eq!(d.count(), 1);
+    /// ```
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Records one measurement that ended at `at`. Non-finite values are ignored (a duration
+    /// never is one) and the call returns `false`.
+    ///
+    /// ```
+    /// let mut d = perftrack::Distribution::new(10);
+    /// assert!(d.record(2.0, perftrack::Status::Ok, perftrack::Timestamp::now()));
+    /// assert!(!d.record(f64::NAN, perftrack::Status::Ok, perftrack::Timestamp::now()));
+    /// ```
+    #[inline]
+    pub fn record(&mut self, value: f64, status: Status, at: Timestamp) -> bool {
+        if !value.is_finite() {
+            return false;
+        }
+        self.count += 1;
+        match status {
+            Status::Ok => {}
+            Status::Failed => self.failed += 1,
+            Status::Cancelled => self.cancelled += 1,
+        }
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        // Welford's update keeps the variance exact to rounding, unlike a sum of squares.
+        let delta = value - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (value - self.mean);
+        if at >= self.last_time {
+            self.last = value;
+            self.last_time = at;
+        }
+        if self.exact_complete {
+            if self.exact.len() < self.exact_limit {
+                self.exact.push(value);
+            } else {
+                self.drop_exact();
+            }
+        }
+        self.sketch.add(value);
+        true
+    }
+
+    #[cold]
+    fn drop_exact(&mut self) {
+        self.exact = Vec::new();
+        self.exact_complete = false;
+    }
+
+    /// Adds every measurement of `other`, as if they had been recorded here. Moments merge
+    /// exactly (Chan et al.), sketches bucket by bucket, and exact values stay exact while the
+    /// total is within this distribution's `exact_limit`.
+    ///
+    /// ```
+    /// use perftrack::{Distribution, Status, Timestamp};
+    /// let (mut a, mut b) = (Distribution::new(10), Distribution::new(10));
+    /// a.record(1.0, Status::Ok, Timestamp::now());
+    /// b.record(3.0, Status::Ok, Timestamp::now());
+    /// a.merge(&b);
+    /// assert_eq!(a.statistics(1.0, "s").unwrap().mean, 2.0);
+    /// ```
+    pub fn merge(&mut self, other: &Distribution) {
+        if other.count == 0 {
+            return;
+        }
+        let (na, nb) = (self.count as f64, other.count as f64);
+        let n = na + nb;
+        let delta = other.mean - self.mean;
+        self.mean += delta * nb / n;
+        self.m2 += other.m2 + delta * delta * na * nb / n;
+        self.count += other.count;
+        self.failed += other.failed;
+        self.cancelled += other.cancelled;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        if other.last_time >= self.last_time {
+            self.last = other.last;
+            self.last_time = other.last_time;
+        }
+        if self.exact_complete
+            && other.exact_complete
+            && self.exact.len() + other.exact.len() <= self.exact_limit
+        {
+            self.exact.extend_from_slice(&other.exact);
+        } else {
+            self.drop_exact();
+        }
+        self.sketch.merge(&other.sketch);
+    }
+
+    /// Changes how many exact values are kept; if more are held, they are dropped and
+    /// percentiles come from the sketch.
+    ///
+    /// ```
+    /// let mut d = perftrack::Distribution::new(10);
+    /// d.set_exact_limit(0);
+    /// d.record(1.0, perftrack::Status::Ok, perftrack::Timestamp::now());
+    /// assert!(!d.statistics(1.0, "s").unwrap().percentiles_exact);
+    /// ```
+    pub fn set_exact_limit(&mut self, exact_limit: usize) {
+        self.exact_limit = exact_limit;
+        if self.exact.len() > exact_limit {
+            self.drop_exact();
+        }
+    }
+
+    /// The statistics of the recorded values multiplied by `scale` (to convert from the unit
+    /// values were recorded in to the unit reported), labelled `unit`; `None` when empty.
+    ///
+    /// ```
+    /// use perftrack::{Distribution, Status, Timestamp};
+    /// let mut d = Distribution::new(10);
+    /// d.record(0.25, Status::Ok, Timestamp::now());
+    /// let stats = d.statistics(1000.0, "ms").unwrap();
+    /// assert_eq!((stats.max, stats.unit.as_str()), (250.0, "ms"));
+    /// ```
+    pub fn statistics(&self, scale: f64, unit: &str) -> Option<Statistics> {
+        if self.count == 0 {
+            return None;
+        }
+        let mut q = [0.0; QUANTILES.len()];
+        if self.exact_complete {
+            let mut sorted = self.exact.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            for (slot, p) in q.iter_mut().zip(QUANTILES) {
+                *slot = exact_quantile(&sorted, p);
+            }
+        } else {
+            self.sketch_quantiles(&mut q);
+        }
+        let variance = (self.m2 / self.count as f64).max(0.0);
+        Some(Statistics {
+            count: self.count,
+            failed: self.failed,
+            cancelled: self.cancelled,
+            sum: self.sum * scale,
+            min: self.min * scale,
+            max: self.max * scale,
+            mean: self.mean * scale,
+            median: q[0] * scale,
+            stddev: variance.sqrt() * scale.abs(),
+            p50: q[0] * scale,
+            p90: q[1] * scale,
+            p95: q[2] * scale,
+            p99: q[3] * scale,
+            last: self.last * scale,
+            unit: unit.to_owned(),
+            percentiles_exact: self.exact_complete,
+        })
+    }
+
+    /// Interpolates between the sketch's estimates of the two order statistics around each
+    /// quantile's fractional rank, as numpy's "linear" method does between exact ones; each
+    /// estimate is within 1 % of its order statistic, so the result is within 1 % too.
+    fn sketch_quantiles(&self, out: &mut [f64; QUANTILES.len()]) {
+        let last_rank = (self.count - 1) as f64;
+        let mut ranks = [0u64; 2 * QUANTILES.len()];
+        for (i, p) in QUANTILES.iter().enumerate() {
+            let r = p * last_rank;
+            ranks[2 * i] = r.floor() as u64;
+            ranks[2 * i + 1] = (r.ceil() as u64).min(self.count - 1);
+        }
+        let mut values = [0.0; 2 * QUANTILES.len()];
+        if !self.sketch.values_at_ranks(&ranks, &mut values) {
+            // Unreachable while the sketch holds `count` values (validated on load); fall back
+            // to the exact extremes rather than panic.
+            values.fill(self.max);
+        }
+        for (i, p) in QUANTILES.iter().enumerate() {
+            let frac = p * last_rank - (ranks[2 * i] as f64);
+            let (lo, hi) = (values[2 * i], values[2 * i + 1]);
+            out[i] = (lo + (hi - lo) * frac).clamp(self.min, self.max);
+        }
+    }
+
+    pub(crate) fn to_summary(&self) -> Summary {
+        let some = |v: f64| (self.count > 0).then_some(v);
+        Summary {
+            count: self.count,
+            failed: self.failed,
+            cancelled: self.cancelled,
+            sum: some(self.sum),
+            min: some(self.min),
+            max: some(self.max),
+            mean: some(self.mean),
+            m2: some(self.m2),
+            last: some(self.last),
+            last_time: (self.count > 0).then_some(self.last_time),
+            exact: self.exact_complete.then(|| self.exact.clone()),
+            sketch: self.sketch.to_data(),
+        }
+    }
+
+    /// Rebuilds a distribution from its saved form, checking that its parts agree.
+    pub(crate) fn from_summary(s: Summary, exact_limit: usize) -> Result<Self, String> {
+        let sketch = Sketch::from_data(s.sketch)?;
+        if sketch.count() != s.count {
+            return Err(format!(
+                "summary count {} does not match its sketch's {} values",
+                s.count,
+                sketch.count()
+            ));
+        }
+        if s.failed.saturating_add(s.cancelled) > s.count {
+            return Err(format!(
+                "summary has {} failed and {} cancelled of only {} measurements",
+                s.failed, s.cancelled, s.count
+            ));
+        }
+        let mut d = Self::new(exact_limit);
+        d.count = s.count;
+        d.failed = s.failed;
+        d.cancelled = s.cancelled;
+        d.sketch = sketch;
+        if s.count > 0 {
+            let need = |name: &str, v: Option<f64>| {
+                v.filter(|v| v.is_finite()).ok_or_else(|| {
+                    format!("summary with count {} lacks a finite `{name}`", s.count)
+                })
+            };
+            d.sum = need("sum", s.sum)?;
+            d.min = need("min", s.min)?;
+            d.max = need("max", s.max)?;
+            d.mean = need("mean", s.mean)?;
+            d.m2 = need("m2", s.m2)?;
+            d.last = need("last", s.last)?;
+            d.last_time = s.last_time.ok_or("summary lacks `last_time`")?;
+            if d.min > d.max || d.m2 < 0.0 {
+                return Err(format!(
+                    "summary is inconsistent: min {} > max {} or m2 {} < 0",
+                    d.min, d.max, d.m2
+                ));
+            }
+        }
+        match s.exact {
+            Some(values) => {
+                if values.len() as u64 != s.count {
+                    return Err(format!(
+                        "summary lists {} exact values for {} measurements",
+                        values.len(),
+                        s.count
+                    ));
+                }
+                if values.iter().any(|v| *v < d.min || *v > d.max) {
+                    return Err("summary has exact values outside its min and max".to_owned());
+                }
+                d.exact = values;
+                d.set_exact_limit(exact_limit);
+            }
+            None => d.exact_complete = false,
+        }
+        Ok(d)
+    }
+}
+
+/// The saved form of a [`Distribution`] (see `docs/FORMAT.md`): what exact statistics and
+/// merging need.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Summary {
+    pub(crate) count: u64,
+    pub(crate) failed: u64,
+    pub(crate) cancelled: u64,
+    pub(crate) sum: Option<f64>,
+    pub(crate) min: Option<f64>,
+    pub(crate) max: Option<f64>,
+    pub(crate) mean: Option<f64>,
+    pub(crate) m2: Option<f64>,
+    pub(crate) last: Option<f64>,
+    pub(crate) last_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) exact: Option<Vec<f64>>,
+    pub(crate) sketch: SketchData,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(n: i64) -> Timestamp {
+        Timestamp::from_unix_nanos(n)
+    }
+
+    #[test]
+    fn exact_statistics_match_a_direct_computation() {
+        let values = [5.0, 1.0, 4.0, 2.0, 3.0, 10.0];
+        let mut d = Distribution::new(100);
+        for (i, v) in values.iter().enumerate() {
+            d.record(*v, Status::Ok, t(i as i64));
+        }
+        let s = d.statistics(1.0, "ms").unwrap();
+        let mean = values.iter().sum::<f64>() / 6.0;
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 6.0;
+        assert_eq!(s.count, 6);
+        assert_eq!(s.sum, 25.0);
+        assert_eq!((s.min, s.max), (1.0, 10.0));
+        assert!((s.mean - mean).abs() < 1e-12);
+        assert!((s.stddev - var.sqrt()).abs() < 1e-12);
+        // numpy.percentile([1,2,3,4,5,10], [50, 90, 95, 99]) = 3.5, 7.5, 8.75, 9.75
+        assert!((s.median - 3.5).abs() < 1e-12);
+        assert!((s.p90 - 7.5).abs() < 1e-12);
+        assert!((s.p95 - 8.75).abs() < 1e-12);
+        assert!((s.p99 - 9.75).abs() < 1e-12);
+        assert_eq!(s.last, 10.0);
+        assert!(s.percentiles_exact);
+    }
+
+    #[test]
+    fn passing_the_exact_limit_switches_to_the_sketch_and_frees_the_values() {
+        let mut d = Distribution::new(3);
+        for i in 0..4 {
+            d.record(f64::from(i) + 1.0, Status::Ok, t(i64::from(i)));
+        }
+        assert!(!d.exact_complete);
+        assert_eq!(d.exact.capacity(), 0);
+        let s = d.statistics(1.0, "s").unwrap();
+        assert!(!s.percentiles_exact);
+        assert!((s.median - 2.5).abs() <= 0.01 * 2.5);
+    }
+
+    #[test]
+    fn last_follows_the_latest_timestamp_across_merges() {
+        let mut a = Distribution::new(10);
+        let mut b = Distribution::new(10);
+        a.record(1.0, Status::Ok, t(10));
+        b.record(2.0, Status::Failed, t(5));
+        a.merge(&b);
+        let s = a.statistics(1.0, "s").unwrap();
+        assert_eq!((s.last, s.failed, s.count), (1.0, 1, 2));
+    }
+
+    #[test]
+    fn summaries_round_trip_and_reject_inconsistency() {
+        let mut d = Distribution::new(10);
+        for i in 0..5 {
+            d.record(f64::from(i), Status::Ok, t(i64::from(i)));
+        }
+        let back = Distribution::from_summary(d.to_summary(), 10).unwrap();
+        assert_eq!(back, d);
+        let mut bad = d.to_summary();
+        bad.count += 1;
+        assert!(Distribution::from_summary(bad, 10).is_err());
+        let mut bad = d.to_summary();
+        bad.min = None;
+        assert!(Distribution::from_summary(bad, 10).is_err());
+        let mut bad = d.to_summary();
+        bad.exact.as_mut().unwrap().pop();
+        assert!(Distribution::from_summary(bad, 10).is_err());
+    }
+}

@@ -1,0 +1,294 @@
+//! Metrics files: atomic saves, validated loads, and the Python original's layout
+//! (`docs/FORMAT.md` specifies every field).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Result, Timestamp};
+
+/// The value of the `format` key of every perftrack metrics file.
+pub const FORMAT_NAME: &str = "perftrack-metrics";
+/// The newest metrics file version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const SUPPORTED: &str = "0 (the Python original's layout) and 1";
+
+/// What a tracker's `load_metrics` read: the file's metadata and its records, converted to the
+/// loading tracker's unit.
+///
+/// ```no_run
+/// use perftrack::{LatencyConfig, LatencyTracker};
+///
+/// let tracker = LatencyTracker::new(LatencyConfig::default());
+/// let file = tracker.load_metrics("latency.json".as_ref())?;
+/// println!("version {} with {} records", file.version, file.records.len());
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct MetricsFile<R> {
+    /// The format version: 0 for the Python original's layout.
+    pub version: u32,
+    /// The tracker type as the file names it (`latency`, or `LatencyTracker` in version 0).
+    pub tracker_type: String,
+    /// When the tracker that wrote the file started (or was last reset).
+    pub start_time: Option<Timestamp>,
+    /// When the file was written.
+    pub end_time: Option<Timestamp>,
+    /// The writer's configuration, as written (version 0 configurations are not validated).
+    pub config: serde_json::Value,
+    /// The retained records, oldest first, in the loading tracker's unit.
+    pub records: Vec<R>,
+    /// Measurements counted in the file's statistics whose records were not retained.
+    pub dropped_records: u64,
+}
+
+/// Which layout a file uses, decided from its top-level keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// perftrack's own format, version 1.
+    V1,
+    /// The Python original's layout (no `format` key): version 0.
+    Python,
+}
+
+/// Reads a file, naming it in any error.
+pub(crate) fn read(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = valid.len() - valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        Error::MalformedFile {
+            path: path.to_owned(),
+            line,
+            column,
+            message: "the file is not UTF-8 text".to_owned(),
+        }
+    })
+}
+
+/// Parses JSON text into `T`, reporting the file, line and column of any problem.
+pub(crate) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|err| malformed(path, &err))
+}
+
+fn malformed(path: &Path, err: &serde_json::Error) -> Error {
+    let message = match err.classify() {
+        serde_json::error::Category::Eof => format!("the file ends too early (truncated?): {err}"),
+        _ => err.to_string(),
+    };
+    // serde_json appends " at line L column C"; the error carries them as fields already.
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message,
+    };
+    Error::MalformedFile {
+        path: path.to_owned(),
+        line: err.line(),
+        column: err.column(),
+        message,
+    }
+}
+
+/// An error about a file's content found after parsing, where no position is known.
+pub(crate) fn invalid(path: &Path, message: impl Into<String>) -> Error {
+    Error::MalformedFile {
+        path: path.to_owned(),
+        line: 0,
+        column: 0,
+        message: message.into(),
+    }
+}
+
+/// The keys every layout is recognised by.
+#[derive(Deserialize)]
+struct Header {
+    format: Option<serde_json::Value>,
+    version: Option<serde_json::Value>,
+    tracker_type: Option<serde_json::Value>,
+}
+
+/// Checks the header of a metrics file: the format, the version and that the file belongs to
+/// a tracker of type `expected` (`python_name` in version 0).
+pub(crate) fn check_header(
+    path: &Path,
+    text: &str,
+    expected: &'static str,
+    python_name: &str,
+) -> Result<Layout> {
+    let header: Header = serde_json::from_str(text).map_err(|err| {
+        if err.classify() == serde_json::error::Category::Data {
+            Error::MalformedFile {
+                path: path.to_owned(),
+                line: err.line(),
+                column: err.column(),
+                message: "expected a JSON object with `tracker_type` and `metrics` keys".into(),
+            }
+        } else {
+            malformed(path, &err)
+        }
+    })?;
+    let tracker_type = match &header.tracker_type {
+        Some(serde_json::Value::String(t)) => t.as_str(),
+        Some(other) => {
+            return Err(invalid(
+                path,
+                format!("`tracker_type` is {other}, not a string"),
+            ));
+        }
+        None => return Err(invalid(path, "the file has no `tracker_type` key")),
+    };
+    let Some(format) = header.format else {
+        if tracker_type != python_name {
+            return Err(Error::WrongTrackerType {
+                path: path.to_owned(),
+                expected,
+                found: tracker_type.to_owned(),
+            });
+        }
+        return Ok(Layout::Python);
+    };
+    if format != FORMAT_NAME {
+        return Err(invalid(
+            path,
+            format!("`format` is {format}; a perftrack metrics file says \"{FORMAT_NAME}\""),
+        ));
+    }
+    match header.version {
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
+        Some(other) => {
+            return Err(Error::UnsupportedVersion {
+                path: path.to_owned(),
+                found: other.to_string(),
+                supported: SUPPORTED,
+            });
+        }
+        None => {
+            return Err(invalid(
+                path,
+                "the file has a `format` but no `version` key",
+            ));
+        }
+    }
+    if tracker_type != expected {
+        return Err(Error::WrongTrackerType {
+            path: path.to_owned(),
+            expected,
+            found: tracker_type.to_owned(),
+        });
+    }
+    Ok(Layout::V1)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
+/// flushed to disk and renamed over `path`, so readers (and a crash at any moment) see either
+/// the old file or the new one, never a part.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| Error::Io { path, source }
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::Io {
+            path: path.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
+        })?
+        .to_string_lossy();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    // Relaxed: the counter only makes names distinct within this process.
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io(&tmp))?;
+        file.write_all(bytes).map_err(io(&tmp))?;
+        file.sync_all().map_err(io(&tmp))?;
+        drop(file);
+        fs::rename(&tmp, path).map_err(io(path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+        return result;
+    }
+    // Make the rename itself durable; not every platform can open a directory, so this is
+    // best effort.
+    if let Ok(d) = fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Serialises `value` as pretty JSON (ending in a newline) and writes it atomically; nothing is
+/// written if serialisation fails.
+pub(crate) fn save_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| Error::Serialize {
+        path: path.to_owned(),
+        source,
+    })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_checks_name_the_problem() {
+        let p = Path::new("m.json");
+        let ok = r#"{"format":"perftrack-metrics","version":1,"tracker_type":"latency"}"#;
+        assert_eq!(
+            check_header(p, ok, "latency", "LatencyTracker").unwrap(),
+            Layout::V1
+        );
+        let py = r#"{"tracker_type":"LatencyTracker","metrics":{}}"#;
+        assert_eq!(
+            check_header(p, py, "latency", "LatencyTracker").unwrap(),
+            Layout::Python
+        );
+        let future = r#"{"format":"perftrack-metrics","version":2,"tracker_type":"latency"}"#;
+        assert!(matches!(
+            check_header(p, future, "latency", "LatencyTracker"),
+            Err(Error::UnsupportedVersion { .. })
+        ));
+        let other = r#"{"format":"perftrack-metrics","version":1,"tracker_type":"cpu"}"#;
+        assert!(matches!(
+            check_header(p, other, "latency", "LatencyTracker"),
+            Err(Error::WrongTrackerType { .. })
+        ));
+        let array = "[1, 2]";
+        let err = check_header(p, array, "latency", "LatencyTracker").unwrap_err();
+        assert!(matches!(err, Error::MalformedFile { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn atomic_writes_replace_the_whole_file_and_leave_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        write_atomic(&path, b"old").unwrap();
+        write_atomic(&path, b"new contents").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new contents");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        let missing = dir.path().join("no/such/dir/m.json");
+        assert!(matches!(
+            write_atomic(&missing, b"x"),
+            Err(Error::Io { .. })
+        ));
+    }
+}
