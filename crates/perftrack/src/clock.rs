@@ -81,7 +81,7 @@ impl ManualClock {
     /// ```
     /// use perftrack::{Clock, ManualClock};
     /// let clock = ManualClock::new();
-    /// assert_eq!(perftrack::Timestamp::from(clock.system_now()).to_string(), "2025-01-01T00:00:00.000000Z");
+    /// assert_eq!(perftrack::Timestamp::from(clock.system_now()).to_string(), "2025-01-01T00:00:00.000000000Z");
     /// ```
     pub fn new() -> Self {
         Self::starting_at(SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_689_600))

@@ -27,7 +27,7 @@ use crate::{Error, Result};
 /// assert_eq!(record.track_id.to_string(), "request-42");
 /// # Ok::<(), perftrack::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub struct TrackId {
     /// Process-unique sequence number; 0 for an id made from a name alone.
     seq: u64,
@@ -57,6 +57,41 @@ impl TrackId {
     /// ```
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
+    }
+}
+
+/// Two ids are equal when they display the same: an id read back from a metrics file equals
+/// the id that was written.
+impl PartialEq for TrackId {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.name, &other.name) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.seq == other.seq,
+            (Some(name), None) => displays_as(name, other.seq),
+            (None, Some(name)) => displays_as(name, self.seq),
+        }
+    }
+}
+
+impl Eq for TrackId {}
+
+/// Whether `name` is the decimal form of `seq`.
+fn displays_as(name: &str, seq: u64) -> bool {
+    !name.starts_with(['0', '+']) && name.parse::<u64>() == Ok(seq)
+}
+
+/// Hashes the displayed form, consistently with `PartialEq`.
+impl std::hash::Hash for TrackId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        struct Bytes<'a, H>(&'a mut H);
+        impl<H: std::hash::Hasher> fmt::Write for Bytes<'_, H> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0.write(s.as_bytes());
+                Ok(())
+            }
+        }
+        let _ = fmt::Write::write_fmt(&mut Bytes(state), format_args!("{self}"));
+        state.write_u8(0xff);
     }
 }
 
@@ -287,6 +322,18 @@ mod tests {
         let unique: std::collections::HashSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len());
         assert!(!ids.contains(&0));
+    }
+
+    #[test]
+    fn ids_equal_their_displayed_form() {
+        use std::hash::{BuildHasher, RandomState};
+        let generated = TrackId::generate();
+        let read_back = TrackId::from(generated.to_string());
+        assert_eq!(generated, read_back);
+        let hasher = RandomState::new();
+        assert_eq!(hasher.hash_one(&generated), hasher.hash_one(&read_back));
+        assert_ne!(TrackId::from(format!("0{generated}")), generated);
+        assert_ne!(TrackId::from("a"), TrackId::from("b"));
     }
 
     #[test]

@@ -124,6 +124,20 @@ pub(crate) fn check_header(
     expected: &'static str,
     python_name: &str,
 ) -> Result<Layout> {
+    // A derived `Deserialize` also accepts an array for a struct; the top level must be an
+    // object.
+    let body = text.trim_start();
+    if !body.is_empty() && !body.starts_with('{') {
+        let skipped = &text[..text.len() - body.len()];
+        let line = skipped.matches('\n').count() + 1;
+        let column = skipped.len() - skipped.rfind('\n').map_or(0, |i| i + 1) + 1;
+        return Err(Error::MalformedFile {
+            path: path.to_owned(),
+            line,
+            column,
+            message: "expected a JSON object with `tracker_type` and `metrics` keys".into(),
+        });
+    }
     let header: Header = serde_json::from_str(text).map_err(|err| {
         if err.classify() == serde_json::error::Category::Data {
             Error::MalformedFile {

@@ -8,8 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in wall-clock time with nanosecond resolution, used to label records.
 ///
-/// Written as RFC 3339 in UTC with exactly six fractional digits
-/// (`2026-11-29T14:18:32.057875Z`), so every timestamp has the same length. Parsed from RFC 3339
+/// Written as RFC 3339 in UTC with exactly nine fractional digits
+/// (`2026-11-29T14:18:32.057875123Z`), so every timestamp has the same length and a saved
+/// timestamp reads back exactly. Parsed from RFC 3339
 /// with any offset, and from the Python original's naive ISO strings
 /// (`2026-11-29T14:18:32.057875`), which are read as local time.
 ///
@@ -17,7 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// use perftrack::Timestamp;
 ///
 /// let t: Timestamp = "2026-11-29T14:18:32.5+01:00".parse()?;
-/// assert_eq!(t.to_string(), "2026-11-29T13:18:32.500000Z");
+/// assert_eq!(t.to_string(), "2026-11-29T13:18:32.500000000Z");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,7 +31,7 @@ impl Timestamp {
     ///
     /// ```
     /// let t = perftrack::Timestamp::from_unix_nanos(1_500_000_000);
-    /// assert_eq!(t.to_string(), "1970-01-01T00:00:01.500000Z");
+    /// assert_eq!(t.to_string(), "1970-01-01T00:00:01.500000000Z");
     /// ```
     pub const fn from_unix_nanos(unix_nanos: i64) -> Self {
         Self { unix_nanos }
@@ -101,7 +102,7 @@ impl From<SystemTime> for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.to_jiff().strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        write!(f, "{}", self.to_jiff().strftime("%Y-%m-%dT%H:%M:%S%.9fZ"))
     }
 }
 
@@ -156,11 +157,11 @@ mod tests {
     fn displays_fixed_width_utc() {
         assert_eq!(
             Timestamp::from_unix_nanos(0).to_string(),
-            "1970-01-01T00:00:00.000000Z"
+            "1970-01-01T00:00:00.000000000Z"
         );
         assert_eq!(
             Timestamp::from_unix_nanos(1_764_426_112_057_875_000).to_string(),
-            "2025-11-29T14:21:52.057875Z"
+            "2025-11-29T14:21:52.057875000Z"
         );
     }
 

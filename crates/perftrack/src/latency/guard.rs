@@ -36,6 +36,10 @@ pub struct LatencyGuard {
     done: bool,
 }
 
+// See the same impls on `LatencyTracker`.
+impl std::panic::UnwindSafe for LatencyGuard {}
+impl std::panic::RefUnwindSafe for LatencyGuard {}
+
 impl LatencyGuard {
     pub(super) fn new(slot: Arc<Slot>, start: Instant) -> Self {
         Self {

@@ -65,6 +65,12 @@ pub struct LatencyTracker {
     inner: Arc<Inner>,
 }
 
+// A panic in user code never leaves the tracker's state half-updated: its critical sections
+// hold no user code and locks ignore poisoning. So a tracker can be used across
+// `catch_unwind`, as a tracker that records failed work must be.
+impl std::panic::UnwindSafe for LatencyTracker {}
+impl std::panic::RefUnwindSafe for LatencyTracker {}
+
 #[derive(Debug)]
 struct Inner {
     config: LatencyConfig,

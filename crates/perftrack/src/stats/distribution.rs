@@ -248,11 +248,19 @@ impl Distribution {
             ranks[2 * i] = r.floor() as u64;
             ranks[2 * i + 1] = (r.ceil() as u64).min(self.count - 1);
         }
-        let mut values = [0.0; 2 * QUANTILES.len()];
-        if !self.sketch.values_at_ranks(&ranks, &mut values) {
+        // The sketch walks its buckets once, so it wants the ranks in ascending order.
+        let mut order: [usize; 2 * QUANTILES.len()] = std::array::from_fn(|i| i);
+        order.sort_unstable_by_key(|&i| ranks[i]);
+        let sorted: [u64; 2 * QUANTILES.len()] = std::array::from_fn(|i| ranks[order[i]]);
+        let mut found = [0.0; 2 * QUANTILES.len()];
+        if !self.sketch.values_at_ranks(&sorted, &mut found) {
             // Unreachable while the sketch holds `count` values (validated on load); fall back
-            // to the exact extremes rather than panic.
-            values.fill(self.max);
+            // to the exact maximum rather than panic.
+            found.fill(self.max);
+        }
+        let mut values = [0.0; 2 * QUANTILES.len()];
+        for (slot, &i) in order.iter().enumerate() {
+            values[i] = found[slot];
         }
         for (i, p) in QUANTILES.iter().enumerate() {
             let frac = p * last_rank - (ranks[2 * i] as f64);
