@@ -37,8 +37,12 @@ const MAX_BINS: usize = 2048;
 #[inline]
 fn key(magnitude: f64) -> i32 {
     let m = magnitude.min(MAX_INDEXABLE);
-    // The product lies in [MIN_KEY - 1, MAX_KEY], far inside i32; the clamp guards rounding.
-    ((m.ln() * INV_LN_GAMMA).ceil() as i32).clamp(MIN_KEY, MAX_KEY)
+    // The product lies in [MIN_KEY - 1, MAX_KEY], far inside i32. `f64::ceil` is a libm call on
+    // baseline x86-64, so round up by hand: truncate, then step up if something was cut off.
+    let x = m.ln() * INV_LN_GAMMA;
+    let truncated = x as i32;
+    let ceil = truncated + i32::from(f64::from(truncated) < x);
+    ceil.clamp(MIN_KEY, MAX_KEY)
 }
 
 /// The representative value of bucket `key`.
