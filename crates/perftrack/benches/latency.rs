@@ -47,7 +47,12 @@ fn recording(c: &mut Criterion) {
         })
     });
     group.bench_function("record(label, duration)", |b| {
-        b.iter(|| tracker.record(black_box("retrieval"), black_box(Duration::from_micros(850))))
+        b.iter(|| {
+            tracker.record(
+                black_box("retrieval"),
+                black_box(Duration::from_micros(850)),
+            )
+        })
     });
     let logging = LatencyTracker::new(LatencyConfig::default());
     group.bench_function("guard, keeping 100,000 records", |b| {
@@ -66,9 +71,14 @@ fn statistics(c: &mut Criterion) {
     ] {
         let tracker = quiet_tracker();
         for i in 0..n {
-            tracker.record("retrieval", Duration::from_nanos(10_000 + (i * 7_919) % 50_000_000));
+            tracker.record(
+                "retrieval",
+                Duration::from_nanos(10_000 + (i * 7_919) % 50_000_000),
+            );
         }
-        group.bench_function(name, |b| b.iter(|| tracker.statistics(Some("retrieval")).unwrap()));
+        group.bench_function(name, |b| {
+            b.iter(|| tracker.statistics(Some("retrieval")).unwrap())
+        });
     }
     group.finish();
 }

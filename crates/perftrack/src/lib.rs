@@ -73,3 +73,8 @@ pub use status::Status;
 pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use units::{MemoryUnit, RateUnit, TimeUnit};
+
+/// The README's examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

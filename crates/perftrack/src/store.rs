@@ -15,7 +15,7 @@ use crate::{Error, Result, Timestamp};
 pub const FORMAT_NAME: &str = "perftrack-metrics";
 /// The newest metrics file version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
-const SUPPORTED: &str = "0 (the Python original's layout) and 1";
+const SUPPORTED: &str = "1, and the Python original's layout without a `format` key";
 
 /// What a tracker's `load_metrics` read: the file's metadata and its records, converted to the
 /// loading tracker's unit.
@@ -108,6 +108,34 @@ pub(crate) fn invalid(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
+/// An error about the value of a top-level `key`, placed at the key's first occurrence in
+/// `text` (1-based line and column; 0 when it does not occur).
+pub(crate) fn invalid_at_key(
+    path: &Path,
+    text: &str,
+    key: &str,
+    message: impl Into<String>,
+) -> Error {
+    let (line, column) = match text.find(&format!("\"{key}\"")) {
+        Some(offset) => {
+            let before = &text[..offset];
+            let line = before.matches('\n').count() + 1;
+            let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+                .chars()
+                .count()
+                + 1;
+            (line, column)
+        }
+        None => (0, 0),
+    };
+    Error::MalformedFile {
+        path: path.to_owned(),
+        line,
+        column,
+        message: message.into(),
+    }
+}
+
 /// The keys every layout is recognised by.
 #[derive(Deserialize)]
 struct Header {
@@ -161,6 +189,17 @@ pub(crate) fn check_header(
         None => return Err(invalid(path, "the file has no `tracker_type` key")),
     };
     let Some(format) = header.format else {
+        if tracker_type == expected {
+            return Err(invalid_at_key(
+                path,
+                text,
+                "tracker_type",
+                format!(
+                    "the file names tracker type `{expected}` but has no `format` key; \
+                     a perftrack metrics file starts with \"format\": \"{FORMAT_NAME}\""
+                ),
+            ));
+        }
         if tracker_type != python_name {
             return Err(Error::WrongTrackerType {
                 path: path.to_owned(),
@@ -171,8 +210,10 @@ pub(crate) fn check_header(
         return Ok(Layout::Python);
     };
     if format != FORMAT_NAME {
-        return Err(invalid(
+        return Err(invalid_at_key(
             path,
+            text,
+            "format",
             format!("`format` is {format}; a perftrack metrics file says \"{FORMAT_NAME}\""),
         ));
     }

@@ -13,7 +13,10 @@ fn the_originals_keys_are_a_valid_config() {
     assert_eq!(config.time_unit, TimeUnit::Milliseconds);
     assert!(!config.include_timestamps);
     assert_eq!(config.max_records, LatencyConfig::default().max_records);
-    assert_eq!(LatencyConfig::from_json("{}").unwrap(), LatencyConfig::default());
+    assert_eq!(
+        LatencyConfig::from_json("{}").unwrap(),
+        LatencyConfig::default()
+    );
 }
 
 #[test]

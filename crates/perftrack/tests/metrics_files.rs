@@ -184,6 +184,24 @@ fn bad_files_give_clear_errors_naming_the_file() {
             "unknown field",
         ),
         (
+            "wrong-metric.json",
+            golden.replace(
+                "\"metrics\": {\n    \"latency\"",
+                "\"metrics\": {\n    \"latncy\"",
+            ),
+            "`metrics` holds `latncy`",
+        ),
+        (
+            "dropped.json",
+            golden.replace("\"dropped_records\": 0", "\"dropped_records\": 5"),
+            "`dropped_records` cannot be 5",
+        ),
+        (
+            "no-format.json",
+            golden.replace("\"format\": \"perftrack-metrics\",\n", ""),
+            "no `format` key",
+        ),
+        (
             "bad-unit.json",
             golden.replacen("\"unit\": \"ms\"", "\"unit\": \"fortnights\"", 1),
             "fortnights",
@@ -205,6 +223,26 @@ fn parse_errors_carry_line_and_column() {
     let (_, err, _dir) = load_error("bad.json", "{\n  \"tracker_type\": \"latency\",\n  oops\n}");
     match err {
         Error::MalformedFile { line, column, .. } => assert_eq!((line, column), (3, 3)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn content_errors_point_at_the_key() {
+    let golden = std::fs::read_to_string(data("golden/latency-v1.json")).unwrap();
+    let (_, err, _dir) = load_error(
+        "dropped.json",
+        &golden.replace("\"dropped_records\": 0", "\"dropped_records\": 5"),
+    );
+    let line = golden
+        .lines()
+        .position(|l| l.contains("\"dropped_records\""))
+        .unwrap()
+        + 1;
+    match err {
+        Error::MalformedFile {
+            line: l, column, ..
+        } => assert_eq!((l, column), (line, 3)),
         other => panic!("{other:?}"),
     }
 }

@@ -110,7 +110,8 @@ impl LatencyGuard {
         if !self.done {
             self.done = true;
             let end = self.slot.shared.clock.now();
-            self.slot.finish_quiet(self.start, end, status);
+            self.slot
+                .finish_quiet(end.saturating_duration_since(self.start), end, status);
         }
     }
 }

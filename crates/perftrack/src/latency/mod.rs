@@ -120,12 +120,11 @@ struct Measured {
 }
 
 impl Slot {
-    /// Adds the measurement from `start` to `end` to this label's distribution, unless the
-    /// state was replaced meanwhile.
+    /// Adds a measurement of `elapsed` that ended at `end` to this label's distribution,
+    /// unless the state was replaced meanwhile.
     #[inline]
-    fn measure(&self, start: Instant, end: Instant, status: Status) -> Measured {
+    fn measure(&self, elapsed: Duration, end: Instant, status: Status) -> Measured {
         let shared = &self.shared;
-        let elapsed = end.saturating_duration_since(start);
         let end_time = shared.anchor.timestamp(end);
         // Acquire pairs with the Release in `install`: a measurement either sees the new
         // generation and is dropped, or was recorded into a state that is being replaced.
@@ -156,7 +155,8 @@ impl Slot {
         }
     }
 
-    /// Records a measurement and returns its record (also kept in the log).
+    /// Records a measurement from `start` to `end` and returns its record (also kept in the
+    /// log).
     fn finish(
         &self,
         id: Option<TrackId>,
@@ -164,7 +164,7 @@ impl Slot {
         end: Instant,
         status: Status,
     ) -> LatencyRecord {
-        let m = self.measure(start, end, status);
+        let m = self.measure(end.saturating_duration_since(start), end, status);
         let record = self.to_record(id, &m, status);
         if m.current && self.shared.log.enabled() {
             self.shared.log.push(record.clone());
@@ -172,10 +172,11 @@ impl Slot {
         record
     }
 
-    /// Records a measurement; a record is built only if the log keeps one.
+    /// Records a measurement of `elapsed` that ended at `end`; a record is built only if the
+    /// log keeps one.
     #[inline]
-    fn finish_quiet(&self, start: Instant, end: Instant, status: Status) {
-        let m = self.measure(start, end, status);
+    fn finish_quiet(&self, elapsed: Duration, end: Instant, status: Status) {
+        let m = self.measure(elapsed, end, status);
         if m.current && self.shared.log.enabled() {
             self.shared.log.push(self.to_record(None, &m, status));
         }
@@ -295,11 +296,43 @@ impl LatencyTracker {
     /// assert!(tracker.stop_tracking(&id).is_err());
     /// ```
     pub fn stop_tracking(&self, id: &TrackId) -> Result<LatencyRecord> {
+        self.stop_tracking_with_status(id, Status::Ok)
+    }
+
+    /// Stops a session with the given status (for example [`Status::Failed`] when the work
+    /// returned an error) and returns its record.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker, Status};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let id = tracker.start_tracking(Some("llm"));
+    /// let record = tracker.stop_tracking_with_status(&id, Status::Failed)?;
+    /// assert_eq!(tracker.statistics(Some("llm")).unwrap().failed, 1);
+    /// # assert_eq!(record.status, Status::Failed);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn stop_tracking_with_status(&self, id: &TrackId, status: Status) -> Result<LatencyRecord> {
         let end = self.now();
         let active = self.inner.sessions.remove(id)?;
         Ok(active
             .state
-            .finish(Some(active.id), active.started, end, Status::Ok))
+            .finish(Some(active.id), active.started, end, status))
+    }
+
+    /// Ends a session without recording it (the work was abandoned and its time means
+    /// nothing). An id that is not active is an [`Error::UnknownTrackId`](crate::Error::UnknownTrackId).
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let id = tracker.start_tracking(None);
+    /// tracker.discard_tracking(&id)?;
+    /// assert!(tracker.statistics(None).is_none());
+    /// assert!(tracker.stop_tracking(&id).is_err());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
+        self.inner.sessions.remove(id).map(drop)
     }
 
     /// The time elapsed so far in a session, in the tracker's unit; `None` means the most
@@ -394,7 +427,8 @@ impl LatencyTracker {
     }
 
     /// Wraps a function so that every call is timed under `label`: the decorator of the Python
-    /// original. Several arguments go in a tuple.
+    /// original. Several arguments go in a tuple. The argument type is fixed when wrapping, so
+    /// for arguments that borrow short-lived data, [`time`](Self::time) a closure instead.
     ///
     /// ```
     /// # use perftrack::{LatencyConfig, LatencyTracker};
@@ -424,18 +458,7 @@ impl LatencyTracker {
     #[inline]
     pub fn record(&self, label: &str, duration: Duration) {
         let slot = self.inner.labels.get(label);
-        let end = self.now();
-        let start = end.checked_sub(duration).unwrap_or(end);
-        if start + duration == end {
-            slot.finish_quiet(start, end, Status::Ok);
-        } else {
-            // The monotonic clock cannot go back that far; record the duration itself.
-            let shared = &slot.shared;
-            if slot.generation == shared.generation.load(Ordering::Acquire) {
-                let at = shared.anchor.timestamp(end);
-                lock(&slot.dist).record(duration.as_secs_f64(), Status::Ok, at);
-            }
-        }
+        slot.finish_quiet(duration, self.now(), Status::Ok);
     }
 
     /// Statistics over one label, or over every measurement (labelled or not) with `None` or
@@ -517,8 +540,9 @@ impl LatencyTracker {
         self.merged().count().saturating_sub(retained)
     }
 
-    /// How many measurements were recorded under `"_other"` because `max_labels` distinct
-    /// labels already existed.
+    /// How many times a label was used (a session started, a guard created, a duration
+    /// recorded) after `max_labels` distinct labels already existed; those measurements are
+    /// recorded under `"_other"`.
     ///
     /// ```
     /// # use perftrack::{LatencyConfig, LatencyTracker};
@@ -651,19 +675,33 @@ impl LatencyTracker {
         let exact_limit = self.inner.config.exact_limit;
         match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
             Layout::V1 => {
-                let file: FileV1 = store::parse(path, &text)?;
-                let records: Vec<LatencyRecord> =
-                    pick_records(file.metrics, &file.config.metric_name)
-                        .into_iter()
-                        .map(|r| r.in_unit(unit))
-                        .collect();
-                let total: u64 = file.summaries.values().map(Distribution::count).sum();
-                if (records.len() as u64) > total {
-                    return Err(store::invalid(
+                let mut file: FileV1 = store::parse(path, &text)?;
+                let metric_name = &file.config.metric_name;
+                let records = file.metrics.remove(metric_name).unwrap_or_default();
+                if let Some(other) = file.metrics.keys().next() {
+                    return Err(store::invalid_at_key(
                         path,
+                        &text,
+                        other,
                         format!(
-                            "the file holds {} records but its summaries count only {total} measurements",
-                            records.len()
+                            "`metrics` holds `{other}`; a version-1 file keeps its records under the \
+                             configured `metric_name` (`{metric_name}`) only"
+                        ),
+                    ));
+                }
+                let records: Vec<LatencyRecord> =
+                    records.into_iter().map(|r| r.in_unit(unit)).collect();
+                let total: u64 = file.summaries.values().map(Distribution::count).sum();
+                if total.checked_sub(records.len() as u64) != Some(file.dropped_records) {
+                    return Err(store::invalid_at_key(
+                        path,
+                        &text,
+                        "dropped_records",
+                        format!(
+                            "the summaries count {total} measurements and the file holds {} \
+                             records, so `dropped_records` cannot be {}",
+                            records.len(),
+                            file.dropped_records
                         ),
                     ));
                 }
@@ -696,7 +734,7 @@ impl LatencyTracker {
                     .and_then(|v| v.as_str())
                     .unwrap_or(TRACKER_TYPE)
                     .to_owned();
-                let records: Vec<LatencyRecord> = pick_records(file.metrics, &metric_name)
+                let records: Vec<LatencyRecord> = python_records(file.metrics, &metric_name)
                     .into_iter()
                     .map(|r| r.into_record(unit))
                     .collect();
@@ -762,8 +800,9 @@ impl LatencyTracker {
     }
 }
 
-/// The records under `metric_name`, or under the only key if there is just one.
-fn pick_records<R>(mut metrics: BTreeMap<String, Vec<R>>, metric_name: &str) -> Vec<R> {
+/// The records of a Python file: those under `metric_name`, or under the only key if there
+/// is just one (the original could store several names; a file normally holds one).
+fn python_records<R>(mut metrics: BTreeMap<String, Vec<R>>, metric_name: &str) -> Vec<R> {
     if let Some(records) = metrics.remove(metric_name) {
         return records;
     }

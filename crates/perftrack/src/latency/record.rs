@@ -64,6 +64,9 @@ impl LatencyRecord {
 
     /// The same record with `value` expressed in `unit`.
     pub(crate) fn in_unit(mut self, unit: TimeUnit) -> Self {
+        if unit == self.unit {
+            return self;
+        }
         self.value = unit.from_seconds(self.seconds());
         self.unit = unit;
         self

@@ -6,7 +6,7 @@
 //! sketches merge by adding bucket counts, so a merged sketch is exactly the sketch of all values.
 //!
 //! Each store keeps at most [`MAX_BINS`] contiguous buckets. That spans a ratio of
-//! `γ^2048 ≈ 5·10¹⁷` between the smallest and largest magnitude (a nanosecond to sixteen
+//! `γ^2048 ≈ 6·10¹⁷` between the smallest and largest magnitude (a nanosecond to nineteen
 //! years); if values ever span more, the buckets nearest zero are folded together, which only
 //! coarsens the smallest magnitudes. Memory: at most 2 × 2048 × 8 bytes = 32 KiB.
 
