@@ -111,4 +111,11 @@ pub enum Error {
 }
 
 /// `Result` with [`Error`] as the error type.
+///
+/// ```
+/// fn unit(text: &str) -> perftrack::Result<perftrack::TimeUnit> {
+///     text.parse()
+/// }
+/// assert!(unit("ms").is_ok());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

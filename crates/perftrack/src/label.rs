@@ -10,6 +10,13 @@ use std::sync::{Arc, PoisonError, RwLock, Weak};
 use rustc_hash::{FxHashMap, FxHasher};
 
 /// The label that measurements are recorded under once `max_labels` distinct labels exist.
+///
+/// ```
+/// use perftrack::{LatencyConfig, LatencyTracker, OVERFLOW_LABEL};
+/// let tracker = LatencyTracker::new(LatencyConfig { max_labels: 0, ..Default::default() });
+/// tracker.time("a query's text", || ());
+/// assert!(tracker.statistics(Some(OVERFLOW_LABEL)).is_some());
+/// ```
 pub const OVERFLOW_LABEL: &str = "_other";
 
 /// Per-label state that knows its own label.

@@ -235,12 +235,13 @@ impl<S> SessionTable<S> {
     pub(crate) fn remove(&self, id: &TrackId) -> Result<Active<S>> {
         let Some(name) = &id.name else {
             let mut shard = lock(self.shard(id.seq));
-            return match shard.get(&id.seq) {
-                Some(active) if active.id.name.is_none() => {
-                    shard.remove(&id.seq).ok_or_else(|| Self::unknown(id))
-                }
-                _ => Err(Self::unknown(id)),
-            };
+            let active = shard.remove(&id.seq).ok_or_else(|| Self::unknown(id))?;
+            if active.id.name.is_some() {
+                // A named session is ended by its name, never by its bare number.
+                shard.insert(id.seq, active);
+                return Err(Self::unknown(id));
+            }
+            return Ok(active);
         };
         let mut names = lock(&self.names);
         let seq = match names.get(name) {

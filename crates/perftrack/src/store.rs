@@ -12,8 +12,16 @@ use serde::de::DeserializeOwned;
 use crate::{Error, Result, Timestamp};
 
 /// The value of the `format` key of every perftrack metrics file.
+///
+/// ```
+/// assert_eq!(perftrack::FORMAT_NAME, "perftrack-metrics");
+/// ```
 pub const FORMAT_NAME: &str = "perftrack-metrics";
 /// The newest metrics file version this build writes and reads.
+///
+/// ```
+/// assert_eq!(perftrack::FORMAT_VERSION, 1);
+/// ```
 pub const FORMAT_VERSION: u32 = 1;
 const SUPPORTED: &str = "1, and the Python original's layout without a `format` key";
 

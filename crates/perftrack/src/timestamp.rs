@@ -66,14 +66,14 @@ impl Timestamp {
         Self::from(SystemTime::now())
     }
 
+    #[inline]
     pub(crate) fn saturating_add(self, d: Duration) -> Self {
-        let nanos = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
-        Self::from_unix_nanos(self.unix_nanos.saturating_add(nanos))
+        Self::from_unix_nanos(self.unix_nanos.saturating_add(duration_nanos(d)))
     }
 
+    #[inline]
     pub(crate) fn saturating_sub(self, d: Duration) -> Self {
-        let nanos = i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
-        Self::from_unix_nanos(self.unix_nanos.saturating_sub(nanos))
+        Self::from_unix_nanos(self.unix_nanos.saturating_sub(duration_nanos(d)))
     }
 
     fn to_jiff(self) -> jiff::Timestamp {
@@ -87,6 +87,15 @@ impl Timestamp {
             .ok()
             .map(Self::from_unix_nanos)
     }
+}
+
+/// A duration in nanoseconds, saturating at `i64::MAX` (292 years); 64-bit arithmetic only,
+/// as this runs on every recorded measurement.
+#[inline]
+fn duration_nanos(d: Duration) -> i64 {
+    let secs = i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    secs.saturating_mul(1_000_000_000)
+        .saturating_add(i64::from(d.subsec_nanos()))
 }
 
 impl From<SystemTime> for Timestamp {

@@ -76,6 +76,10 @@ pub enum TimeUnit {
 
 impl TimeUnit {
     /// Every spelling [`TimeUnit`] accepts, for error messages and documentation.
+    ///
+    /// ```
+    /// assert!(perftrack::TimeUnit::ACCEPTED.contains("µs"));
+    /// ```
     pub const ACCEPTED: &'static str = "s, sec, second, seconds, ms, millisecond, milliseconds, \
          us, µs, microsecond, microseconds, ns, nanosecond, nanoseconds (any case)";
 
@@ -187,6 +191,10 @@ pub enum RateUnit {
 
 impl RateUnit {
     /// Every spelling [`RateUnit`] accepts.
+    ///
+    /// ```
+    /// assert!(perftrack::RateUnit::ACCEPTED.contains("min"));
+    /// ```
     pub const ACCEPTED: &'static str =
         "s, sec, second, m, min, minute, h, hr, hour (any case, plural allowed)";
 
@@ -291,6 +299,10 @@ pub enum MemoryUnit {
 
 impl MemoryUnit {
     /// Every spelling [`MemoryUnit`] accepts.
+    ///
+    /// ```
+    /// assert!(perftrack::MemoryUnit::ACCEPTED.contains("GiB"));
+    /// ```
     pub const ACCEPTED: &'static str = "B, KB, MB, GB, KiB, MiB, GiB (any case; all 1024-based)";
 
     /// The name as configured: `B`, `KB`, `MB`, `GB`, `KiB`, `MiB` or `GiB`.

@@ -535,6 +535,13 @@ impl LatencyTracker {
 
     /// How many measurements count in the statistics but are not among [`records`](Self::records)
     /// (dropped because of `max_records`).
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig { max_records: 0, ..Default::default() });
+    /// tracker.time("x", || ());
+    /// assert_eq!(tracker.dropped_records(), 1);
+    /// ```
     pub fn dropped_records(&self) -> u64 {
         let retained = self.inner.shared.log.len() as u64;
         self.merged().count().saturating_sub(retained)

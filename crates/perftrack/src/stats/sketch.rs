@@ -13,6 +13,10 @@
 use serde::{Deserialize, Serialize};
 
 /// The relative accuracy α of every sketch: quantiles are within 1 % of the true value.
+///
+/// ```
+/// assert_eq!(perftrack::RELATIVE_ACCURACY, 0.01);
+/// ```
 pub const RELATIVE_ACCURACY: f64 = 0.01;
 /// γ = (1 + α) / (1 − α).
 const GAMMA: f64 = 1.020_202_020_202_02;
