@@ -52,6 +52,7 @@
 
 mod clock;
 mod config;
+mod engine;
 mod error;
 mod label;
 mod latency;

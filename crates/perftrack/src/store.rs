@@ -355,3 +355,130 @@ mod tests {
         ));
     }
 }
+
+/// A version-1 metrics file of any tracker type (`docs/FORMAT.md` §1).
+#[derive(Debug, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileV1<C, R, S> {
+    pub(crate) format: String,
+    pub(crate) version: u32,
+    pub(crate) tracker_type: String,
+    pub(crate) start_time: Timestamp,
+    pub(crate) end_time: Timestamp,
+    pub(crate) config: C,
+    pub(crate) metrics: std::collections::BTreeMap<String, Vec<R>>,
+    pub(crate) summaries: std::collections::BTreeMap<String, S>,
+    pub(crate) dropped_records: u64,
+    pub(crate) overflowed_labels: u64,
+}
+
+impl<C, R, S> FileV1<C, R, S> {
+    /// A file of `tracker_type` with the current format and version.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        tracker_type: &str,
+        start_time: Timestamp,
+        end_time: Timestamp,
+        config: C,
+        metric_name: String,
+        records: Vec<R>,
+        summaries: std::collections::BTreeMap<String, S>,
+        dropped_records: u64,
+        overflowed_labels: u64,
+    ) -> Self {
+        Self {
+            format: FORMAT_NAME.to_owned(),
+            version: FORMAT_VERSION,
+            tracker_type: tracker_type.to_owned(),
+            start_time,
+            end_time,
+            config,
+            metrics: std::collections::BTreeMap::from([(metric_name, records)]),
+            summaries,
+            dropped_records,
+            overflowed_labels,
+        }
+    }
+
+    /// Takes the records out of `metrics`, which may hold no key but `metric_name`.
+    pub(crate) fn take_records(
+        &mut self,
+        path: &Path,
+        text: &str,
+        metric_name: &str,
+    ) -> Result<Vec<R>> {
+        let records = self.metrics.remove(metric_name).unwrap_or_default();
+        if let Some(other) = self.metrics.keys().next() {
+            return Err(invalid_at_key(
+                path,
+                text,
+                other,
+                format!(
+                    "`metrics` holds `{other}`; a version-1 file keeps its records under the \
+                     configured `metric_name` (`{metric_name}`) only"
+                ),
+            ));
+        }
+        Ok(records)
+    }
+
+    /// Checks `dropped_records` against the measurements the summaries count and the number of
+    /// records that are counted in them.
+    pub(crate) fn check_dropped(
+        &self,
+        path: &Path,
+        text: &str,
+        measured: u64,
+        counted_records: usize,
+    ) -> Result<()> {
+        if measured.checked_sub(counted_records as u64) == Some(self.dropped_records) {
+            return Ok(());
+        }
+        Err(invalid_at_key(
+            path,
+            text,
+            "dropped_records",
+            format!(
+                "the summaries count {measured} measurements and the file holds {counted_records} \
+                 records counted in them, so `dropped_records` cannot be {}",
+                self.dropped_records
+            ),
+        ))
+    }
+}
+
+/// A metrics file in the Python original's layout (version 0), with records of type `R`.
+#[derive(Deserialize)]
+pub(crate) struct PythonFile<R> {
+    #[serde(default)]
+    pub(crate) start_time: Option<Timestamp>,
+    #[serde(default)]
+    pub(crate) end_time: Option<Timestamp>,
+    #[serde(default)]
+    pub(crate) config: serde_json::Map<String, serde_json::Value>,
+    #[serde(default = "std::collections::BTreeMap::new")]
+    pub(crate) metrics: std::collections::BTreeMap<String, Vec<R>>,
+}
+
+impl<R> PythonFile<R> {
+    /// The records: those under the configured `metric_name` (the original's `default_name`
+    /// when the config has none), or under the only key if there is just one.
+    pub(crate) fn take_records(&mut self, default_name: &str) -> Vec<R> {
+        let name = self
+            .config
+            .get("metric_name")
+            .and_then(|v| v.as_str())
+            .unwrap_or(default_name)
+            .to_owned();
+        if let Some(records) = self.metrics.remove(&name) {
+            return records;
+        }
+        if self.metrics.len() == 1 {
+            return std::mem::take(&mut self.metrics)
+                .into_values()
+                .next()
+                .unwrap_or_default();
+        }
+        Vec::new()
+    }
+}

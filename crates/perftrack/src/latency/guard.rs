@@ -59,11 +59,7 @@ impl LatencyGuard {
     /// guard.discard();
     /// ```
     pub fn elapsed(&self) -> Duration {
-        self.slot
-            .shared
-            .clock
-            .now()
-            .saturating_duration_since(self.start)
+        self.slot.shared.now().saturating_duration_since(self.start)
     }
 
     /// Records the measurement now and returns its record.
@@ -90,7 +86,7 @@ impl LatencyGuard {
     /// ```
     pub fn stop_with(mut self, status: Status) -> LatencyRecord {
         self.done = true;
-        let end = self.slot.shared.clock.now();
+        let end = self.slot.shared.now();
         self.slot.finish(None, self.start, end, status)
     }
 
@@ -109,7 +105,7 @@ impl LatencyGuard {
     fn finish_with(&mut self, status: Status) {
         if !self.done {
             self.done = true;
-            let end = self.slot.shared.clock.now();
+            let end = self.slot.shared.now();
             self.slot
                 .finish_quiet(end.saturating_duration_since(self.start), end, status);
         }
@@ -186,7 +182,7 @@ impl<F: Future> Future for TimedFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         if let TimedState::Waiting(slot) = &*this.state {
-            let guard = LatencyGuard::new(Arc::clone(slot), slot.shared.clock.now());
+            let guard = LatencyGuard::new(Arc::clone(slot), slot.shared.now());
             *this.state = TimedState::Running(CancelOnDrop(guard));
         }
         let output = this.inner.poll(cx);

@@ -11,17 +11,13 @@ pub use record::LatencyRecord;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use crate::clock::Anchor;
-use crate::label::{LabelRegistry, Labelled};
-use crate::log::RecordLog;
-use crate::session::{SessionTable, lock};
-use crate::store::{self, FORMAT_NAME, FORMAT_VERSION, Layout, MetricsFile};
+use crate::engine::{Engine, Installed, Shared, cap_labels, label_of};
+use crate::label::Labelled;
+use crate::session::lock;
+use crate::store::{self, FileV1, Layout, MetricsFile, PythonFile};
 use crate::{
     Clock, Distribution, MonotonicClock, Result, Statistics, Status, TimeUnit, Timestamp, TrackId,
 };
@@ -74,26 +70,7 @@ impl std::panic::RefUnwindSafe for LatencyTracker {}
 #[derive(Debug)]
 struct Inner {
     config: LatencyConfig,
-    shared: Arc<Shared>,
-    labels: LabelRegistry<Slot>,
-    sessions: SessionTable<Arc<Slot>>,
-    /// When the tracker started, was last reset, or (after a load) the file's start.
-    started: Mutex<Timestamp>,
-    /// Serialises `reset` and `load_metrics`.
-    admin: Mutex<()>,
-}
-
-/// What every label's state needs to finish a measurement.
-#[derive(Debug)]
-struct Shared {
-    clock: Arc<dyn Clock>,
-    anchor: Anchor,
-    unit: TimeUnit,
-    include_timestamps: bool,
-    /// Renewed by `reset` and `load_metrics`; states of an older generation are no longer
-    /// reachable, and measurements finishing on them are not kept.
-    generation: AtomicU64,
-    log: RecordLog<LatencyRecord>,
+    engine: Engine<Slot, Arc<Slot>, LatencyRecord>,
 }
 
 /// One label's state.
@@ -101,8 +78,9 @@ struct Shared {
 pub(crate) struct Slot {
     label: Option<Arc<str>>,
     generation: u64,
+    unit: TimeUnit,
     dist: Mutex<Distribution>,
-    shared: Arc<Shared>,
+    shared: Arc<Shared<LatencyRecord>>,
 }
 
 impl Labelled for Slot {
@@ -115,8 +93,6 @@ impl Labelled for Slot {
 struct Measured {
     elapsed: Duration,
     end_time: Timestamp,
-    /// Whether it counts: its state was not replaced by a reset or load meanwhile.
-    current: bool,
 }
 
 impl Slot {
@@ -124,33 +100,24 @@ impl Slot {
     /// unless the state was replaced meanwhile.
     #[inline]
     fn measure(&self, elapsed: Duration, end: Instant, status: Status) -> Measured {
-        let shared = &self.shared;
-        let end_time = shared.anchor.timestamp(end);
-        // Acquire pairs with the Release in `install`: a measurement either sees the new
-        // generation and is dropped, or was recorded into a state that is being replaced.
-        let current = self.generation == shared.generation.load(Ordering::Acquire);
+        let end_time = self.shared.timestamp(end);
+        let current = self.shared.is_current(self.generation);
         if current {
             lock(&self.dist).record(elapsed.as_secs_f64(), status, end_time);
         }
-        Measured {
-            elapsed,
-            end_time,
-            current,
-        }
+        Measured { elapsed, end_time }
     }
 
     fn to_record(&self, id: Option<TrackId>, m: &Measured, status: Status) -> LatencyRecord {
-        let shared = &self.shared;
+        let include_timestamps = self.shared.include_timestamps;
         LatencyRecord {
             track_id: id.unwrap_or_else(TrackId::generate),
-            value: shared.unit.from_duration(m.elapsed),
+            value: self.unit.from_duration(m.elapsed),
             timestamp: m.end_time,
-            unit: shared.unit,
+            unit: self.unit,
             label: self.label.clone(),
-            start_time: shared
-                .include_timestamps
-                .then(|| m.end_time.saturating_sub(m.elapsed)),
-            end_time: shared.include_timestamps.then_some(m.end_time),
+            start_time: include_timestamps.then(|| m.end_time.saturating_sub(m.elapsed)),
+            end_time: include_timestamps.then_some(m.end_time),
             status,
         }
     }
@@ -166,9 +133,7 @@ impl Slot {
     ) -> LatencyRecord {
         let m = self.measure(end.saturating_duration_since(start), end, status);
         let record = self.to_record(id, &m, status);
-        if m.current && self.shared.log.enabled() {
-            self.shared.log.push(record.clone());
-        }
+        self.shared.keep(self.generation, || record.clone());
         record
     }
 
@@ -177,9 +142,8 @@ impl Slot {
     #[inline]
     fn finish_quiet(&self, elapsed: Duration, end: Instant, status: Status) {
         let m = self.measure(elapsed, end, status);
-        if m.current && self.shared.log.enabled() {
-            self.shared.log.push(self.to_record(None, &m, status));
-        }
+        self.shared
+            .keep(self.generation, || self.to_record(None, &m, status));
     }
 }
 
@@ -208,35 +172,22 @@ impl LatencyTracker {
     /// assert_eq!(guard.stop().value, 40.0);
     /// ```
     pub fn with_clock(config: LatencyConfig, clock: Arc<dyn Clock>) -> Self {
-        let anchor = Anchor::take(clock.as_ref());
-        let shared = Arc::new(Shared {
+        let (unit, exact_limit) = (config.time_unit, config.exact_limit);
+        let engine = Engine::new(
             clock,
-            anchor,
-            unit: config.time_unit,
-            include_timestamps: config.include_timestamps,
-            generation: AtomicU64::new(0),
-            log: RecordLog::new(config.max_records),
-        });
-        let labels = {
-            let shared = Arc::clone(&shared);
-            let exact_limit = config.exact_limit;
-            LabelRegistry::new(config.max_labels, move |label| Slot {
+            config.include_timestamps,
+            config.max_records,
+            config.max_labels,
+            move |label, shared, generation| Slot {
                 label,
-                // Read under the registry's write lock, which `renew` also holds.
-                generation: shared.generation.load(Ordering::Acquire),
+                generation,
+                unit,
                 dist: Mutex::new(Distribution::new(exact_limit)),
-                shared: Arc::clone(&shared),
-            })
-        };
+                shared: Arc::clone(shared),
+            },
+        );
         Self {
-            inner: Arc::new(Inner {
-                started: Mutex::new(anchor.wall()),
-                config,
-                shared,
-                labels,
-                sessions: SessionTable::default(),
-                admin: Mutex::new(()),
-            }),
+            inner: Arc::new(Inner { config, engine }),
         }
     }
 
@@ -252,7 +203,7 @@ impl LatencyTracker {
     }
 
     fn now(&self) -> Instant {
-        self.inner.shared.clock.now()
+        self.inner.engine.now()
     }
 
     /// Starts a session with a generated id. `Some("")` and `None` both mean no label.
@@ -266,8 +217,8 @@ impl LatencyTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
-        let slot = self.inner.labels.get(label.unwrap_or(""));
-        self.inner.sessions.start(self.now(), slot)
+        let slot = self.inner.engine.state(label.unwrap_or(""));
+        self.inner.engine.sessions.start(self.now(), slot)
     }
 
     /// Starts a session under an id the caller chooses; an id that is already active is an
@@ -281,8 +232,8 @@ impl LatencyTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
-        let slot = self.inner.labels.get(label.unwrap_or(""));
-        self.inner.sessions.start_named(id, self.now(), slot)
+        let slot = self.inner.engine.state(label.unwrap_or(""));
+        self.inner.engine.sessions.start_named(id, self.now(), slot)
     }
 
     /// Stops a session and returns its record. An id that is not active is an
@@ -313,7 +264,7 @@ impl LatencyTracker {
     /// ```
     pub fn stop_tracking_with_status(&self, id: &TrackId, status: Status) -> Result<LatencyRecord> {
         let end = self.now();
-        let active = self.inner.sessions.remove(id)?;
+        let active = self.inner.engine.sessions.remove(id)?;
         Ok(active
             .state
             .finish(Some(active.id), active.started, end, status))
@@ -332,7 +283,7 @@ impl LatencyTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
-        self.inner.sessions.remove(id).map(drop)
+        self.inner.engine.sessions.remove(id).map(drop)
     }
 
     /// The time elapsed so far in a session, in the tracker's unit; `None` means the most
@@ -349,8 +300,8 @@ impl LatencyTracker {
     pub fn current_value(&self, id: Option<&TrackId>) -> Result<f64> {
         let now = self.now();
         let started = match id {
-            Some(id) => self.inner.sessions.with(id, |a| a.started)?,
-            None => self.inner.sessions.with_latest(|a| a.started)?,
+            Some(id) => self.inner.engine.sessions.with(id, |a| a.started)?,
+            None => self.inner.engine.sessions.with_latest(|a| a.started)?,
         };
         Ok(self
             .inner
@@ -368,7 +319,7 @@ impl LatencyTracker {
     /// assert_eq!(tracker.active_sessions(), 1);
     /// ```
     pub fn active_sessions(&self) -> usize {
-        self.inner.sessions.len()
+        self.inner.engine.sessions.len()
     }
 
     /// Measures until the returned guard is dropped (or stopped); `""` means no label.
@@ -388,7 +339,7 @@ impl LatencyTracker {
     /// ```
     #[inline]
     pub fn track(&self, label: &str) -> LatencyGuard {
-        let slot = self.inner.labels.get(label);
+        let slot = self.inner.engine.state(label);
         LatencyGuard::new(slot, self.now())
     }
 
@@ -423,7 +374,7 @@ impl LatencyTracker {
     /// # }
     /// ```
     pub fn time_async<F: Future>(&self, label: &str, future: F) -> TimedFuture<F> {
-        TimedFuture::new(self.inner.labels.get(label), future)
+        TimedFuture::new(self.inner.engine.state(label), future)
     }
 
     /// Wraps a function so that every call is timed under `label`: the decorator of the Python
@@ -457,7 +408,7 @@ impl LatencyTracker {
     /// ```
     #[inline]
     pub fn record(&self, label: &str, duration: Duration) {
-        let slot = self.inner.labels.get(label);
+        let slot = self.inner.engine.state(label);
         slot.finish_quiet(duration, self.now(), Status::Ok);
     }
 
@@ -480,14 +431,16 @@ impl LatencyTracker {
             self.inner.config.time_unit.as_str(),
         );
         match label.filter(|l| !l.is_empty()) {
-            Some(label) => lock(&self.inner.labels.find(label)?.dist).statistics(scale, unit),
+            Some(label) => {
+                lock(&self.inner.engine.labels.find(label)?.dist).statistics(scale, unit)
+            }
             None => self.merged().statistics(scale, unit),
         }
     }
 
     fn merged(&self) -> Distribution {
         let mut all = Distribution::new(self.inner.config.exact_limit);
-        for slot in self.inner.labels.all() {
+        for slot in self.inner.engine.labels.all() {
             all.merge(&lock(&slot.dist));
         }
         all
@@ -507,6 +460,7 @@ impl LatencyTracker {
     pub fn statistics_by_label(&self) -> BTreeMap<String, Statistics> {
         let unit = self.inner.config.time_unit;
         self.inner
+            .engine
             .labels
             .all()
             .into_iter()
@@ -530,7 +484,7 @@ impl LatencyTracker {
     /// assert_eq!(tracker.dropped_records(), 1);
     /// ```
     pub fn records(&self) -> Vec<LatencyRecord> {
-        self.inner.shared.log.snapshot()
+        self.inner.engine.shared.log.snapshot()
     }
 
     /// How many measurements count in the statistics but are not among [`records`](Self::records)
@@ -543,7 +497,7 @@ impl LatencyTracker {
     /// assert_eq!(tracker.dropped_records(), 1);
     /// ```
     pub fn dropped_records(&self) -> u64 {
-        let retained = self.inner.shared.log.len() as u64;
+        let retained = self.inner.engine.shared.log.len() as u64;
         self.merged().count().saturating_sub(retained)
     }
 
@@ -561,7 +515,7 @@ impl LatencyTracker {
     /// assert!(tracker.statistics(Some("_other")).is_some());
     /// ```
     pub fn overflowed_labels(&self) -> u64 {
-        self.inner.labels.overflowed()
+        self.inner.engine.labels.overflowed()
     }
 
     /// Discards every record, statistic and active session, and restarts the tracker's clock
@@ -576,45 +530,7 @@ impl LatencyTracker {
     /// assert!(tracker.records().is_empty());
     /// ```
     pub fn reset(&self) {
-        let now = Timestamp::from(self.inner.shared.clock.system_now());
-        self.install(Vec::new(), Vec::new(), 0, now);
-    }
-
-    /// Replaces the whole state: sessions end, label states and records are swapped for the
-    /// given ones, and a new generation starts.
-    fn install(
-        &self,
-        slots: Vec<Slot>,
-        records: Vec<LatencyRecord>,
-        overflowed: u64,
-        started: Timestamp,
-    ) {
-        let _admin = lock(&self.inner.admin);
-        let shared = &self.inner.shared;
-        self.inner.sessions.clear();
-        let next = shared.generation.load(Ordering::Relaxed) + 1;
-        let slots = slots
-            .into_iter()
-            .map(|slot| Slot {
-                generation: next,
-                ..slot
-            })
-            .collect();
-        self.inner.labels.replace(slots, overflowed, || {
-            // Release pairs with the Acquire in `Slot::finish`.
-            shared.generation.store(next, Ordering::Release);
-        });
-        shared.log.replace(records);
-        *lock(&self.inner.started) = started;
-    }
-
-    fn slot_with(&self, label: Option<Arc<str>>, dist: Distribution) -> Slot {
-        Slot {
-            label,
-            generation: 0,
-            dist: Mutex::new(dist),
-            shared: Arc::clone(&self.inner.shared),
-        }
+        self.inner.engine.reset();
     }
 
     /// Saves records, statistics and configuration to `path` as a version-1 metrics file
@@ -638,25 +554,25 @@ impl LatencyTracker {
         let records = self.records();
         let mut summaries = BTreeMap::new();
         let mut total = 0;
-        for slot in self.inner.labels.all() {
+        for slot in self.inner.engine.labels.all() {
             let dist = lock(&slot.dist).clone();
             if dist.count() > 0 {
                 total += dist.count();
                 summaries.insert(slot.label.as_deref().unwrap_or("").to_owned(), dist);
             }
         }
-        let file = FileV1 {
-            format: FORMAT_NAME.to_owned(),
-            version: FORMAT_VERSION,
-            tracker_type: TRACKER_TYPE.to_owned(),
-            start_time: *lock(&self.inner.started),
-            end_time: Timestamp::from(self.inner.shared.clock.system_now()),
-            config: self.inner.config.clone(),
-            dropped_records: total.saturating_sub(records.len() as u64),
-            overflowed_labels: self.overflowed_labels(),
-            metrics: BTreeMap::from([(self.inner.config.metric_name.clone(), records)]),
+        let engine = &self.inner.engine;
+        let file = FileV1::new(
+            TRACKER_TYPE,
+            engine.started(),
+            engine.shared.wall_now(),
+            &self.inner.config,
+            self.inner.config.metric_name.clone(),
+            records.iter().collect(),
             summaries,
-        };
+            total.saturating_sub(records.len() as u64),
+            self.overflowed_labels(),
+        );
         store::save_json(path, &file)
     }
 
@@ -680,170 +596,83 @@ impl LatencyTracker {
         let text = store::read(path)?;
         let unit = self.inner.config.time_unit;
         let exact_limit = self.inner.config.exact_limit;
-        match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
-            Layout::V1 => {
-                let mut file: FileV1 = store::parse(path, &text)?;
-                let metric_name = &file.config.metric_name;
-                let records = file.metrics.remove(metric_name).unwrap_or_default();
-                if let Some(other) = file.metrics.keys().next() {
-                    return Err(store::invalid_at_key(
-                        path,
-                        &text,
-                        other,
-                        format!(
-                            "`metrics` holds `{other}`; a version-1 file keeps its records under the \
-                             configured `metric_name` (`{metric_name}`) only"
-                        ),
-                    ));
+        let (summaries, records, overflowed, loaded) =
+            match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
+                Layout::V1 => {
+                    let mut file: FileV1<LatencyConfig, LatencyRecord, Distribution> =
+                        store::parse(path, &text)?;
+                    let metric_name = file.config.metric_name.clone();
+                    let records: Vec<LatencyRecord> = file
+                        .take_records(path, &text, &metric_name)?
+                        .into_iter()
+                        .map(|r| r.in_unit(unit))
+                        .collect();
+                    let measured = file.summaries.values().map(Distribution::count).sum();
+                    file.check_dropped(path, &text, measured, records.len())?;
+                    let loaded = MetricsFile {
+                        version: file.version,
+                        tracker_type: file.tracker_type,
+                        start_time: Some(file.start_time),
+                        end_time: Some(file.end_time),
+                        config: serde_json::to_value(&file.config).unwrap_or_default(),
+                        dropped_records: file.dropped_records,
+                        records: records.clone(),
+                    };
+                    (file.summaries, records, file.overflowed_labels, loaded)
                 }
-                let records: Vec<LatencyRecord> =
-                    records.into_iter().map(|r| r.in_unit(unit)).collect();
-                let total: u64 = file.summaries.values().map(Distribution::count).sum();
-                if total.checked_sub(records.len() as u64) != Some(file.dropped_records) {
-                    return Err(store::invalid_at_key(
-                        path,
-                        &text,
-                        "dropped_records",
-                        format!(
-                            "the summaries count {total} measurements and the file holds {} \
-                             records, so `dropped_records` cannot be {}",
-                            records.len(),
-                            file.dropped_records
-                        ),
-                    ));
+                Layout::Python => {
+                    let mut file: PythonFile<PythonLatencyRecord> = store::parse(path, &text)?;
+                    let records: Vec<LatencyRecord> = file
+                        .take_records(TRACKER_TYPE)
+                        .into_iter()
+                        .map(|r| r.into_record(unit))
+                        .collect();
+                    let mut summaries: BTreeMap<String, Distribution> = BTreeMap::new();
+                    for r in &records {
+                        summaries
+                            .entry(r.label.as_deref().unwrap_or("").to_owned())
+                            .or_insert_with(|| Distribution::new(exact_limit))
+                            .record(r.seconds(), r.status, r.timestamp);
+                    }
+                    let loaded = MetricsFile {
+                        version: 0,
+                        tracker_type: PYTHON_TRACKER_TYPE.to_owned(),
+                        start_time: file.start_time,
+                        end_time: file.end_time,
+                        config: serde_json::Value::Object(file.config),
+                        records: records.clone(),
+                        dropped_records: 0,
+                    };
+                    (summaries, records, 0, loaded)
                 }
-                let (slots, overflowed) =
-                    self.slots_from(file.summaries.into_iter().map(|(label, mut dist)| {
-                        dist.set_exact_limit(exact_limit);
-                        (label, dist)
-                    }));
-                self.install(
-                    slots,
-                    records.clone(),
-                    file.overflowed_labels + overflowed,
-                    file.start_time,
-                );
-                Ok(MetricsFile {
-                    version: FORMAT_VERSION,
-                    tracker_type: file.tracker_type,
-                    start_time: Some(file.start_time),
-                    end_time: Some(file.end_time),
-                    config: serde_json::to_value(&file.config).unwrap_or_default(),
-                    dropped_records: total - records.len() as u64,
-                    records,
+            };
+        let (summaries, merged) = cap_labels(
+            summaries,
+            self.inner.engine.max_labels(),
+            Distribution::count,
+            |other, d| other.merge(&d),
+        );
+        let started = loaded
+            .start_time
+            .unwrap_or_else(|| self.inner.engine.shared.wall_now());
+        self.inner.engine.install(|shared, generation| Installed {
+            states: summaries
+                .into_iter()
+                .map(|(label, mut dist)| {
+                    dist.set_exact_limit(exact_limit);
+                    Slot {
+                        label: label_of(&label),
+                        generation,
+                        unit,
+                        dist: Mutex::new(dist),
+                        shared: Arc::clone(shared),
+                    }
                 })
-            }
-            Layout::Python => {
-                let file: PythonFile = store::parse(path, &text)?;
-                let metric_name = file
-                    .config
-                    .get("metric_name")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or(TRACKER_TYPE)
-                    .to_owned();
-                let records: Vec<LatencyRecord> = python_records(file.metrics, &metric_name)
-                    .into_iter()
-                    .map(|r| r.into_record(unit))
-                    .collect();
-                let mut by_label: BTreeMap<String, Distribution> = BTreeMap::new();
-                for r in &records {
-                    by_label
-                        .entry(r.label.as_deref().unwrap_or("").to_owned())
-                        .or_insert_with(|| Distribution::new(exact_limit))
-                        .record(r.seconds(), r.status, r.timestamp);
-                }
-                let (slots, overflowed) = self.slots_from(by_label.into_iter());
-                let started = file
-                    .start_time
-                    .unwrap_or_else(|| Timestamp::from(self.inner.shared.clock.system_now()));
-                self.install(slots, records.clone(), overflowed, started);
-                Ok(MetricsFile {
-                    version: 0,
-                    tracker_type: PYTHON_TRACKER_TYPE.to_owned(),
-                    start_time: file.start_time,
-                    end_time: file.end_time,
-                    config: serde_json::Value::Object(file.config),
-                    records,
-                    dropped_records: 0,
-                })
-            }
-        }
+                .collect(),
+            records,
+            overflowed: overflowed + merged,
+            started,
+        });
+        Ok(loaded)
     }
-
-    /// Label states for loaded distributions; labels past `max_labels` merge into `"_other"`.
-    /// Returns the states and how many measurements overflowed.
-    fn slots_from(&self, dists: impl Iterator<Item = (String, Distribution)>) -> (Vec<Slot>, u64) {
-        let max_labels = self.inner.config.max_labels;
-        let mut kept: BTreeMap<String, Distribution> = BTreeMap::new();
-        let mut other: Option<Distribution> = None;
-        let mut overflowed = 0;
-        for (label, dist) in dists {
-            let distinct = kept
-                .keys()
-                .filter(|l| !l.is_empty() && *l != crate::OVERFLOW_LABEL)
-                .count();
-            if label.is_empty() || label == crate::OVERFLOW_LABEL || distinct < max_labels {
-                kept.insert(label, dist);
-            } else {
-                overflowed += dist.count();
-                other
-                    .get_or_insert_with(|| Distribution::new(self.inner.config.exact_limit))
-                    .merge(&dist);
-            }
-        }
-        if let Some(other) = other {
-            kept.entry(crate::OVERFLOW_LABEL.to_owned())
-                .or_insert_with(|| Distribution::new(self.inner.config.exact_limit))
-                .merge(&other);
-        }
-        let slots = kept
-            .into_iter()
-            .map(|(label, dist)| {
-                let label = (!label.is_empty()).then(|| Arc::from(label.as_str()));
-                self.slot_with(label, dist)
-            })
-            .collect();
-        (slots, overflowed)
-    }
-}
-
-/// The records of a Python file: those under `metric_name`, or under the only key if there
-/// is just one (the original could store several names; a file normally holds one).
-fn python_records<R>(mut metrics: BTreeMap<String, Vec<R>>, metric_name: &str) -> Vec<R> {
-    if let Some(records) = metrics.remove(metric_name) {
-        return records;
-    }
-    if metrics.len() == 1 {
-        return metrics.into_values().next().unwrap_or_default();
-    }
-    Vec::new()
-}
-
-/// A version-1 latency metrics file (`docs/FORMAT.md`).
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileV1 {
-    format: String,
-    version: u32,
-    tracker_type: String,
-    start_time: Timestamp,
-    end_time: Timestamp,
-    config: LatencyConfig,
-    metrics: BTreeMap<String, Vec<LatencyRecord>>,
-    summaries: BTreeMap<String, Distribution>,
-    dropped_records: u64,
-    overflowed_labels: u64,
-}
-
-/// A latency metrics file in the Python original's layout (version 0).
-#[derive(Deserialize)]
-struct PythonFile {
-    #[serde(default)]
-    start_time: Option<Timestamp>,
-    #[serde(default)]
-    end_time: Option<Timestamp>,
-    #[serde(default)]
-    config: serde_json::Map<String, serde_json::Value>,
-    #[serde(default)]
-    metrics: BTreeMap<String, Vec<PythonLatencyRecord>>,
 }

@@ -1,0 +1,229 @@
+//! What every tracker is built from: the clock and record log its label states share, the
+//! label registry, the session table, and replacing all of it at once on reset or load.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::clock::Anchor;
+use crate::label::{LabelRegistry, Labelled, OVERFLOW_LABEL};
+use crate::log::RecordLog;
+use crate::session::{SessionTable, lock};
+use crate::{Clock, Timestamp};
+
+/// What every label state of a tracker reaches to finish a measurement.
+#[derive(Debug)]
+pub(crate) struct Shared<R> {
+    clock: Arc<dyn Clock>,
+    anchor: Anchor,
+    pub(crate) include_timestamps: bool,
+    /// Renewed by every reset and load; states of an older generation are no longer
+    /// reachable, and measurements finishing on them are not kept.
+    generation: AtomicU64,
+    pub(crate) log: RecordLog<R>,
+}
+
+impl<R: Clone> Shared<R> {
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The wall-clock time of a monotonic instant.
+    #[inline]
+    pub(crate) fn timestamp(&self, instant: Instant) -> Timestamp {
+        self.anchor.timestamp(instant)
+    }
+
+    /// The current wall-clock time, from the clock itself.
+    pub(crate) fn wall_now(&self) -> Timestamp {
+        Timestamp::from(self.clock.system_now())
+    }
+
+    /// Whether a state of `generation` is still the tracker's.
+    #[inline]
+    pub(crate) fn is_current(&self, generation: u64) -> bool {
+        // Acquire pairs with the Release in `Engine::install`: a measurement either sees the
+        // new generation and is dropped, or lands in a state that is being replaced.
+        generation == self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps a record in the log if its state is current and the log keeps records; the
+    /// record is only built then.
+    #[inline]
+    pub(crate) fn keep(&self, generation: u64, record: impl FnOnce() -> R) {
+        if self.log.enabled() && self.is_current(generation) {
+            self.log.push(record());
+        }
+    }
+}
+
+/// A tracker's state, replaced as a whole by reset and load.
+#[derive(Debug)]
+pub(crate) struct Engine<St, Se, R> {
+    pub(crate) shared: Arc<Shared<R>>,
+    pub(crate) labels: LabelRegistry<St>,
+    pub(crate) sessions: SessionTable<Se>,
+    max_labels: usize,
+    /// When the tracker started, was last reset, or (after a load) the file's start.
+    started: Mutex<Timestamp>,
+    /// Serialises resets and loads.
+    admin: Mutex<()>,
+}
+
+/// What a reset or a load installs.
+pub(crate) struct Installed<St, R> {
+    pub(crate) states: Vec<St>,
+    pub(crate) records: Vec<R>,
+    pub(crate) overflowed: u64,
+    pub(crate) started: Timestamp,
+}
+
+impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
+    /// `make` builds the state of a new label from the label, the shared parts and the
+    /// generation it belongs to.
+    pub(crate) fn new(
+        clock: Arc<dyn Clock>,
+        include_timestamps: bool,
+        max_records: usize,
+        max_labels: usize,
+        make: impl Fn(Option<Arc<str>>, &Arc<Shared<R>>, u64) -> St + Send + Sync + 'static,
+    ) -> Self {
+        let anchor = Anchor::take(clock.as_ref());
+        let shared = Arc::new(Shared {
+            clock,
+            anchor,
+            include_timestamps,
+            generation: AtomicU64::new(0),
+            log: RecordLog::new(max_records),
+        });
+        let labels = {
+            let shared = Arc::clone(&shared);
+            LabelRegistry::new(max_labels, move |label| {
+                // Read under the registry's write lock, which `install` also holds.
+                let generation = shared.generation.load(Ordering::Acquire);
+                make(label, &shared, generation)
+            })
+        };
+        Self {
+            started: Mutex::new(anchor.wall()),
+            shared,
+            labels,
+            sessions: SessionTable::default(),
+            max_labels,
+            admin: Mutex::new(()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.shared.now()
+    }
+
+    /// The state of `label` (`""`: unlabelled), created on first use.
+    #[inline]
+    pub(crate) fn state(&self, label: &str) -> Arc<St> {
+        self.labels.get(label)
+    }
+
+    /// When the tracker started, was last reset, or the loaded file's start.
+    pub(crate) fn started(&self) -> Timestamp {
+        *lock(&self.started)
+    }
+
+    /// Discards every state, record and active session.
+    pub(crate) fn reset(&self) {
+        let now = self.shared.wall_now();
+        self.install(|_, _| Installed {
+            states: Vec::new(),
+            records: Vec::new(),
+            overflowed: 0,
+            started: now,
+        });
+    }
+
+    /// Replaces the whole state: active sessions end, and the label states and records become
+    /// those `build` returns. `build` gets the shared parts and the generation its states must
+    /// carry.
+    pub(crate) fn install(&self, build: impl FnOnce(&Arc<Shared<R>>, u64) -> Installed<St, R>) {
+        let _admin = lock(&self.admin);
+        let shared = &self.shared;
+        let next = shared.generation.load(Ordering::Relaxed) + 1;
+        let installed = build(shared, next);
+        self.sessions.clear();
+        self.labels
+            .replace(installed.states, installed.overflowed, || {
+                // Release pairs with the Acquire in `Shared::is_current`.
+                shared.generation.store(next, Ordering::Release);
+            });
+        shared.log.replace(installed.records);
+        *lock(&self.started) = installed.started;
+    }
+
+    /// The `max_labels` the tracker was configured with.
+    pub(crate) fn max_labels(&self) -> usize {
+        self.max_labels
+    }
+}
+
+/// Keeps the first `max_labels` labels of loaded summaries (in byte order; the unlabelled `""`
+/// and `"_other"` always stay) and merges the rest into `"_other"`. Returns the kept summaries
+/// and how many measurements were merged.
+pub(crate) fn cap_labels<D>(
+    summaries: BTreeMap<String, D>,
+    max_labels: usize,
+    measurements: impl Fn(&D) -> u64,
+    merge: impl Fn(&mut D, D),
+) -> (BTreeMap<String, D>, u64) {
+    let mut kept: BTreeMap<String, D> = BTreeMap::new();
+    let mut merged: Vec<D> = Vec::new();
+    let mut distinct = 0;
+    for (label, summary) in summaries {
+        if label.is_empty() || label == OVERFLOW_LABEL {
+            kept.insert(label, summary);
+        } else if distinct < max_labels {
+            distinct += 1;
+            kept.insert(label, summary);
+        } else {
+            merged.push(summary);
+        }
+    }
+    let mut overflowed = 0;
+    for summary in merged {
+        overflowed += measurements(&summary);
+        match kept.get_mut(OVERFLOW_LABEL) {
+            Some(other) => merge(other, summary),
+            None => {
+                kept.insert(OVERFLOW_LABEL.to_owned(), summary);
+            }
+        }
+    }
+    (kept, overflowed)
+}
+
+/// The label a summary key stands for (`""`: none).
+pub(crate) fn label_of(key: &str) -> Option<Arc<str>> {
+    (!key.is_empty()).then(|| Arc::from(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_past_the_cap_merge_into_other() {
+        let summaries: BTreeMap<String, u64> =
+            [("", 1), ("a", 2), ("b", 3), ("c", 4), ("_other", 5)]
+                .into_iter()
+                .map(|(l, n)| (l.to_owned(), n))
+                .collect();
+        let (kept, overflowed) = cap_labels(summaries, 1, |n| *n, |a, b| *a += b);
+        let kept: Vec<_> = kept.into_iter().collect();
+        assert_eq!(
+            kept,
+            [("".into(), 1), ("_other".into(), 12), ("a".into(), 2)]
+        );
+        assert_eq!(overflowed, 7);
+    }
+}
