@@ -10,7 +10,7 @@ use crate::clock::Anchor;
 use crate::label::{LabelRegistry, Labelled, OVERFLOW_LABEL};
 use crate::log::RecordLog;
 use crate::session::{SessionTable, lock};
-use crate::{Clock, Timestamp};
+use crate::{Clock, Distribution, Statistics, Timestamp};
 
 /// What every label state of a tracker reaches to finish a measurement.
 #[derive(Debug)]
@@ -164,6 +164,69 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
     /// The `max_labels` the tracker was configured with.
     pub(crate) fn max_labels(&self) -> usize {
         self.max_labels
+    }
+}
+
+/// A label state with one distribution of scalar measurements (latencies, session rates).
+pub(crate) trait Scalar: Labelled {
+    fn distribution(&self) -> &Mutex<Distribution>;
+}
+
+impl<St: Scalar, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
+    /// Every measurement, labelled or not, in one distribution.
+    pub(crate) fn merged(&self, exact_limit: usize) -> Distribution {
+        let mut all = Distribution::new(exact_limit);
+        for state in self.labels.all() {
+            all.merge(&lock(state.distribution()));
+        }
+        all
+    }
+
+    /// Statistics of one label, or of everything with `None` or `Some("")`, with values
+    /// multiplied by `scale` and labelled `unit`.
+    pub(crate) fn statistics(
+        &self,
+        label: Option<&str>,
+        exact_limit: usize,
+        scale: f64,
+        unit: &str,
+    ) -> Option<Statistics> {
+        match label.filter(|l| !l.is_empty()) {
+            Some(label) => lock(self.labels.find(label)?.distribution()).statistics(scale, unit),
+            None => self.merged(exact_limit).statistics(scale, unit),
+        }
+    }
+
+    /// Statistics per label, for labelled measurements, sorted by label.
+    pub(crate) fn statistics_by_label(
+        &self,
+        scale: f64,
+        unit: &str,
+    ) -> BTreeMap<String, Statistics> {
+        self.labels
+            .all()
+            .into_iter()
+            .filter_map(|state| {
+                let label = state.label()?.to_owned();
+                let stats = lock(state.distribution()).statistics(scale, unit)?;
+                Some((label, stats))
+            })
+            .collect()
+    }
+
+    /// The non-empty distributions by label (`""`: unlabelled) and how many measurements they
+    /// hold together, for a metrics file.
+    pub(crate) fn summaries(&self) -> (BTreeMap<String, Distribution>, u64) {
+        let mut summaries = BTreeMap::new();
+        let mut total = 0;
+        for state in self.labels.all() {
+            let dist = lock(state.distribution()).clone();
+            if dist.count() > 0 {
+                total += dist.count();
+                summaries.insert(state.label().unwrap_or("").to_owned(), dist);
+            }
+        }
+        (summaries, total)
     }
 }
 

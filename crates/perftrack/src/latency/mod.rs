@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Installed, Shared, cap_labels, label_of};
+use crate::engine::{Engine, Installed, Scalar, Shared, cap_labels, label_of};
 use crate::label::Labelled;
 use crate::session::lock;
 use crate::store::{self, FileV1, Layout, MetricsFile, PythonFile};
@@ -86,6 +86,12 @@ pub(crate) struct Slot {
 impl Labelled for Slot {
     fn label(&self) -> Option<&str> {
         self.label.as_deref()
+    }
+}
+
+impl Scalar for Slot {
+    fn distribution(&self) -> &Mutex<Distribution> {
+        &self.dist
     }
 }
 
@@ -426,24 +432,11 @@ impl LatencyTracker {
     /// assert!(tracker.statistics(Some("b")).is_none());
     /// ```
     pub fn statistics(&self, label: Option<&str>) -> Option<Statistics> {
-        let (scale, unit) = (
-            self.inner.config.time_unit.per_second(),
-            self.inner.config.time_unit.as_str(),
-        );
-        match label.filter(|l| !l.is_empty()) {
-            Some(label) => {
-                lock(&self.inner.engine.labels.find(label)?.dist).statistics(scale, unit)
-            }
-            None => self.merged().statistics(scale, unit),
-        }
-    }
-
-    fn merged(&self) -> Distribution {
-        let mut all = Distribution::new(self.inner.config.exact_limit);
-        for slot in self.inner.engine.labels.all() {
-            all.merge(&lock(&slot.dist));
-        }
-        all
+        let config = &self.inner.config;
+        let unit = config.time_unit;
+        self.inner
+            .engine
+            .statistics(label, config.exact_limit, unit.per_second(), unit.as_str())
     }
 
     /// Statistics per label, for labelled measurements, sorted by label.
@@ -461,15 +454,7 @@ impl LatencyTracker {
         let unit = self.inner.config.time_unit;
         self.inner
             .engine
-            .labels
-            .all()
-            .into_iter()
-            .filter_map(|slot| {
-                let label = slot.label.as_deref()?;
-                let stats = lock(&slot.dist).statistics(unit.per_second(), unit.as_str())?;
-                Some((label.to_owned(), stats))
-            })
-            .collect()
+            .statistics_by_label(unit.per_second(), unit.as_str())
     }
 
     /// The retained records (at most `max_records`), oldest first.
@@ -498,7 +483,12 @@ impl LatencyTracker {
     /// ```
     pub fn dropped_records(&self) -> u64 {
         let retained = self.inner.engine.shared.log.len() as u64;
-        self.merged().count().saturating_sub(retained)
+        let exact_limit = self.inner.config.exact_limit;
+        self.inner
+            .engine
+            .merged(exact_limit)
+            .count()
+            .saturating_sub(retained)
     }
 
     /// How many times a label was used (a session started, a guard created, a duration
@@ -552,16 +542,8 @@ impl LatencyTracker {
     pub fn save_metrics(&self, path: &Path) -> Result<()> {
         // Records first: every retained record's measurement is then in the summaries too.
         let records = self.records();
-        let mut summaries = BTreeMap::new();
-        let mut total = 0;
-        for slot in self.inner.engine.labels.all() {
-            let dist = lock(&slot.dist).clone();
-            if dist.count() > 0 {
-                total += dist.count();
-                summaries.insert(slot.label.as_deref().unwrap_or("").to_owned(), dist);
-            }
-        }
         let engine = &self.inner.engine;
+        let (summaries, total) = engine.summaries();
         let file = FileV1::new(
             TRACKER_TYPE,
             engine.started(),
