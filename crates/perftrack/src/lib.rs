@@ -61,6 +61,7 @@ mod session;
 mod stats;
 mod status;
 mod store;
+mod throughput;
 mod timestamp;
 mod units;
 
@@ -72,6 +73,9 @@ pub use session::TrackId;
 pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
 pub use status::Status;
 pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};
+pub use throughput::{
+    ThroughputConfig, ThroughputGuard, ThroughputRecord, ThroughputTracker, WindowSize,
+};
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use units::{MemoryUnit, RateUnit, TimeUnit};
 

@@ -1,0 +1,775 @@
+//! `ThroughputTracker`: how many queries, documents or tokens a system handles per unit of
+//! time.
+
+mod config;
+mod guard;
+mod record;
+mod window;
+
+pub use config::{ThroughputConfig, WindowSize};
+pub use guard::ThroughputGuard;
+pub use record::ThroughputRecord;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::engine::{Engine, Installed, Scalar, Shared, cap_labels, label_of};
+use crate::label::Labelled;
+use crate::session::lock;
+use crate::store::{self, FileV1, Layout, MetricsFile, PythonFile};
+use crate::{Clock, Distribution, MonotonicClock, RateUnit, Result, Statistics, Status, TrackId};
+use record::PythonThroughputRecord;
+use window::RateWindow;
+
+/// The tracker type as metrics files name it.
+const TRACKER_TYPE: &str = "throughput";
+/// The tracker type as the Python original's files name it.
+const PYTHON_TRACKER_TYPE: &str = "ThroughputTracker";
+
+/// Counts events (queries, documents, tokens) and reports rates: per session, averaged over
+/// the session and at its busiest window, and per label over a sliding window.
+///
+/// Sessions are independent: two sessions with the same label never see each other's
+/// counts, while the label's window adds up every session and every [`record`](Self::record)
+/// call. Memory per session and per label is fixed whatever the number of events (a ring of
+/// 60 time buckets, so a 60 s window is exact to one second). `ThroughputTracker` is
+/// `Clone + Send + Sync`; clones share their state.
+///
+/// ```
+/// use perftrack::{ThroughputConfig, ThroughputTracker};
+///
+/// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+///
+/// // A batch job: documents indexed per second.
+/// let batch = tracker.start_batch(Some("indexing"));
+/// for chunk in [vec!["doc"; 64], vec!["doc"; 64], vec!["doc"; 22]] {
+///     tracker.record_batch(&batch, chunk.len() as u64)?;
+/// }
+/// let record = tracker.stop_batch(&batch)?;
+/// assert_eq!(record.count, 150);
+///
+/// // A server loop: count queries, read the rate over the last window whenever needed.
+/// tracker.record("queries", 1);
+/// assert!(tracker.current_rate("queries").is_some());
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ThroughputTracker {
+    inner: Arc<Inner>,
+}
+
+// A panic in user code never leaves the tracker's state half-updated: its critical sections
+// hold no user code and locks ignore poisoning.
+impl std::panic::UnwindSafe for ThroughputTracker {}
+impl std::panic::RefUnwindSafe for ThroughputTracker {}
+
+#[derive(Debug)]
+struct Inner {
+    config: ThroughputConfig,
+    engine: Engine<Slot, Session, ThroughputRecord>,
+}
+
+/// One label's state: the rates of its finished sessions and the window of all its events.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    label: Option<Arc<str>>,
+    generation: u64,
+    unit: RateUnit,
+    window_size: Duration,
+    /// Finished sessions' average rates, in events per second.
+    dist: Mutex<Distribution>,
+    window: Mutex<RateWindow>,
+    shared: Arc<Shared<ThroughputRecord>>,
+}
+
+impl Labelled for Slot {
+    fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+}
+
+impl Scalar for Slot {
+    fn distribution(&self) -> &Mutex<Distribution> {
+        &self.dist
+    }
+}
+
+/// One running session: its own count and window.
+#[derive(Debug)]
+pub(crate) struct Session {
+    slot: Arc<Slot>,
+    count: u64,
+    window: RateWindow,
+}
+
+impl Session {
+    fn new(slot: Arc<Slot>, started: Instant) -> Self {
+        let window = RateWindow::new(started, slot.window_size);
+        Self {
+            slot,
+            count: 0,
+            window,
+        }
+    }
+
+    /// Adds events to the session and to its label's window.
+    #[inline]
+    fn add(&mut self, now: Instant, count: u64) {
+        self.count = self.count.saturating_add(count);
+        self.window.add(now, count);
+        if self.slot.shared.is_current(self.slot.generation) {
+            lock(&self.slot.window).add(now, count);
+        }
+    }
+
+    /// The session's rate over the last window, in the tracker's unit (0 before the clock
+    /// has advanced).
+    fn rate(&self, now: Instant) -> f64 {
+        let per_second = self.window.rate(now).unwrap_or(0.0);
+        self.slot.unit.from_per_second(per_second)
+    }
+
+    /// Ends the session: records its average rate under its label and returns its record.
+    fn finish(
+        &mut self,
+        id: Option<TrackId>,
+        started: Instant,
+        end: Instant,
+        status: Status,
+    ) -> ThroughputRecord {
+        let slot = &self.slot;
+        let shared = &slot.shared;
+        let duration = end.saturating_duration_since(started);
+        let seconds = duration.as_secs_f64();
+        let per_second = (seconds > 0.0).then(|| self.count as f64 / seconds);
+        let peak = self.window.peak_rate(end);
+        let end_time = shared.timestamp(end);
+        if let Some(rate) = per_second {
+            if shared.is_current(slot.generation) {
+                lock(&slot.dist).record(rate, status, end_time);
+            }
+        }
+        let record = ThroughputRecord {
+            track_id: id.unwrap_or_else(TrackId::generate),
+            value: per_second.map(|r| slot.unit.from_per_second(r)),
+            count: self.count,
+            duration: seconds,
+            timestamp: end_time,
+            unit: slot.unit,
+            label: slot.label.clone(),
+            start_time: shared
+                .include_timestamps
+                .then(|| end_time.saturating_sub(duration)),
+            end_time: shared.include_timestamps.then_some(end_time),
+            peak_rate: peak.map(|r| slot.unit.from_per_second(r)),
+            status,
+        };
+        shared.keep(slot.generation, || record.clone());
+        record
+    }
+}
+
+impl ThroughputTracker {
+    /// A tracker with the standard monotonic clock.
+    ///
+    /// ```
+    /// use perftrack::{RateUnit, ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig { time_unit: RateUnit::PerMinute, ..Default::default() });
+    /// assert_eq!(tracker.config().time_unit, RateUnit::PerMinute);
+    /// ```
+    pub fn new(config: ThroughputConfig) -> Self {
+        Self::with_clock(config, Arc::new(MonotonicClock))
+    }
+
+    /// A tracker that reads time from `clock` (a [`ManualClock`](crate::ManualClock) in tests).
+    ///
+    /// ```
+    /// use perftrack::{ManualClock, ThroughputConfig, ThroughputTracker};
+    /// use std::{sync::Arc, time::Duration};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = ThroughputTracker::with_clock(ThroughputConfig::default(), clock.clone());
+    /// let id = tracker.start_tracking(Some("queries"));
+    /// tracker.record_event(&id, 50)?;
+    /// clock.advance(Duration::from_millis(500));
+    /// assert_eq!(tracker.stop_tracking(&id)?.value, Some(100.0));
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn with_clock(config: ThroughputConfig, clock: Arc<dyn Clock>) -> Self {
+        let (unit, exact_limit) = (config.time_unit, config.exact_limit);
+        let window_size = config.window_size.as_duration();
+        let engine = Engine::new(
+            clock,
+            config.include_timestamps,
+            config.max_records,
+            config.max_labels,
+            move |label, shared, generation| {
+                Slot::new(
+                    label,
+                    generation,
+                    unit,
+                    window_size,
+                    Distribution::new(exact_limit),
+                    shared,
+                )
+            },
+        );
+        Self {
+            inner: Arc::new(Inner { config, engine }),
+        }
+    }
+
+    /// The configuration the tracker was built with.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// assert_eq!(tracker.config().metric_name, "throughput");
+    /// ```
+    pub fn config(&self) -> &ThroughputConfig {
+        &self.inner.config
+    }
+
+    fn now(&self) -> Instant {
+        self.inner.engine.now()
+    }
+
+    fn session(&self, label: Option<&str>, now: Instant) -> Session {
+        Session::new(self.inner.engine.state(label.unwrap_or("")), now)
+    }
+
+    /// Starts a session with a generated id. `Some("")` and `None` both mean no label.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let id = tracker.start_tracking(Some("embedding"));
+    /// tracker.record_event(&id, 32)?;
+    /// assert_eq!(tracker.stop_tracking(&id)?.count, 32);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
+        let now = self.now();
+        self.inner
+            .engine
+            .sessions
+            .start(now, self.session(label, now))
+    }
+
+    /// Starts a session under an id the caller chooses; an id that is already active is an
+    /// [`Error::DuplicateTrackId`](crate::Error::DuplicateTrackId).
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker, Error};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// tracker.start_tracking_with_id("nightly", Some("indexing"))?;
+    /// assert!(matches!(tracker.start_tracking_with_id("nightly", None), Err(Error::DuplicateTrackId { .. })));
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
+        let now = self.now();
+        self.inner
+            .engine
+            .sessions
+            .start_named(id, now, self.session(label, now))
+    }
+
+    /// Adds `count` events to a session (and to its label's window). Safe to call from many
+    /// threads at once: no event is lost.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker, TrackId};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let id = tracker.start_tracking(None);
+    /// tracker.record_event(&id, 3)?;
+    /// assert!(tracker.record_event(&TrackId::from("unknown"), 1).is_err());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    #[inline]
+    pub fn record_event(&self, id: &TrackId, count: u64) -> Result<()> {
+        let now = self.now();
+        self.inner
+            .engine
+            .sessions
+            .with(id, |active| active.state.add(now, count))
+    }
+
+    /// Stops a session and returns its record: the count, the duration, the average rate and
+    /// the peak rate over a whole window.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let id = tracker.start_tracking(None);
+    /// let record = tracker.stop_tracking(&id)?;
+    /// assert_eq!(record.count, 0);
+    /// assert!(tracker.stop_tracking(&id).is_err());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn stop_tracking(&self, id: &TrackId) -> Result<ThroughputRecord> {
+        self.stop_tracking_with_status(id, Status::Ok)
+    }
+
+    /// Stops a session with the given status and returns its record.
+    ///
+    /// ```
+    /// # use perftrack::{Status, ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let id = tracker.start_tracking(None);
+    /// let record = tracker.stop_tracking_with_status(&id, Status::Failed)?;
+    /// assert_eq!(record.status, Status::Failed);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn stop_tracking_with_status(
+        &self,
+        id: &TrackId,
+        status: Status,
+    ) -> Result<ThroughputRecord> {
+        let end = self.now();
+        let mut active = self.inner.engine.sessions.remove(id)?;
+        Ok(active
+            .state
+            .finish(Some(active.id), active.started, end, status))
+    }
+
+    /// Ends a session without recording it (its events stay in the label's window).
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let id = tracker.start_tracking(None);
+    /// tracker.discard_tracking(&id)?;
+    /// assert!(tracker.records().is_empty());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
+        self.inner.engine.sessions.remove(id).map(drop)
+    }
+
+    /// Starts a batch: the same as [`start_tracking`](Self::start_tracking), named for batch
+    /// jobs as in the original.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let batch = tracker.start_batch(Some("chunking"));
+    /// tracker.record_batch(&batch, 500)?;
+    /// assert_eq!(tracker.stop_batch(&batch)?.count, 500);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn start_batch(&self, label: Option<&str>) -> TrackId {
+        self.start_tracking(label)
+    }
+
+    /// Adds a batch of `count` items: [`record_event`](Self::record_event).
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let batch = tracker.start_batch(None);
+    /// tracker.record_batch(&batch, 64)?;
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn record_batch(&self, id: &TrackId, count: u64) -> Result<()> {
+        self.record_event(id, count)
+    }
+
+    /// Stops a batch: [`stop_tracking`](Self::stop_tracking).
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let batch = tracker.start_batch(None);
+    /// assert_eq!(tracker.stop_batch(&batch)?.count, 0);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn stop_batch(&self, id: &TrackId) -> Result<ThroughputRecord> {
+        self.stop_tracking(id)
+    }
+
+    /// Starts a session owned by the returned guard, which is stopped and recorded when it
+    /// drops (as failed during a panic). `""` means no label.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// {
+    ///     let mut guard = tracker.track("tokens");
+    ///     guard.record(17);
+    /// }
+    /// assert_eq!(tracker.records()[0].count, 17);
+    /// ```
+    pub fn track(&self, label: &str) -> ThroughputGuard {
+        let now = self.now();
+        ThroughputGuard::new(self.session(Some(label), now), now)
+    }
+
+    /// Counts `count` events under `label` without a session: for server loops that only
+    /// need the label's current rate.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// tracker.record("queries", 1);
+    /// assert!(tracker.current_rate("queries").is_some());
+    /// ```
+    #[inline]
+    pub fn record(&self, label: &str, count: u64) {
+        let slot = self.inner.engine.state(label);
+        let now = self.now();
+        if slot.shared.is_current(slot.generation) {
+            lock(&slot.window).add(now, count);
+        }
+    }
+
+    /// A session's rate over the last `window_size` (or since it started, if that is
+    /// shorter), in the tracker's unit; `None` means the most recently started session. A
+    /// session whose clock has not advanced yet reads 0.
+    ///
+    /// ```
+    /// # use perftrack::{ManualClock, ThroughputConfig, ThroughputTracker};
+    /// # use std::{sync::Arc, time::Duration};
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = ThroughputTracker::with_clock(ThroughputConfig::default(), clock.clone());
+    /// let id = tracker.start_tracking(None);
+    /// clock.advance(Duration::from_secs(4));
+    /// tracker.record_event(&id, 20)?;
+    /// assert_eq!(tracker.current_value(Some(&id))?, 5.0);
+    /// assert_eq!(tracker.current_value(None)?, 5.0);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn current_value(&self, id: Option<&TrackId>) -> Result<f64> {
+        let now = self.now();
+        let sessions = &self.inner.engine.sessions;
+        match id {
+            Some(id) => sessions.with(id, |a| a.state.rate(now)),
+            None => sessions.with_latest(|a| a.state.rate(now)),
+        }
+    }
+
+    /// A label's rate over the last `window_size` (or since the label was first used, if that
+    /// is shorter), all sessions and [`record`](Self::record) calls together, in the tracker's
+    /// unit. `None` for a label never used, or used at this very instant.
+    ///
+    /// ```
+    /// # use perftrack::{ManualClock, ThroughputConfig, ThroughputTracker};
+    /// # use std::{sync::Arc, time::Duration};
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = ThroughputTracker::with_clock(ThroughputConfig::default(), clock.clone());
+    /// tracker.record("queries", 0);
+    /// clock.advance(Duration::from_secs(2));
+    /// tracker.record("queries", 30);
+    /// assert_eq!(tracker.current_rate("queries"), Some(15.0));
+    /// assert_eq!(tracker.current_rate("never"), None);
+    /// ```
+    pub fn current_rate(&self, label: &str) -> Option<f64> {
+        let slot = self.inner.engine.labels.find(label)?;
+        let per_second = lock(&slot.window).rate(self.now())?;
+        Some(slot.unit.from_per_second(per_second))
+    }
+
+    /// Runs `f` in a session under `label`, counts its result with `count`, and returns the
+    /// result with the session's record. A panic in `f` stops the session, records it as
+    /// failed, and resumes the panic.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let (vectors, record) = tracker.track_function_throughput(
+    ///     "embedding",
+    ///     |vectors: &Vec<[f32; 4]>| vectors.len() as u64,
+    ///     || vec![[0.0; 4]; 25],
+    /// );
+    /// assert_eq!((vectors.len(), record.count), (25, 25));
+    /// ```
+    pub fn track_function_throughput<T>(
+        &self,
+        label: &str,
+        count: impl FnOnce(&T) -> u64,
+        f: impl FnOnce() -> T,
+    ) -> (T, ThroughputRecord) {
+        let mut guard = self.track(label);
+        let result = f();
+        guard.record(count(&result));
+        (result, guard.stop())
+    }
+
+    /// How many sessions are active.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let _id = tracker.start_tracking(None);
+    /// assert_eq!(tracker.active_sessions(), 1);
+    /// ```
+    pub fn active_sessions(&self) -> usize {
+        self.inner.engine.sessions.len()
+    }
+
+    /// Statistics of finished sessions' average rates, for one label or (with `None` or
+    /// `Some("")`) every session; in the tracker's unit. Sessions too short to have a rate
+    /// are not counted.
+    ///
+    /// ```
+    /// # use perftrack::{ManualClock, ThroughputConfig, ThroughputTracker};
+    /// # use std::{sync::Arc, time::Duration};
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = ThroughputTracker::with_clock(ThroughputConfig::default(), clock.clone());
+    /// for events in [10, 20, 30] {
+    ///     let mut guard = tracker.track("batch");
+    ///     guard.record(events);
+    ///     clock.advance(Duration::from_secs(1));
+    /// }
+    /// let stats = tracker.statistics(Some("batch")).unwrap();
+    /// assert_eq!((stats.count, stats.mean, stats.unit.as_str()), (3, 20.0, "events/s"));
+    /// ```
+    pub fn statistics(&self, label: Option<&str>) -> Option<Statistics> {
+        let config = &self.inner.config;
+        let unit = config.time_unit;
+        self.inner.engine.statistics(
+            label,
+            config.exact_limit,
+            unit.seconds(),
+            unit.events_label(),
+        )
+    }
+
+    /// Statistics of finished sessions' rates per label, for labelled sessions, sorted by
+    /// label.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// # use std::time::Duration;
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let mut guard = tracker.track("tokens");
+    /// guard.record(100);
+    /// std::thread::sleep(Duration::from_millis(1));
+    /// drop(guard);
+    /// assert!(tracker.statistics_by_label().contains_key("tokens"));
+    /// ```
+    pub fn statistics_by_label(&self) -> BTreeMap<String, Statistics> {
+        let unit = self.inner.config.time_unit;
+        self.inner
+            .engine
+            .statistics_by_label(unit.seconds(), unit.events_label())
+    }
+
+    /// The retained records (at most `max_records`), oldest first.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// tracker.track("x").stop();
+    /// assert_eq!(tracker.records().len(), 1);
+    /// ```
+    pub fn records(&self) -> Vec<ThroughputRecord> {
+        self.inner.engine.shared.log.snapshot()
+    }
+
+    /// How many sessions count in the statistics but are not among
+    /// [`records`](Self::records) (dropped because of `max_records`).
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig { max_records: 0, ..Default::default() });
+    /// tracker.track("x").stop();
+    /// assert!(tracker.dropped_records() <= 1);
+    /// ```
+    pub fn dropped_records(&self) -> u64 {
+        let counted = self.records().iter().filter(|r| r.value.is_some()).count() as u64;
+        let exact_limit = self.inner.config.exact_limit;
+        self.inner
+            .engine
+            .merged(exact_limit)
+            .count()
+            .saturating_sub(counted)
+    }
+
+    /// How many times a label was used after `max_labels` distinct labels already existed;
+    /// those events and sessions are recorded under `"_other"`.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig { max_labels: 1, ..Default::default() });
+    /// tracker.record("a", 1);
+    /// tracker.record("b", 1);
+    /// assert_eq!(tracker.overflowed_labels(), 1);
+    /// ```
+    pub fn overflowed_labels(&self) -> u64 {
+        self.inner.engine.labels.overflowed()
+    }
+
+    /// Discards every record, statistic, window and active session. Guards still running are
+    /// not kept.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// tracker.record("queries", 5);
+    /// tracker.reset();
+    /// assert_eq!(tracker.current_rate("queries"), None);
+    /// ```
+    pub fn reset(&self) {
+        self.inner.engine.reset();
+    }
+
+    /// Saves records, statistics and configuration to `path` as a version-1 metrics file
+    /// (`docs/FORMAT.md`), atomically. Label windows are not saved.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("throughput.json");
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// tracker.track("x").stop();
+    /// tracker.save_metrics(&path)?;
+    /// let restored = ThroughputTracker::new(ThroughputConfig::default());
+    /// assert_eq!(restored.load_metrics(&path)?.records, tracker.records());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn save_metrics(&self, path: &Path) -> Result<()> {
+        // Records first: every retained record's session is then in the summaries too.
+        let records = self.records();
+        let engine = &self.inner.engine;
+        let (summaries, total) = engine.summaries();
+        let counted = records.iter().filter(|r| r.value.is_some()).count() as u64;
+        let file = FileV1::new(
+            TRACKER_TYPE,
+            engine.started(),
+            engine.shared.wall_now(),
+            &self.inner.config,
+            self.inner.config.metric_name.clone(),
+            records.iter().collect(),
+            summaries,
+            total.saturating_sub(counted),
+            self.overflowed_labels(),
+        );
+        store::save_json(path, &file)
+    }
+
+    /// Loads a metrics file (version 1, or the Python original's layout), replacing this
+    /// tracker's records and statistics with the file's (rates converted to this tracker's
+    /// unit), and returns what it read. Active sessions end and windows start empty.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker, Error};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("empty.json");
+    /// std::fs::write(&path, "")?;
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// assert!(matches!(tracker.load_metrics(&path), Err(Error::MalformedFile { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_metrics(&self, path: &Path) -> Result<MetricsFile<ThroughputRecord>> {
+        let text = store::read(path)?;
+        let config = &self.inner.config;
+        let (unit, exact_limit) = (config.time_unit, config.exact_limit);
+        let (summaries, records, overflowed, loaded) =
+            match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
+                Layout::V1 => {
+                    let mut file: FileV1<ThroughputConfig, ThroughputRecord, Distribution> =
+                        store::parse(path, &text)?;
+                    let metric_name = file.config.metric_name.clone();
+                    let records: Vec<ThroughputRecord> = file
+                        .take_records(path, &text, &metric_name)?
+                        .into_iter()
+                        .map(|r| r.in_unit(unit))
+                        .collect();
+                    let measured = file.summaries.values().map(Distribution::count).sum();
+                    let counted = records.iter().filter(|r| r.value.is_some()).count();
+                    file.check_dropped(path, &text, measured, counted)?;
+                    let loaded = MetricsFile {
+                        version: file.version,
+                        tracker_type: file.tracker_type,
+                        start_time: Some(file.start_time),
+                        end_time: Some(file.end_time),
+                        config: serde_json::to_value(&file.config).unwrap_or_default(),
+                        dropped_records: file.dropped_records,
+                        records: records.clone(),
+                    };
+                    (file.summaries, records, file.overflowed_labels, loaded)
+                }
+                Layout::Python => {
+                    let mut file: PythonFile<PythonThroughputRecord> = store::parse(path, &text)?;
+                    let records: Vec<ThroughputRecord> = file
+                        .take_records(TRACKER_TYPE)
+                        .into_iter()
+                        .map(|r| r.into_record(unit))
+                        .collect();
+                    let mut summaries: BTreeMap<String, Distribution> = BTreeMap::new();
+                    for r in &records {
+                        if let Some(rate) = r.per_second() {
+                            summaries
+                                .entry(r.label.as_deref().unwrap_or("").to_owned())
+                                .or_insert_with(|| Distribution::new(exact_limit))
+                                .record(rate, r.status, r.timestamp);
+                        }
+                    }
+                    let loaded = MetricsFile {
+                        version: 0,
+                        tracker_type: PYTHON_TRACKER_TYPE.to_owned(),
+                        start_time: file.start_time,
+                        end_time: file.end_time,
+                        config: serde_json::Value::Object(file.config),
+                        records: records.clone(),
+                        dropped_records: 0,
+                    };
+                    (summaries, records, 0, loaded)
+                }
+            };
+        let (summaries, merged) = cap_labels(
+            summaries,
+            self.inner.engine.max_labels(),
+            Distribution::count,
+            |other, d| other.merge(&d),
+        );
+        let engine = &self.inner.engine;
+        let started = loaded
+            .start_time
+            .unwrap_or_else(|| engine.shared.wall_now());
+        let window_size = config.window_size.as_duration();
+        engine.install(|shared, generation| Installed {
+            states: summaries
+                .into_iter()
+                .map(|(label, mut dist)| {
+                    dist.set_exact_limit(exact_limit);
+                    Slot::new(
+                        label_of(&label),
+                        generation,
+                        unit,
+                        window_size,
+                        dist,
+                        shared,
+                    )
+                })
+                .collect(),
+            records,
+            overflowed: overflowed + merged,
+            started,
+        });
+        Ok(loaded)
+    }
+}
+
+impl Slot {
+    fn new(
+        label: Option<Arc<str>>,
+        generation: u64,
+        unit: RateUnit,
+        window_size: Duration,
+        dist: Distribution,
+        shared: &Arc<Shared<ThroughputRecord>>,
+    ) -> Self {
+        Self {
+            label,
+            generation,
+            unit,
+            window_size,
+            dist: Mutex::new(dist),
+            window: Mutex::new(RateWindow::new(shared.now(), window_size)),
+            shared: Arc::clone(shared),
+        }
+    }
+}

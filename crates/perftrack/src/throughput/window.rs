@@ -1,0 +1,217 @@
+//! A sliding window of event counts in a fixed ring of time buckets.
+//!
+//! The window is split into [`BUCKETS`] buckets of equal width, counted from an origin (the
+//! start of a session, or the first use of a label). Memory is fixed whatever the number of
+//! events, adding events is O(1), and reading the rate is O(`BUCKETS`). Rates are exact to one
+//! bucket: the window read at any moment covers the current, partial bucket and the
+//! `BUCKETS - 1` whole buckets before it, and the rate divides by exactly the time those
+//! cover.
+
+use std::time::{Duration, Instant};
+
+/// How many buckets a window has: a 60 s window counts per second.
+pub(crate) const BUCKETS: usize = 60;
+const N: u64 = BUCKETS as u64;
+
+#[derive(Clone, Debug)]
+pub(crate) struct RateWindow {
+    origin: Instant,
+    /// Bucket width in nanoseconds (at least 1).
+    width: u64,
+    counts: [u64; BUCKETS],
+    /// The newest bucket the ring holds.
+    current: u64,
+    /// Events in buckets `current - N + 1 ..= current`.
+    sum: u64,
+    /// The most events any whole window (`N` buckets, from a multiple of the width) held
+    /// among the windows that ended so far; `None` until one has ended.
+    peak: Option<u64>,
+}
+
+/// Nanoseconds from `origin` to `t` (0 if `t` is earlier), saturating after 584 years.
+fn nanos_since(origin: Instant, t: Instant) -> u64 {
+    u64::try_from(t.saturating_duration_since(origin).as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl RateWindow {
+    pub(crate) fn new(origin: Instant, window: Duration) -> Self {
+        let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
+        Self {
+            origin,
+            width: (window_nanos / N).max(1),
+            counts: [0; BUCKETS],
+            current: 0,
+            sum: 0,
+            peak: None,
+        }
+    }
+
+    /// The window's exact length: `BUCKETS` whole buckets.
+    fn length_secs(&self) -> f64 {
+        (self.width * N) as f64 / 1e9
+    }
+
+    #[inline]
+    fn index(&self, t: Instant) -> u64 {
+        nanos_since(self.origin, t) / self.width
+    }
+
+    /// Moves the ring forward to bucket `index`, noting the events of every window that ends
+    /// on the way.
+    fn advance(&mut self, index: u64) {
+        while self.current < index {
+            // The window of buckets `current - N + 1 ..= current` ends here; it is whole once
+            // `N` buckets have passed since the origin.
+            if self.current + 1 >= N {
+                self.peak = Some(self.peak.map_or(self.sum, |p| p.max(self.sum)));
+            }
+            if self.sum == 0 {
+                // Every bucket is empty: so is every window still to end before `index`.
+                if index >= N {
+                    self.peak = Some(self.peak.unwrap_or(0));
+                }
+                self.current = index;
+                return;
+            }
+            self.current += 1;
+            let slot = (self.current % N) as usize;
+            self.sum -= self.counts[slot];
+            self.counts[slot] = 0;
+        }
+    }
+
+    /// Adds `n` events that happened at `t`.
+    #[inline]
+    pub(crate) fn add(&mut self, t: Instant, n: u64) {
+        let index = self.index(t);
+        if index > self.current {
+            self.advance(index);
+        } else if self.current - index >= N {
+            // Older than the window (a thread that read the clock before another one recorded
+            // a later event): it no longer counts towards the window.
+            return;
+        }
+        self.counts[(index % N) as usize] += n;
+        self.sum += n;
+    }
+
+    /// The events in the window that ends at `now`, and the time that window covers: the
+    /// current bucket so far and the whole buckets before it, or the time since the origin if
+    /// that is shorter.
+    pub(crate) fn window(&self, now: Instant) -> (u64, Duration) {
+        let since = nanos_since(self.origin, now);
+        let index = (since / self.width).max(self.current);
+        let events = if index >= self.current + N {
+            0
+        } else {
+            // Buckets that left the window between `current` and `index`.
+            let expired = (self.current + 1).saturating_sub(N)..=index.saturating_sub(N);
+            let gone: u64 = if index > self.current {
+                expired.map(|b| self.counts[(b % N) as usize]).sum()
+            } else {
+                0
+            };
+            self.sum - gone
+        };
+        let covered_from = (index + 1).saturating_sub(N) * self.width;
+        (
+            events,
+            Duration::from_nanos(since.saturating_sub(covered_from)),
+        )
+    }
+
+    /// Events per second in the window ending at `now`; `None` when no time has passed since
+    /// the origin.
+    pub(crate) fn rate(&self, now: Instant) -> Option<f64> {
+        let (events, covered) = self.window(now);
+        (!covered.is_zero()).then(|| events as f64 / covered.as_secs_f64())
+    }
+
+    /// The highest rate (events per second) over the whole windows that ended by `end`;
+    /// `None` if less than one window has passed since the origin.
+    pub(crate) fn peak_rate(&mut self, end: Instant) -> Option<f64> {
+        self.advance(self.index(end));
+        let length = self.length_secs();
+        self.peak.map(|events| events as f64 / length)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_steady_stream_reads_its_rate() {
+        let t0 = Instant::now();
+        let mut w = RateWindow::new(t0, Duration::from_secs(60));
+        // 100 events per second for 10 s.
+        for i in 1..=1000 {
+            w.add(t0 + 10 * MS * i, 1);
+        }
+        let rate = w.rate(t0 + Duration::from_secs(10)).unwrap();
+        assert!((rate - 100.0).abs() < 1e-9, "{rate}");
+        // After 120 s: only the window's last minute counts, which is empty.
+        assert_eq!(w.rate(t0 + Duration::from_secs(130)), Some(0.0));
+    }
+
+    #[test]
+    fn the_window_slides_by_whole_buckets() {
+        let t0 = Instant::now();
+        let mut w = RateWindow::new(t0, Duration::from_secs(60));
+        w.add(t0 + Duration::from_millis(500), 60); // bucket 0
+        w.add(t0 + Duration::from_millis(30_500), 30); // bucket 30
+        // At 60.5 s bucket 0 has left: 30 events over the 59.5 s the window covers.
+        let (events, covered) = w.window(t0 + Duration::from_millis(60_500));
+        assert_eq!(events, 30);
+        assert_eq!(covered, Duration::from_millis(59_500));
+    }
+
+    #[test]
+    fn one_fresh_event_is_divided_by_the_time_since_the_origin() {
+        let t0 = Instant::now();
+        let mut w = RateWindow::new(t0, Duration::from_secs(60));
+        w.add(t0 + 2 * MS, 1);
+        assert_eq!(w.rate(t0 + 2 * MS), Some(500.0));
+        assert_eq!(RateWindow::new(t0, Duration::from_secs(60)).rate(t0), None);
+    }
+
+    #[test]
+    fn the_peak_is_the_busiest_whole_window() {
+        let t0 = Instant::now();
+        let mut w = RateWindow::new(t0, Duration::from_secs(10));
+        for s in 0..60 {
+            w.add(t0 + Duration::from_secs(s) + MS, 1);
+            if s == 25 {
+                w.add(t0 + Duration::from_millis(25_500), 1000);
+            }
+        }
+        // The busiest window holds the burst and ten of the steady events; the window is 60
+        // buckets of 166,666,666 ns.
+        let peak = w.peak_rate(t0 + Duration::from_secs(60)).unwrap();
+        assert!((peak - 1010.0 / 9.999_999_96).abs() < 1e-9, "{peak}");
+        let mut short = RateWindow::new(t0, Duration::from_secs(10));
+        short.add(t0 + MS, 5);
+        assert_eq!(short.peak_rate(t0 + Duration::from_secs(9)), None);
+    }
+
+    #[test]
+    fn an_empty_whole_window_is_a_peak_of_zero() {
+        let t0 = Instant::now();
+        let mut w = RateWindow::new(t0, Duration::from_secs(1));
+        assert_eq!(w.peak_rate(t0 + Duration::from_secs(5)), Some(0.0));
+    }
+
+    #[test]
+    fn late_events_from_another_thread_still_count_while_in_the_window() {
+        let t0 = Instant::now();
+        let mut w = RateWindow::new(t0, Duration::from_secs(60));
+        w.add(t0 + Duration::from_secs(5), 1);
+        w.add(t0 + Duration::from_secs(4), 1);
+        assert_eq!(w.window(t0 + Duration::from_secs(6)).0, 2);
+        w.add(t0 + Duration::from_secs(100), 1);
+        w.add(t0 + Duration::from_secs(5), 1); // long gone
+        assert_eq!(w.window(t0 + Duration::from_secs(100)).0, 1);
+    }
+}
