@@ -16,6 +16,9 @@ const N: u64 = BUCKETS as u64;
 #[derive(Clone, Debug)]
 pub(crate) struct RateWindow {
     origin: Instant,
+    /// The configured window length in seconds, which peaks are divided by (the buckets span
+    /// it to within `BUCKETS - 1` nanoseconds).
+    length_secs: f64,
     /// Bucket width in nanoseconds (at least 1).
     width: u64,
     counts: [u64; BUCKETS],
@@ -38,17 +41,13 @@ impl RateWindow {
         let window_nanos = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
         Self {
             origin,
+            length_secs: window.as_secs_f64(),
             width: (window_nanos / N).max(1),
             counts: [0; BUCKETS],
             current: 0,
             sum: 0,
             peak: None,
         }
-    }
-
-    /// The window's exact length: `BUCKETS` whole buckets.
-    fn length_secs(&self) -> f64 {
-        (self.width * N) as f64 / 1e9
     }
 
     #[inline]
@@ -104,10 +103,12 @@ impl RateWindow {
         let events = if index >= self.current + N {
             0
         } else {
-            // Buckets that left the window between `current` and `index`.
-            let expired = (self.current + 1).saturating_sub(N)..=index.saturating_sub(N);
-            let gone: u64 = if index > self.current {
-                expired.map(|b| self.counts[(b % N) as usize]).sum()
+            // Buckets that left the window between `current` and `index`: those from the
+            // ring's oldest, `current - N + 1`, to `index - N`.
+            let gone: u64 = if index > self.current && index >= N {
+                ((self.current + 1).saturating_sub(N)..=index - N)
+                    .map(|b| self.counts[(b % N) as usize])
+                    .sum()
             } else {
                 0
             };
@@ -131,7 +132,7 @@ impl RateWindow {
     /// `None` if less than one window has passed since the origin.
     pub(crate) fn peak_rate(&mut self, end: Instant) -> Option<f64> {
         self.advance(self.index(end));
-        let length = self.length_secs();
+        let length = self.length_secs;
         self.peak.map(|events| events as f64 / length)
     }
 }
@@ -169,6 +170,19 @@ mod tests {
     }
 
     #[test]
+    fn events_at_the_origin_count_until_they_leave_the_window() {
+        let t0 = Instant::now();
+        let mut w = RateWindow::new(t0, Duration::from_secs(60));
+        w.add(t0, 10);
+        assert_eq!(
+            w.window(t0 + Duration::from_secs(1)),
+            (10, Duration::from_secs(1))
+        );
+        assert_eq!(w.window(t0 + Duration::from_secs(59)).0, 10);
+        assert_eq!(w.window(t0 + Duration::from_secs(60)).0, 0);
+    }
+
+    #[test]
     fn one_fresh_event_is_divided_by_the_time_since_the_origin() {
         let t0 = Instant::now();
         let mut w = RateWindow::new(t0, Duration::from_secs(60));
@@ -187,10 +201,9 @@ mod tests {
                 w.add(t0 + Duration::from_millis(25_500), 1000);
             }
         }
-        // The busiest window holds the burst and ten of the steady events; the window is 60
-        // buckets of 166,666,666 ns.
+        // The busiest window holds the burst and ten of the steady events.
         let peak = w.peak_rate(t0 + Duration::from_secs(60)).unwrap();
-        assert!((peak - 1010.0 / 9.999_999_96).abs() < 1e-9, "{peak}");
+        assert!((peak - 101.0).abs() < 1e-9, "{peak}");
         let mut short = RateWindow::new(t0, Duration::from_secs(10));
         short.add(t0 + MS, 5);
         assert_eq!(short.peak_rate(t0 + Duration::from_secs(9)), None);
@@ -213,5 +226,42 @@ mod tests {
         w.add(t0 + Duration::from_secs(100), 1);
         w.add(t0 + Duration::from_secs(5), 1); // long gone
         assert_eq!(w.window(t0 + Duration::from_secs(100)).0, 1);
+    }
+
+    proptest::proptest! {
+        /// The window's count equals a direct count of the events inside the span it claims
+        /// to cover, and the peak equals the busiest aligned whole window counted directly.
+        #[test]
+        fn counts_match_a_direct_computation(
+            gaps in proptest::collection::vec((0u64..3_000, 1u64..5), 1..200),
+            read_after in 0u64..5_000,
+        ) {
+            let t0 = Instant::now();
+            let window = Duration::from_secs(6); // 60 buckets of 100 ms
+            let mut w = RateWindow::new(t0, window);
+            let mut events = Vec::new();
+            let mut t = 0u64;
+            for (gap, n) in gaps {
+                t += gap;
+                w.add(t0 + Duration::from_millis(t), n);
+                events.push((t, n));
+            }
+            let now_ms = t + read_after;
+            let (count, covered) = w.window(t0 + Duration::from_millis(now_ms));
+            let from_ms = now_ms - covered.as_millis() as u64;
+            let direct: u64 = events.iter().filter(|(at, _)| *at >= from_ms).map(|(_, n)| n).sum();
+            proptest::prop_assert_eq!(count, direct);
+            proptest::prop_assert!(covered <= window);
+
+            let peak = w.peak_rate(t0 + Duration::from_millis(now_ms));
+            let whole_windows = (now_ms / 100).saturating_sub(59);
+            let busiest = (0..whole_windows)
+                .map(|k| {
+                    let (lo, hi) = (k * 100, k * 100 + 6_000);
+                    events.iter().filter(|(at, _)| (lo..hi).contains(at)).map(|(_, n)| n).sum::<u64>()
+                })
+                .max();
+            proptest::prop_assert_eq!(peak, busiest.map(|e| e as f64 / 6.0));
+        }
     }
 }
