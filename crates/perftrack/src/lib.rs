@@ -1,7 +1,9 @@
 //! # perftrack
 //!
 //! Measure how a retrieval-augmented generation (RAG) system performs: the latency of every
-//! pipeline stage, with exact statistics per label, cheap enough to leave on in production.
+//! pipeline stage with exact statistics per label ([`LatencyTracker`]), and throughput in
+//! queries, documents or tokens per unit of time ([`ThroughputTracker`]), cheap enough to leave
+//! on in production.
 //!
 //! ## Quick start
 //!
@@ -35,6 +37,21 @@
 //! # Ok::<(), perftrack::Error>(())
 //! ```
 //!
+//! ## Throughput
+//!
+//! ```
+//! use perftrack::{ThroughputConfig, ThroughputTracker};
+//!
+//! let throughput = ThroughputTracker::new(ThroughputConfig::default());
+//! let mut tokens = throughput.track("generation");
+//! for _token in ["Retrieval", " grounds", " answers"] {
+//!     tokens.record(1);
+//! }
+//! assert_eq!(tokens.stop().count, 3);
+//! throughput.record("queries", 1); // a counter without a session
+//! assert!(throughput.current_rate("queries").is_some());
+//! ```
+//!
 //! ## What is exact
 //!
 //! Count, sum, min, max, mean and standard deviation are exact. Percentiles are exact while a
@@ -44,8 +61,8 @@
 //!
 //! ## Metrics files
 //!
-//! [`LatencyTracker::save_metrics`] writes a versioned JSON file atomically;
-//! [`LatencyTracker::load_metrics`] validates it (and reads the Python original's files too).
+//! Every tracker's `save_metrics` writes a versioned JSON file atomically; `load_metrics`
+//! validates it (and reads the Python original's files too).
 //! The format is specified in `docs/FORMAT.md`.
 
 #![forbid(unsafe_code)]
