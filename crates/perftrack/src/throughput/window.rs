@@ -52,7 +52,14 @@ impl RateWindow {
 
     #[inline]
     fn index(&self, t: Instant) -> u64 {
-        nanos_since(self.origin, t) / self.width
+        let nanos = nanos_since(self.origin, t);
+        // Most events land in the newest bucket: check that before paying for a division.
+        let start = self.current * self.width;
+        if nanos >= start && nanos - start < self.width {
+            self.current
+        } else {
+            nanos / self.width
+        }
     }
 
     /// Moves the ring forward to bucket `index`, noting the events of every window that ends
