@@ -74,6 +74,9 @@ mod error;
 mod label;
 mod latency;
 mod log;
+mod memory;
+mod probe;
+mod sampler;
 mod session;
 mod stats;
 mod status;
@@ -86,6 +89,10 @@ pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use error::{Error, Result};
 pub use label::OVERFLOW_LABEL;
 pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};
+pub use memory::{
+    KeyStatistics, MemoryConfig, MemoryGuard, MemoryRecord, MemorySample, MemorySnapshot,
+    MemoryUsageTracker, SamplingInterval,
+};
 pub use session::TrackId;
 pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
 pub use status::Status;

@@ -290,6 +290,15 @@ impl<S> SessionTable<S> {
             .ok_or(Error::NoActiveSession)
     }
 
+    /// Runs `f` on every active session, one shard at a time.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&Active<S>)) {
+        for shard in &self.shards {
+            for active in lock(shard).values() {
+                f(active);
+            }
+        }
+    }
+
     /// Ends every session.
     pub(crate) fn clear(&self) {
         let mut names = lock(&self.names);

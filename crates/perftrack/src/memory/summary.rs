@@ -1,0 +1,197 @@
+//! Per-label statistics of memory sessions: one distribution per reading for the final
+//! values, the peaks and the changes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::snapshot::{KEYS, Kind, N, Reading, scale};
+use crate::{Distribution, MemoryUnit, Status, Timestamp};
+
+/// Statistics of one memory reading over finished sessions, in the tracker's unit
+/// (`percent` for the percentages).
+///
+/// ```
+/// use perftrack::{MemoryConfig, MemoryUsageTracker};
+///
+/// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+/// let id = tracker.start_tracking(Some("embed"));
+/// tracker.stop_tracking(&id)?;
+/// let stats = tracker.statistics(Some("embed"));
+/// # #[cfg(target_os = "linux")]
+/// assert_eq!(stats["process_rss"].count, 1);
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyStatistics {
+    /// Sessions whose record had this reading.
+    pub count: u64,
+    /// Smallest final value.
+    pub min: f64,
+    /// Largest final value.
+    pub max: f64,
+    /// Mean final value.
+    pub mean: f64,
+    /// The most recent session's final value.
+    pub last: f64,
+    /// Largest peak (`None` without `track_peak`).
+    pub peak_max: Option<f64>,
+    /// Mean peak (`None` without `track_peak`).
+    pub peak_mean: Option<f64>,
+    /// Smallest change over a session.
+    pub change_min: Option<f64>,
+    /// Largest change over a session.
+    pub change_max: Option<f64>,
+    /// Mean change over a session.
+    pub change_mean: Option<f64>,
+    /// The unit of every value above.
+    pub unit: String,
+}
+
+/// The saved form of one label's memory statistics (`docs/FORMAT.md` §5.3), in bytes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MemorySummary {
+    pub(crate) sessions: u64,
+    pub(crate) value: BTreeMap<String, Distribution>,
+    pub(crate) peak: BTreeMap<String, Distribution>,
+    pub(crate) change: BTreeMap<String, Distribution>,
+}
+
+fn record_into(
+    map: &mut BTreeMap<String, Distribution>,
+    reading: &Reading,
+    status: Status,
+    at: Timestamp,
+    exact_limit: usize,
+) {
+    for (value, (name, _)) in reading.iter().zip(KEYS) {
+        if let Some(v) = value {
+            if let Some(d) = map.get_mut(name) {
+                d.record(*v, status, at);
+            } else {
+                let mut d = Distribution::new(exact_limit);
+                d.record(*v, status, at);
+                map.insert(name.to_owned(), d);
+            }
+        }
+    }
+}
+
+fn merge_into(map: &mut BTreeMap<String, Distribution>, other: &BTreeMap<String, Distribution>) {
+    for (name, d) in other {
+        match map.get_mut(name) {
+            Some(mine) => mine.merge(d),
+            None => {
+                map.insert(name.clone(), d.clone());
+            }
+        }
+    }
+}
+
+impl MemorySummary {
+    /// Adds one finished session.
+    pub(crate) fn record(
+        &mut self,
+        value: &Reading,
+        peak: Option<&Reading>,
+        change: &Reading,
+        status: Status,
+        at: Timestamp,
+        exact_limit: usize,
+    ) {
+        self.sessions += 1;
+        record_into(&mut self.value, value, status, at, exact_limit);
+        if let Some(peak) = peak {
+            record_into(&mut self.peak, peak, status, at, exact_limit);
+        }
+        record_into(&mut self.change, change, status, at, exact_limit);
+    }
+
+    pub(crate) fn merge(&mut self, other: &MemorySummary) {
+        self.sessions += other.sessions;
+        merge_into(&mut self.value, &other.value);
+        merge_into(&mut self.peak, &other.peak);
+        merge_into(&mut self.change, &other.change);
+    }
+
+    pub(crate) fn set_exact_limit(&mut self, exact_limit: usize) {
+        for d in self
+            .value
+            .values_mut()
+            .chain(self.peak.values_mut())
+            .chain(self.change.values_mut())
+        {
+            d.set_exact_limit(exact_limit);
+        }
+    }
+
+    /// Checks that every reading is known and counts no more sessions than there were.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        for (facet, map) in [
+            ("value", &self.value),
+            ("peak", &self.peak),
+            ("change", &self.change),
+        ] {
+            for (name, d) in map {
+                if !KEYS.iter().any(|(k, _)| k == name) {
+                    return Err(format!("`{facet}` has an unknown reading `{name}`"));
+                }
+                if d.count() > self.sessions {
+                    return Err(format!(
+                        "`{facet}.{name}` counts {} values of only {} sessions",
+                        d.count(),
+                        self.sessions
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Statistics per reading, in `unit`.
+    pub(crate) fn statistics(&self, unit: MemoryUnit) -> BTreeMap<String, KeyStatistics> {
+        let mut out = BTreeMap::new();
+        for (name, kind) in KEYS {
+            let Some(value) = self.value.get(name) else {
+                continue;
+            };
+            let factor = 1.0 / scale(kind, unit);
+            let unit_name = match kind {
+                Kind::Percent => "percent",
+                Kind::Used | Kind::Free => unit.as_str(),
+            };
+            let Some(v) = value.statistics(factor, unit_name) else {
+                continue;
+            };
+            let peak = self
+                .peak
+                .get(name)
+                .and_then(|d| d.statistics(factor, unit_name));
+            let change = self
+                .change
+                .get(name)
+                .and_then(|d| d.statistics(factor, unit_name));
+            out.insert(
+                name.to_owned(),
+                KeyStatistics {
+                    count: v.count,
+                    min: v.min,
+                    max: v.max,
+                    mean: v.mean,
+                    last: v.last,
+                    peak_max: peak.as_ref().map(|p| p.max),
+                    peak_mean: peak.as_ref().map(|p| p.mean),
+                    change_min: change.as_ref().map(|c| c.min),
+                    change_max: change.as_ref().map(|c| c.max),
+                    change_mean: change.as_ref().map(|c| c.mean),
+                    unit: unit_name.to_owned(),
+                },
+            );
+        }
+        out
+    }
+}
+
+/// A reading array that is all `None`.
+pub(crate) const EMPTY: Reading = [None; N];
