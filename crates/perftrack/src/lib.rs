@@ -52,6 +52,16 @@
 //! assert!(throughput.current_rate("queries").is_some());
 //! ```
 //!
+//! ## Memory
+//!
+//! [`MemoryUsageTracker`] reads process, system, cgroup and GPU memory per session, samples in
+//! the background on one thread per tracker, and reports exact peaks (the kernel's high-water
+//! mark catches spikes between samples).
+//!
+//! ## Feature flags
+//!
+//! - `gpu` (default): GPU memory through NVML, loaded at run time; building needs no CUDA.
+//!
 //! ## What is exact
 //!
 //! Count, sum, min, max, mean and standard deviation are exact. Percentiles are exact while a
