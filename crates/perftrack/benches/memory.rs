@@ -36,12 +36,15 @@ fn readings(c: &mut Criterion) {
         })
     });
     let sampled = tracker(1.0);
-    group.bench_function("start_tracking + stop_tracking, sampler started and joined", |b| {
-        b.iter(|| {
-            let id = sampled.start_tracking(Some("stage"));
-            sampled.stop_tracking(&id).unwrap()
-        })
-    });
+    group.bench_function(
+        "start_tracking + stop_tracking, sampler started and joined",
+        |b| {
+            b.iter(|| {
+                let id = sampled.start_tracking(Some("stage"));
+                sampled.stop_tracking(&id).unwrap()
+            })
+        },
+    );
     group.finish();
 }
 

@@ -176,12 +176,12 @@ impl Inner {
         }
     }
 
-    fn start(
+    /// Takes a session's initial reading; it starts counting once it is in the table.
+    fn open(
         &self,
         label: Option<&str>,
-        name: Option<&str>,
         interval: Option<Duration>,
-    ) -> Result<(TrackId, Arc<Mutex<Session>>)> {
+    ) -> (Instant, Arc<Mutex<Session>>) {
         let kernel_mark = self.config.kernel_peak && kernel_peak::fold_and_reset(self.pid);
         let probed = self.probe();
         let slot = self.engine.state(label.unwrap_or(""));
@@ -196,17 +196,27 @@ impl Inner {
             kernel_mark,
         };
         self.fold(&mut session, &probed.reading);
-        let session = Arc::new(Mutex::new(session));
-        let sessions = &self.engine.sessions;
-        let id = match name {
-            Some(name) => sessions.start_named(name, now, Arc::clone(&session))?,
-            None => sessions.start(now, Arc::clone(&session)),
-        };
+        (now, Arc::new(Mutex::new(session)))
+    }
+
+    /// Hands a session that is now in the table to the sampler, if it wants samples.
+    fn sample_in_background(&self, interval: Option<Duration>) {
         if interval.is_some() {
             let this: Weak<dyn Sample> = self.this.clone();
             self.sampler.session_started(this);
         }
-        Ok((id, session))
+    }
+
+    /// Starts a session with a generated id.
+    fn start(
+        &self,
+        label: Option<&str>,
+        interval: Option<Duration>,
+    ) -> (TrackId, Instant, Arc<Mutex<Session>>) {
+        let (now, session) = self.open(label, interval);
+        let id = self.engine.sessions.start(now, Arc::clone(&session));
+        self.sample_in_background(interval);
+        (id, now, session)
     }
 
     fn stop(&self, id: &TrackId, status: Status) -> Result<MemoryRecord> {
@@ -461,11 +471,7 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
-        match self.inner.start(label, None, self.interval()) {
-            Ok((id, _)) => id,
-            // Only a named start can fail (a duplicate name); this one has no name.
-            Err(_) => TrackId::generate(),
-        }
+        self.inner.start(label, self.interval()).0
     }
 
     /// Starts a session under an id the caller chooses; an active id is an
@@ -479,7 +485,11 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
-        Ok(self.inner.start(label, Some(id), self.interval())?.0)
+        let interval = self.interval();
+        let (now, session) = self.inner.open(label, interval);
+        let id = self.inner.engine.sessions.start_named(id, now, session)?;
+        self.inner.sample_in_background(interval);
+        Ok(id)
     }
 
     /// Takes a sample for a session now, in addition to the background ones.
@@ -581,14 +591,11 @@ impl MemoryUsageTracker {
     }
 
     fn guard(&self, label: &str, interval: Option<Duration>) -> MemoryGuard {
-        let (id, session) = match self.inner.start(Some(label), None, interval) {
-            Ok(started) => started,
-            Err(_) => unreachable_start(&self.inner, label),
-        };
+        let (id, started, session) = self.inner.start(Some(label), interval);
         MemoryGuard {
             tracker: Arc::clone(&self.inner),
             id,
-            started: self.inner.engine.now(),
+            started,
             session,
             done: false,
         }
@@ -871,22 +878,4 @@ impl MemoryUsageTracker {
         self.inner.sampler.all_ended();
         Ok(loaded)
     }
-}
-
-/// `Inner::start` fails only for a duplicate name, and guards have none; this satisfies the
-/// types without a panic by starting a session that is not in the table.
-#[cold]
-fn unreachable_start(inner: &Inner, label: &str) -> (TrackId, Arc<Mutex<Session>>) {
-    let probed = inner.probe();
-    let now = inner.engine.now();
-    let session = Session {
-        slot: inner.engine.state(label),
-        initial: probed.reading,
-        peak: probed.reading,
-        samples: SampleLog::new(inner.config.max_samples),
-        interval: None,
-        next_due: now,
-        kernel_mark: false,
-    };
-    (TrackId::generate(), Arc::new(Mutex::new(session)))
 }
