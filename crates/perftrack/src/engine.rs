@@ -161,9 +161,61 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         *lock(&self.started) = installed.started;
     }
 
-    /// The `max_labels` the tracker was configured with.
-    pub(crate) fn max_labels(&self) -> usize {
-        self.max_labels
+    /// Saves a version-1 metrics file: the tracker's start, now, its configuration, `records`
+    /// under `metric_name`, and the summaries.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn save<C: serde::Serialize, S: serde::Serialize>(
+        &self,
+        path: &std::path::Path,
+        tracker_type: &str,
+        config: &C,
+        metric_name: &str,
+        records: &[R],
+        summaries: BTreeMap<String, S>,
+        dropped_records: u64,
+    ) -> crate::Result<()>
+    where
+        R: serde::Serialize,
+    {
+        let file = crate::store::FileV1::new(
+            tracker_type,
+            self.started(),
+            self.shared.wall_now(),
+            config,
+            metric_name.to_owned(),
+            records.iter().collect::<Vec<&R>>(),
+            summaries,
+            dropped_records,
+            self.labels.overflowed(),
+        );
+        crate::store::save_json(path, &file)
+    }
+
+    /// Installs what a load read: labels past `max_labels` are merged into `"_other"` (with
+    /// `merge`, counting `measurements`), each summary becomes a label state (with `make`),
+    /// and the file's records become the log. Returns what `load_metrics` returns.
+    pub(crate) fn install_loaded<S>(
+        &self,
+        loaded: crate::store::Loaded<S, R>,
+        measurements: impl Fn(&S) -> u64,
+        merge: impl Fn(&mut S, S),
+        make: impl Fn(Option<Arc<str>>, S, &Arc<Shared<R>>, u64) -> St,
+    ) -> crate::MetricsFile<R> {
+        let (summaries, merged) =
+            cap_labels(loaded.summaries, self.max_labels, measurements, merge);
+        let file = loaded.file;
+        let started = file.start_time.unwrap_or_else(|| self.shared.wall_now());
+        let records = file.records.clone();
+        self.install(|shared, generation| Installed {
+            states: summaries
+                .into_iter()
+                .map(|(label, summary)| make(label_of(&label), summary, shared, generation))
+                .collect(),
+            records,
+            overflowed: loaded.overflowed + merged,
+            started,
+        });
+        file
     }
 }
 

@@ -482,3 +482,101 @@ impl<R> PythonFile<R> {
         Vec::new()
     }
 }
+
+/// What a load read, before the tracker installs it: the per-label summaries, how many
+/// measurements the file had already sent to `"_other"`, and what `load_metrics` returns.
+pub(crate) struct Loaded<S, R> {
+    pub(crate) summaries: std::collections::BTreeMap<String, S>,
+    pub(crate) overflowed: u64,
+    pub(crate) file: MetricsFile<R>,
+}
+
+/// How a tracker type reads the version-1 form of its files.
+pub(crate) struct V1Rules<C, R, S> {
+    /// The configured `metric_name` of a file's config.
+    pub(crate) metric_name: fn(&C) -> &str,
+    /// Converts a record to the loading tracker's unit.
+    pub(crate) convert: Box<dyn Fn(R) -> R>,
+    /// How many measurements a summary counts.
+    pub(crate) measurements: fn(&S) -> u64,
+    /// Whether a record's measurement is counted in the summaries.
+    pub(crate) counted: fn(&R) -> bool,
+    /// Checks a summary beyond its own deserialisation.
+    pub(crate) check: fn(&S) -> std::result::Result<(), String>,
+}
+
+/// Reads a version-1 file: its records (converted), its summaries (checked) and a consistent
+/// `dropped_records`.
+pub(crate) fn load_v1<C, R, S>(
+    path: &Path,
+    text: &str,
+    rules: &V1Rules<C, R, S>,
+) -> Result<Loaded<S, R>>
+where
+    C: DeserializeOwned + serde::Serialize,
+    R: DeserializeOwned + Clone,
+    S: DeserializeOwned,
+{
+    let mut file: FileV1<C, R, S> = parse(path, text)?;
+    let metric_name = (rules.metric_name)(&file.config).to_owned();
+    let records: Vec<R> = file
+        .take_records(path, text, &metric_name)?
+        .into_iter()
+        .map(&rules.convert)
+        .collect();
+    for (label, summary) in &file.summaries {
+        (rules.check)(summary).map_err(|reason| {
+            invalid_at_key(path, text, label, format!("summary `{label}`: {reason}"))
+        })?;
+    }
+    let measured = file.summaries.values().map(rules.measurements).sum();
+    let counted = records.iter().filter(|r| (rules.counted)(r)).count();
+    file.check_dropped(path, text, measured, counted)?;
+    Ok(Loaded {
+        file: MetricsFile {
+            version: file.version,
+            tracker_type: file.tracker_type,
+            start_time: Some(file.start_time),
+            end_time: Some(file.end_time),
+            config: serde_json::to_value(&file.config).unwrap_or_default(),
+            dropped_records: file.dropped_records,
+            records,
+        },
+        summaries: file.summaries,
+        overflowed: file.overflowed_labels,
+    })
+}
+
+/// Reads a file in the Python original's layout: its records, converted with `convert`, and
+/// the summaries `summarize` builds from them (the original saved none).
+pub(crate) fn load_python<P, R, S>(
+    path: &Path,
+    text: &str,
+    python_type: &str,
+    default_metric_name: &str,
+    convert: impl Fn(P) -> R,
+    summarize: impl FnOnce(&[R]) -> std::collections::BTreeMap<String, S>,
+) -> Result<Loaded<S, R>>
+where
+    P: DeserializeOwned,
+{
+    let mut file: PythonFile<P> = parse(path, text)?;
+    let records: Vec<R> = file
+        .take_records(default_metric_name)
+        .into_iter()
+        .map(convert)
+        .collect();
+    Ok(Loaded {
+        summaries: summarize(&records),
+        overflowed: 0,
+        file: MetricsFile {
+            version: 0,
+            tracker_type: python_type.to_owned(),
+            start_time: file.start_time,
+            end_time: file.end_time,
+            config: serde_json::Value::Object(file.config),
+            records,
+            dropped_records: 0,
+        },
+    })
+}

@@ -14,10 +14,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Installed, Scalar, Shared, cap_labels, label_of};
+use crate::engine::{Engine, Scalar, Shared};
 use crate::label::Labelled;
 use crate::session::lock;
-use crate::store::{self, FileV1, Layout, MetricsFile, PythonFile};
+use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::{
     Clock, Distribution, MonotonicClock, Result, Statistics, Status, TimeUnit, Timestamp, TrackId,
 };
@@ -544,18 +544,15 @@ impl LatencyTracker {
         let records = self.records();
         let engine = &self.inner.engine;
         let (summaries, total) = engine.summaries();
-        let file = FileV1::new(
+        engine.save(
+            path,
             TRACKER_TYPE,
-            engine.started(),
-            engine.shared.wall_now(),
             &self.inner.config,
-            self.inner.config.metric_name.clone(),
-            records.iter().collect(),
+            &self.inner.config.metric_name,
+            &records,
             summaries,
             total.saturating_sub(records.len() as u64),
-            self.overflowed_labels(),
-        );
-        store::save_json(path, &file)
+        )
     }
 
     /// Loads a metrics file, replacing this tracker's records and statistics with the file's
@@ -576,85 +573,51 @@ impl LatencyTracker {
     /// ```
     pub fn load_metrics(&self, path: &Path) -> Result<MetricsFile<LatencyRecord>> {
         let text = store::read(path)?;
-        let unit = self.inner.config.time_unit;
-        let exact_limit = self.inner.config.exact_limit;
-        let (summaries, records, overflowed, loaded) =
-            match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
-                Layout::V1 => {
-                    let mut file: FileV1<LatencyConfig, LatencyRecord, Distribution> =
-                        store::parse(path, &text)?;
-                    let metric_name = file.config.metric_name.clone();
-                    let records: Vec<LatencyRecord> = file
-                        .take_records(path, &text, &metric_name)?
-                        .into_iter()
-                        .map(|r| r.in_unit(unit))
-                        .collect();
-                    let measured = file.summaries.values().map(Distribution::count).sum();
-                    file.check_dropped(path, &text, measured, records.len())?;
-                    let loaded = MetricsFile {
-                        version: file.version,
-                        tracker_type: file.tracker_type,
-                        start_time: Some(file.start_time),
-                        end_time: Some(file.end_time),
-                        config: serde_json::to_value(&file.config).unwrap_or_default(),
-                        dropped_records: file.dropped_records,
-                        records: records.clone(),
-                    };
-                    (file.summaries, records, file.overflowed_labels, loaded)
-                }
-                Layout::Python => {
-                    let mut file: PythonFile<PythonLatencyRecord> = store::parse(path, &text)?;
-                    let records: Vec<LatencyRecord> = file
-                        .take_records(TRACKER_TYPE)
-                        .into_iter()
-                        .map(|r| r.into_record(unit))
-                        .collect();
+        let (unit, exact_limit) = (self.inner.config.time_unit, self.inner.config.exact_limit);
+        let loaded = match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
+            Layout::V1 => store::load_v1(
+                path,
+                &text,
+                &V1Rules {
+                    metric_name: |c: &LatencyConfig| &c.metric_name,
+                    convert: Box::new(move |r: LatencyRecord| r.in_unit(unit)),
+                    measurements: Distribution::count,
+                    counted: |_| true,
+                    check: |_| Ok(()),
+                },
+            )?,
+            Layout::Python => store::load_python(
+                path,
+                &text,
+                PYTHON_TRACKER_TYPE,
+                TRACKER_TYPE,
+                |r: PythonLatencyRecord| r.into_record(unit),
+                |records| {
                     let mut summaries: BTreeMap<String, Distribution> = BTreeMap::new();
-                    for r in &records {
+                    for r in records {
                         summaries
                             .entry(r.label.as_deref().unwrap_or("").to_owned())
                             .or_insert_with(|| Distribution::new(exact_limit))
                             .record(r.seconds(), r.status, r.timestamp);
                     }
-                    let loaded = MetricsFile {
-                        version: 0,
-                        tracker_type: PYTHON_TRACKER_TYPE.to_owned(),
-                        start_time: file.start_time,
-                        end_time: file.end_time,
-                        config: serde_json::Value::Object(file.config),
-                        records: records.clone(),
-                        dropped_records: 0,
-                    };
-                    (summaries, records, 0, loaded)
-                }
-            };
-        let (summaries, merged) = cap_labels(
-            summaries,
-            self.inner.engine.max_labels(),
+                    summaries
+                },
+            )?,
+        };
+        Ok(self.inner.engine.install_loaded(
+            loaded,
             Distribution::count,
             |other, d| other.merge(&d),
-        );
-        let started = loaded
-            .start_time
-            .unwrap_or_else(|| self.inner.engine.shared.wall_now());
-        self.inner.engine.install(|shared, generation| Installed {
-            states: summaries
-                .into_iter()
-                .map(|(label, mut dist)| {
-                    dist.set_exact_limit(exact_limit);
-                    Slot {
-                        label: label_of(&label),
-                        generation,
-                        unit,
-                        dist: Mutex::new(dist),
-                        shared: Arc::clone(shared),
-                    }
-                })
-                .collect(),
-            records,
-            overflowed: overflowed + merged,
-            started,
-        });
-        Ok(loaded)
+            |label, mut dist, shared, generation| {
+                dist.set_exact_limit(exact_limit);
+                Slot {
+                    label,
+                    generation,
+                    unit,
+                    dist: Mutex::new(dist),
+                    shared: Arc::clone(shared),
+                }
+            },
+        ))
     }
 }

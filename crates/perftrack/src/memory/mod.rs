@@ -17,12 +17,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Installed, Shared, cap_labels, label_of};
+use crate::engine::{Engine, Shared};
 use crate::label::Labelled;
 use crate::probe::{self, Pid};
 use crate::sampler::{Sample, Sampler};
 use crate::session::lock;
-use crate::store::{self, FileV1, Layout, MetricsFile, PythonFile};
+use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::{Clock, MonotonicClock, Result, Status, TrackId};
 use kernel_peak::FoldPeak;
 use record::PythonMemoryRecord;
@@ -752,18 +752,15 @@ impl MemoryUsageTracker {
                 summaries.insert(slot.label.as_deref().unwrap_or("").to_owned(), summary);
             }
         }
-        let file = FileV1::new(
+        engine.save(
+            path,
             TRACKER_TYPE,
-            engine.started(),
-            engine.shared.wall_now(),
             &self.inner.config,
-            self.inner.config.metric_name.clone(),
-            records.iter().collect(),
+            &self.inner.config.metric_name,
+            &records,
             summaries,
             sessions.saturating_sub(records.len() as u64),
-            engine.labels.overflowed(),
-        );
-        store::save_json(path, &file)
+        )
     }
 
     /// Loads a metrics file (version 1, or the Python original's layout), replacing this
@@ -778,50 +775,28 @@ impl MemoryUsageTracker {
     pub fn load_metrics(&self, path: &Path) -> Result<MetricsFile<MemoryRecord>> {
         let text = store::read(path)?;
         let config = &self.inner.config;
-        let unit = config.unit;
-        let (summaries, records, overflowed, loaded) =
-            match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
-                Layout::V1 => {
-                    let mut file: FileV1<MemoryConfig, MemoryRecord, MemorySummary> =
-                        store::parse(path, &text)?;
-                    let metric_name = file.config.metric_name.clone();
-                    let records: Vec<MemoryRecord> = file
-                        .take_records(path, &text, &metric_name)?
-                        .into_iter()
-                        .map(|r| r.in_unit(unit))
-                        .collect();
-                    for (label, summary) in &file.summaries {
-                        summary.check().map_err(|reason| {
-                            store::invalid_at_key(
-                                path,
-                                &text,
-                                label,
-                                format!("summary `{label}`: {reason}"),
-                            )
-                        })?;
-                    }
-                    let sessions = file.summaries.values().map(|s| s.sessions).sum();
-                    file.check_dropped(path, &text, sessions, records.len())?;
-                    let loaded = MetricsFile {
-                        version: file.version,
-                        tracker_type: file.tracker_type,
-                        start_time: Some(file.start_time),
-                        end_time: Some(file.end_time),
-                        config: serde_json::to_value(&file.config).unwrap_or_default(),
-                        dropped_records: file.dropped_records,
-                        records: records.clone(),
-                    };
-                    (file.summaries, records, file.overflowed_labels, loaded)
-                }
-                Layout::Python => {
-                    let mut file: PythonFile<PythonMemoryRecord> = store::parse(path, &text)?;
-                    let records: Vec<MemoryRecord> = file
-                        .take_records("memory_usage")
-                        .into_iter()
-                        .map(|r| r.into_record(unit))
-                        .collect();
+        let (unit, exact_limit) = (config.unit, config.exact_limit);
+        let loaded = match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
+            Layout::V1 => store::load_v1(
+                path,
+                &text,
+                &V1Rules {
+                    metric_name: |c: &MemoryConfig| &c.metric_name,
+                    convert: Box::new(move |r: MemoryRecord| r.in_unit(unit)),
+                    measurements: |s: &MemorySummary| s.sessions,
+                    counted: |_| true,
+                    check: MemorySummary::check,
+                },
+            )?,
+            Layout::Python => store::load_python(
+                path,
+                &text,
+                PYTHON_TRACKER_TYPE,
+                "memory_usage",
+                |r: PythonMemoryRecord| r.into_record(unit),
+                |records| {
                     let mut summaries: BTreeMap<String, MemorySummary> = BTreeMap::new();
-                    for r in &records {
+                    for r in records {
                         let peak = r.peak.map(|p| p.to_reading(unit));
                         summaries
                             .entry(r.label.as_deref().unwrap_or("").to_owned())
@@ -832,50 +807,28 @@ impl MemoryUsageTracker {
                                 &r.change.to_reading(unit),
                                 r.status,
                                 r.timestamp,
-                                config.exact_limit,
+                                exact_limit,
                             );
                     }
-                    let loaded = MetricsFile {
-                        version: 0,
-                        tracker_type: PYTHON_TRACKER_TYPE.to_owned(),
-                        start_time: file.start_time,
-                        end_time: file.end_time,
-                        config: serde_json::Value::Object(file.config),
-                        records: records.clone(),
-                        dropped_records: 0,
-                    };
-                    (summaries, records, 0, loaded)
-                }
-            };
-        let (summaries, merged) = cap_labels(
-            summaries,
-            self.inner.engine.max_labels(),
+                    summaries
+                },
+            )?,
+        };
+        let file = self.inner.engine.install_loaded(
+            loaded,
             |s| s.sessions,
             |other, s| other.merge(&s),
+            |label, mut summary, shared, generation| {
+                summary.set_exact_limit(exact_limit);
+                Slot {
+                    label,
+                    generation,
+                    summary: Mutex::new(summary),
+                    shared: Arc::clone(shared),
+                }
+            },
         );
-        let engine = &self.inner.engine;
-        let started = loaded
-            .start_time
-            .unwrap_or_else(|| engine.shared.wall_now());
-        let exact_limit = config.exact_limit;
-        engine.install(|shared, generation| Installed {
-            states: summaries
-                .into_iter()
-                .map(|(label, mut summary)| {
-                    summary.set_exact_limit(exact_limit);
-                    Slot {
-                        label: label_of(&label),
-                        generation,
-                        summary: Mutex::new(summary),
-                        shared: Arc::clone(shared),
-                    }
-                })
-                .collect(),
-            records,
-            overflowed: overflowed + merged,
-            started,
-        });
         self.inner.sampler.all_ended();
-        Ok(loaded)
+        Ok(file)
     }
 }

@@ -15,10 +15,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Installed, Scalar, Shared, cap_labels, label_of};
+use crate::engine::{Engine, Scalar, Shared};
 use crate::label::Labelled;
 use crate::session::lock;
-use crate::store::{self, FileV1, Layout, MetricsFile, PythonFile};
+use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::{Clock, Distribution, MonotonicClock, RateUnit, Result, Statistics, Status, TrackId};
 use record::PythonThroughputRecord;
 use window::RateWindow;
@@ -635,18 +635,15 @@ impl ThroughputTracker {
         let engine = &self.inner.engine;
         let (summaries, total) = engine.summaries();
         let counted = records.iter().filter(|r| r.value.is_some()).count() as u64;
-        let file = FileV1::new(
+        engine.save(
+            path,
             TRACKER_TYPE,
-            engine.started(),
-            engine.shared.wall_now(),
             &self.inner.config,
-            self.inner.config.metric_name.clone(),
-            records.iter().collect(),
+            &self.inner.config.metric_name,
+            &records,
             summaries,
             total.saturating_sub(counted),
-            self.overflowed_labels(),
-        );
-        store::save_json(path, &file)
+        )
     }
 
     /// Loads a metrics file (version 1, or the Python original's layout), replacing this
@@ -666,40 +663,28 @@ impl ThroughputTracker {
         let text = store::read(path)?;
         let config = &self.inner.config;
         let (unit, exact_limit) = (config.time_unit, config.exact_limit);
-        let (summaries, records, overflowed, loaded) =
-            match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
-                Layout::V1 => {
-                    let mut file: FileV1<ThroughputConfig, ThroughputRecord, Distribution> =
-                        store::parse(path, &text)?;
-                    let metric_name = file.config.metric_name.clone();
-                    let records: Vec<ThroughputRecord> = file
-                        .take_records(path, &text, &metric_name)?
-                        .into_iter()
-                        .map(|r| r.in_unit(unit))
-                        .collect();
-                    let measured = file.summaries.values().map(Distribution::count).sum();
-                    let counted = records.iter().filter(|r| r.value.is_some()).count();
-                    file.check_dropped(path, &text, measured, counted)?;
-                    let loaded = MetricsFile {
-                        version: file.version,
-                        tracker_type: file.tracker_type,
-                        start_time: Some(file.start_time),
-                        end_time: Some(file.end_time),
-                        config: serde_json::to_value(&file.config).unwrap_or_default(),
-                        dropped_records: file.dropped_records,
-                        records: records.clone(),
-                    };
-                    (file.summaries, records, file.overflowed_labels, loaded)
-                }
-                Layout::Python => {
-                    let mut file: PythonFile<PythonThroughputRecord> = store::parse(path, &text)?;
-                    let records: Vec<ThroughputRecord> = file
-                        .take_records(TRACKER_TYPE)
-                        .into_iter()
-                        .map(|r| r.into_record(unit))
-                        .collect();
+        let loaded = match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
+            Layout::V1 => store::load_v1(
+                path,
+                &text,
+                &V1Rules {
+                    metric_name: |c: &ThroughputConfig| &c.metric_name,
+                    convert: Box::new(move |r: ThroughputRecord| r.in_unit(unit)),
+                    measurements: Distribution::count,
+                    // A session too short to have a rate is in no summary.
+                    counted: |r| r.value.is_some(),
+                    check: |_| Ok(()),
+                },
+            )?,
+            Layout::Python => store::load_python(
+                path,
+                &text,
+                PYTHON_TRACKER_TYPE,
+                TRACKER_TYPE,
+                |r: PythonThroughputRecord| r.into_record(unit),
+                |records| {
                     let mut summaries: BTreeMap<String, Distribution> = BTreeMap::new();
-                    for r in &records {
+                    for r in records {
                         if let Some(rate) = r.per_second() {
                             summaries
                                 .entry(r.label.as_deref().unwrap_or("").to_owned())
@@ -707,49 +692,20 @@ impl ThroughputTracker {
                                 .record(rate, r.status, r.timestamp);
                         }
                     }
-                    let loaded = MetricsFile {
-                        version: 0,
-                        tracker_type: PYTHON_TRACKER_TYPE.to_owned(),
-                        start_time: file.start_time,
-                        end_time: file.end_time,
-                        config: serde_json::Value::Object(file.config),
-                        records: records.clone(),
-                        dropped_records: 0,
-                    };
-                    (summaries, records, 0, loaded)
-                }
-            };
-        let (summaries, merged) = cap_labels(
-            summaries,
-            self.inner.engine.max_labels(),
+                    summaries
+                },
+            )?,
+        };
+        let window_size = config.window_size.as_duration();
+        Ok(self.inner.engine.install_loaded(
+            loaded,
             Distribution::count,
             |other, d| other.merge(&d),
-        );
-        let engine = &self.inner.engine;
-        let started = loaded
-            .start_time
-            .unwrap_or_else(|| engine.shared.wall_now());
-        let window_size = config.window_size.as_duration();
-        engine.install(|shared, generation| Installed {
-            states: summaries
-                .into_iter()
-                .map(|(label, mut dist)| {
-                    dist.set_exact_limit(exact_limit);
-                    Slot::new(
-                        label_of(&label),
-                        generation,
-                        unit,
-                        window_size,
-                        dist,
-                        shared,
-                    )
-                })
-                .collect(),
-            records,
-            overflowed: overflowed + merged,
-            started,
-        });
-        Ok(loaded)
+            |label, mut dist, shared, generation| {
+                dist.set_exact_limit(exact_limit);
+                Slot::new(label, generation, unit, window_size, dist, shared)
+            },
+        ))
     }
 }
 
