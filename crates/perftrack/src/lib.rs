@@ -79,6 +79,7 @@
 
 mod clock;
 mod config;
+mod cpu;
 mod engine;
 mod error;
 mod label;
@@ -92,10 +93,15 @@ mod stats;
 mod status;
 mod store;
 mod throughput;
+mod timeline;
 mod timestamp;
 mod units;
 
 pub use clock::{Clock, ManualClock, MonotonicClock};
+pub use cpu::{
+    Cores, CpuConfig, CpuGuard, CpuRecord, CpuSample, CpuSnapshot, CpuStatistics, CpuUsageTracker,
+    MIN_SAMPLING_INTERVAL, ThreadUsage,
+};
 pub use error::{Error, Result};
 pub use label::OVERFLOW_LABEL;
 pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};

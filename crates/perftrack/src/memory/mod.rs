@@ -23,10 +23,11 @@ use crate::probe::{self, Pid};
 use crate::sampler::{Sample, Sampler};
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
+use crate::timeline::Timeline;
 use crate::{Clock, MonotonicClock, Result, Status, TrackId};
 use kernel_peak::FoldPeak;
 use record::PythonMemoryRecord;
-use snapshot::{Reading, SampleLog, change, worst};
+use snapshot::{Reading, change, worst};
 use summary::{EMPTY, MemorySummary};
 
 /// The tracker type as metrics files name it.
@@ -101,7 +102,7 @@ pub(crate) struct Session {
     slot: Arc<Slot>,
     initial: Reading,
     peak: Reading,
-    samples: SampleLog,
+    samples: Timeline<Reading>,
     interval: Option<Duration>,
     next_due: Instant,
     /// Whether the kernel's mark was reset when the session started, so the mark read later
@@ -190,7 +191,7 @@ impl Inner {
             slot,
             initial: probed.reading,
             peak: probed.reading,
-            samples: SampleLog::new(self.config.max_samples),
+            samples: Timeline::new(self.config.max_samples, worst),
             interval,
             next_due: now + interval.unwrap_or_default(),
             kernel_mark,

@@ -195,87 +195,6 @@ pub struct MemorySample {
     pub memory: MemorySnapshot,
 }
 
-/// At most `max` samples of a session, spread evenly over it: once full, neighbouring
-/// samples are merged in pairs (keeping the earlier time and the worst value of each
-/// reading), and later samples are merged in groups as large, so every peak survives.
-#[derive(Clone, Debug)]
-pub(crate) struct SampleLog {
-    max: usize,
-    kept: Vec<(Timestamp, Reading)>,
-    /// How many samples each kept one stands for.
-    stride: usize,
-    pending: Option<(Timestamp, Reading, usize)>,
-}
-
-impl SampleLog {
-    pub(crate) fn new(max: usize) -> Self {
-        Self {
-            max,
-            kept: Vec::new(),
-            stride: 1,
-            pending: None,
-        }
-    }
-
-    pub(crate) fn push(&mut self, at: Timestamp, reading: Reading) {
-        if self.max == 0 {
-            return;
-        }
-        let (time, merged, count) = match self.pending.take() {
-            Some((time, r, n)) => (time, worst(&r, &reading), n + 1),
-            None => (at, reading, 1),
-        };
-        if count < self.stride {
-            self.pending = Some((time, merged, count));
-            return;
-        }
-        self.kept.push((time, merged));
-        if self.kept.len() > self.max {
-            self.halve();
-        }
-    }
-
-    fn halve(&mut self) {
-        let kept = std::mem::take(&mut self.kept);
-        let mut pairs = kept.chunks(2);
-        self.kept = pairs
-            .by_ref()
-            .map(|pair| match pair {
-                [(t, a), (_, b)] => (*t, worst(a, b)),
-                [single] => *single,
-                _ => unreachable_pair(pair),
-            })
-            .collect();
-        self.stride *= 2;
-    }
-
-    /// The kept samples, oldest first, with any partial group at the end.
-    pub(crate) fn finish(&self) -> Vec<(Timestamp, Reading)> {
-        let mut out = self.kept.clone();
-        if let Some((t, r, _)) = self.pending {
-            out.push((t, r));
-            if out.len() > self.max {
-                if let [.., (_, a), (_, b)] = out.as_slice() {
-                    let merged = worst(a, b);
-                    out.pop();
-                    if let Some(last) = out.last_mut() {
-                        last.1 = merged;
-                    }
-                }
-            }
-        }
-        out
-    }
-}
-
-/// `chunks(2)` yields one or two items; this keeps the match exhaustive without a panic.
-#[cold]
-fn unreachable_pair(pair: &[(Timestamp, Reading)]) -> (Timestamp, Reading) {
-    pair.first()
-        .copied()
-        .unwrap_or((Timestamp::from_unix_nanos(0), [None; N]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,31 +219,5 @@ mod tests {
         let s = MemorySnapshot::from_reading(&r, MemoryUnit::MB);
         assert_eq!((s.process_rss, s.system_percent), (Some(2.0), Some(50.0)));
         assert_eq!(s.to_reading(MemoryUnit::MB), r);
-    }
-
-    #[test]
-    fn the_sample_log_stays_bounded_and_keeps_every_peak() {
-        let mut log = SampleLog::new(8);
-        for i in 0..1000 {
-            let rss = if i == 517 { 1e9 } else { f64::from(i) };
-            log.push(
-                Timestamp::from_unix_nanos(i64::from(i)),
-                reading(rss, 100.0 - f64::from(i % 7)),
-            );
-        }
-        let kept = log.finish();
-        assert!(kept.len() <= 8, "{}", kept.len());
-        assert_eq!(
-            kept.iter().filter_map(|(_, r)| r[0]).fold(0.0, f64::max),
-            1e9
-        );
-        assert_eq!(
-            kept.iter()
-                .filter_map(|(_, r)| r[6])
-                .fold(f64::INFINITY, f64::min),
-            94.0
-        );
-        assert!(kept.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(kept[0].0, Timestamp::from_unix_nanos(0));
     }
 }

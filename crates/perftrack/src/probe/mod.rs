@@ -4,6 +4,7 @@
 //! hundreds of microseconds and locks the process's memory map). On other platforms the
 //! readings are unavailable and say so.
 
+pub(crate) mod cpu;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
 pub(crate) mod process;

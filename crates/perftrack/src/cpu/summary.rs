@@ -1,0 +1,174 @@
+//! Per-label statistics of CPU sessions: one distribution per reading for the averages and
+//! one for the peaks.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::snapshot::CpuSnapshot;
+use crate::{Distribution, Status, Timestamp};
+
+/// Statistics of one CPU reading (`process`, `system`, `core_N`) over finished sessions, in
+/// percent.
+///
+/// ```
+/// use perftrack::{CpuConfig, CpuUsageTracker};
+/// let tracker = CpuUsageTracker::new(CpuConfig::default());
+/// let id = tracker.start_tracking(Some("bm25"));
+/// std::thread::sleep(std::time::Duration::from_millis(30));
+/// tracker.stop_tracking(&id)?;
+/// # #[cfg(target_os = "linux")]
+/// assert_eq!(tracker.statistics(Some("bm25"))["system"].count, 1);
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuStatistics {
+    /// Sessions with this reading.
+    pub count: u64,
+    /// Smallest session average.
+    pub min: f64,
+    /// Largest session average.
+    pub max: f64,
+    /// Mean of the session averages.
+    pub mean: f64,
+    /// The most recent session's average.
+    pub last: f64,
+    /// The highest peak of any session.
+    pub peak: Option<f64>,
+    /// Always `"percent"`.
+    pub unit: String,
+}
+
+/// The saved form of one label's CPU statistics (`docs/FORMAT.md` §5.4), in percent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CpuSummary {
+    pub(crate) sessions: u64,
+    pub(crate) value: BTreeMap<String, Distribution>,
+    pub(crate) peak: BTreeMap<String, Distribution>,
+}
+
+fn record_into(
+    map: &mut BTreeMap<String, Distribution>,
+    snapshot: &CpuSnapshot,
+    status: Status,
+    at: Timestamp,
+    exact_limit: usize,
+) {
+    for (name, value) in snapshot.readings() {
+        map.entry(name)
+            .or_insert_with(|| Distribution::new(exact_limit))
+            .record(value, status, at);
+    }
+}
+
+fn merge_into(map: &mut BTreeMap<String, Distribution>, other: &BTreeMap<String, Distribution>) {
+    for (name, d) in other {
+        match map.get_mut(name) {
+            Some(mine) => mine.merge(d),
+            None => {
+                map.insert(name.clone(), d.clone());
+            }
+        }
+    }
+}
+
+/// Whether `name` is a CPU reading: `process`, `system` or `core_N`.
+fn is_reading(name: &str) -> bool {
+    name == "process"
+        || name == "system"
+        || name
+            .strip_prefix("core_")
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
+/// Sorts `core_N` readings numerically after `process` and `system`.
+fn order(name: &str) -> (u8, u64, String) {
+    match name {
+        "process" => (0, 0, String::new()),
+        "system" => (1, 0, String::new()),
+        _ => (
+            2,
+            name.strip_prefix("core_")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(u64::MAX),
+            name.to_owned(),
+        ),
+    }
+}
+
+impl CpuSummary {
+    pub(crate) fn record(
+        &mut self,
+        value: &CpuSnapshot,
+        peak: &CpuSnapshot,
+        status: Status,
+        at: Timestamp,
+        exact_limit: usize,
+    ) {
+        self.sessions += 1;
+        record_into(&mut self.value, value, status, at, exact_limit);
+        record_into(&mut self.peak, peak, status, at, exact_limit);
+    }
+
+    pub(crate) fn merge(&mut self, other: &CpuSummary) {
+        self.sessions += other.sessions;
+        merge_into(&mut self.value, &other.value);
+        merge_into(&mut self.peak, &other.peak);
+    }
+
+    pub(crate) fn set_exact_limit(&mut self, exact_limit: usize) {
+        for d in self.value.values_mut().chain(self.peak.values_mut()) {
+            d.set_exact_limit(exact_limit);
+        }
+    }
+
+    /// Checks that every reading is known and counts no more sessions than there were.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        for (facet, map) in [("value", &self.value), ("peak", &self.peak)] {
+            for (name, d) in map {
+                if !is_reading(name) {
+                    return Err(format!("`{facet}` has an unknown reading `{name}`"));
+                }
+                if d.count() > self.sessions {
+                    return Err(format!(
+                        "`{facet}.{name}` counts {} values of only {} sessions",
+                        d.count(),
+                        self.sessions
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Statistics per reading, `process` and `system` first, then the cores in numeric order
+    /// (the map itself sorts by name).
+    pub(crate) fn statistics(&self) -> BTreeMap<String, CpuStatistics> {
+        let mut names: Vec<&String> = self.value.keys().collect();
+        names.sort_by_key(|n| order(n));
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let v = self.value.get(name)?.statistics(1.0, "percent")?;
+                let peak = self
+                    .peak
+                    .get(name)
+                    .and_then(|d| d.statistics(1.0, "percent"))
+                    .map(|p| p.max);
+                Some((
+                    name.clone(),
+                    CpuStatistics {
+                        count: v.count,
+                        min: v.min,
+                        max: v.max,
+                        mean: v.mean,
+                        last: v.last,
+                        peak,
+                        unit: "percent".to_owned(),
+                    },
+                ))
+            })
+            .collect()
+    }
+}
