@@ -71,6 +71,10 @@ struct Inner {
     sampler: Sampler,
     /// The tracker's previous reading, for `current_value(None)`.
     last: Mutex<Counters>,
+    /// The cores the process may run on, and how many cores' worth of CPU it may use (its
+    /// affinity, capped by a cgroup quota); read when the tracker is made.
+    cores: Vec<u32>,
+    available: Option<f64>,
     this: Weak<Inner>,
 }
 
@@ -131,7 +135,7 @@ impl Inner {
     }
 
     fn cores(&self) -> Vec<u32> {
-        probe::cpu::allowed_cores(self.pid).unwrap_or_default()
+        self.cores.clone()
     }
 
     fn threads(&self) -> Option<Vec<ThreadTime>> {
@@ -268,7 +272,7 @@ impl Inner {
             (Some(a), Some(b)) => (Some(b.user_s - a.user_s), Some(b.system_s - a.system_s)),
             _ => (None, None),
         };
-        let process_normalized = match (value.process, probe::cpu::available_cores(self.pid)) {
+        let process_normalized = match (value.process, self.available) {
             (Some(p), Some(n)) if n > 0.0 => Some(p / n),
             _ => None,
         };
@@ -474,6 +478,8 @@ impl CpuUsageTracker {
                 engine,
                 sampler: Sampler::default(),
                 last: Mutex::new(first),
+                cores: probe::cpu::allowed_cores(pid).unwrap_or_default(),
+                available: probe::cpu::available_cores(pid),
                 this: this.clone(),
             }
         });
