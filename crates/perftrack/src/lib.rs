@@ -1,9 +1,10 @@
 //! # perftrack
 //!
 //! Measure how a retrieval-augmented generation (RAG) system performs: the latency of every
-//! pipeline stage with exact statistics per label ([`LatencyTracker`]), and throughput in
-//! queries, documents or tokens per unit of time ([`ThroughputTracker`]), cheap enough to leave
-//! on in production.
+//! pipeline stage with exact statistics per label ([`LatencyTracker`]), throughput in queries,
+//! documents or tokens per unit of time ([`ThroughputTracker`]), memory with exact peaks
+//! ([`MemoryUsageTracker`]) and CPU per process, core and thread ([`CpuUsageTracker`]), cheap
+//! enough to leave on in production.
 //!
 //! ## Quick start
 //!
@@ -57,6 +58,11 @@
 //! [`MemoryUsageTracker`] reads process, system, cgroup and GPU memory per session, samples in
 //! the background on one thread per tracker, and reports exact peaks (the kernel's high-water
 //! mark catches spikes between samples).
+//!
+//! ## CPU
+//!
+//! [`CpuUsageTracker`] measures the process (tree), the system, each core and the busiest
+//! threads per session, with exact time-weighted averages and peaks from samples.
 //!
 //! ## Feature flags
 //!
