@@ -99,6 +99,16 @@ pub enum Error {
         supported: &'static str,
     },
 
+    /// [`get_performance_tracker`](crate::get_performance_tracker) was asked for a kind of
+    /// tracker that does not exist. Use one of the kinds the message lists.
+    #[error("unknown performance tracker type `{kind}`; valid types are: {valid}")]
+    UnknownTrackerType {
+        /// The kind as the caller spelled it.
+        kind: String,
+        /// The kinds that exist.
+        valid: &'static str,
+    },
+
     /// Serialising metrics failed before anything was written; the file on disk is unchanged.
     #[error("{}: cannot serialise metrics: {source}", path.display())]
     Serialize {

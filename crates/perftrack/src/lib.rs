@@ -88,6 +88,7 @@ mod config;
 mod cpu;
 mod engine;
 mod error;
+mod factory;
 mod label;
 mod latency;
 mod log;
@@ -109,6 +110,7 @@ pub use cpu::{
     MIN_SAMPLING_INTERVAL, ThreadUsage,
 };
 pub use error::{Error, Result};
+pub use factory::{AnyRecord, AnyTracker, PerformanceTracker, get_performance_tracker};
 pub use label::OVERFLOW_LABEL;
 pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};
 pub use memory::{

@@ -1,0 +1,321 @@
+//! One interface for every tracker, and a factory that makes them by name.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::{
+    CpuConfig, CpuRecord, CpuUsageTracker, Error, LatencyConfig, LatencyRecord, LatencyTracker,
+    MemoryConfig, MemoryRecord, MemoryUsageTracker, Result, ThroughputConfig, ThroughputRecord,
+    ThroughputTracker, TrackId,
+};
+
+/// What every tracker can do, for code that handles trackers generically (a list of them, an
+/// exporter, a command-line tool). Object-safe: `Box<dyn PerformanceTracker>` works.
+///
+/// The concrete trackers keep their typed methods of the same names (which return typed
+/// records); call these through the trait, an [`AnyTracker`] or a `dyn PerformanceTracker`.
+///
+/// ```
+/// use perftrack::{get_performance_tracker, PerformanceTracker};
+///
+/// let trackers: Vec<Box<dyn PerformanceTracker>> = ["latency", "throughput", "memory", "cpu"]
+///     .into_iter()
+///     .map(|kind| get_performance_tracker(kind, None).map(|t| Box::new(t) as Box<dyn PerformanceTracker>))
+///     .collect::<Result<_, _>>()?;
+/// for tracker in &trackers {
+///     let id = tracker.start_tracking(Some("stage"));
+///     let record = tracker.stop_tracking(&id)?;
+///     println!("{}: {}", tracker.tracker_type(), serde_json::to_string(&record)?);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait PerformanceTracker: Send + Sync {
+    /// `"latency"`, `"throughput"`, `"memory"` or `"cpu"`.
+    fn tracker_type(&self) -> &'static str;
+    /// Starts a session; `Some("")` and `None` mean no label.
+    fn start_tracking(&self, label: Option<&str>) -> TrackId;
+    /// Stops a session and returns its record.
+    fn stop_tracking(&self, id: &TrackId) -> Result<AnyRecord>;
+    /// The tracker's current value (see each tracker's `current_value`), as JSON.
+    fn current_value(&self, id: Option<&TrackId>) -> Result<serde_json::Value>;
+    /// Statistics of one label, or of everything with `None`, as JSON (`null` when there
+    /// are none, for latency and throughput; an object of readings for memory and CPU).
+    fn statistics_json(&self, label: Option<&str>) -> serde_json::Value;
+    /// Discards every record, statistic and active session.
+    fn reset(&self);
+    /// Saves the metrics file.
+    fn save_metrics(&self, path: &Path) -> Result<()>;
+    /// Loads a metrics file, replacing records and statistics.
+    fn load_metrics(&self, path: &Path) -> Result<()>;
+    /// The configuration, as JSON with the Python original's key names.
+    fn config_json(&self) -> serde_json::Value;
+}
+
+/// A record of any tracker; serialises exactly as the record inside it.
+///
+/// ```
+/// use perftrack::{AnyRecord, LatencyConfig, LatencyTracker};
+/// let record = AnyRecord::from(LatencyTracker::new(LatencyConfig::default()).track("x").stop());
+/// assert_eq!(serde_json::to_value(&record)?["label"], "x");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one record per finished session, handed to the caller and not kept in bulk"
+)]
+pub enum AnyRecord {
+    /// A latency record.
+    Latency(LatencyRecord),
+    /// A throughput record.
+    Throughput(ThroughputRecord),
+    /// A memory record.
+    Memory(MemoryRecord),
+    /// A CPU record.
+    Cpu(CpuRecord),
+}
+
+macro_rules! any_record_from {
+    ($($variant:ident($ty:ty)),*) => {
+        $(impl From<$ty> for AnyRecord {
+            fn from(record: $ty) -> Self {
+                AnyRecord::$variant(record)
+            }
+        })*
+    };
+}
+any_record_from!(
+    Latency(LatencyRecord),
+    Throughput(ThroughputRecord),
+    Memory(MemoryRecord),
+    Cpu(CpuRecord)
+);
+
+/// A tracker of any type, as the factory makes them. `Clone` (clones share state),
+/// implements [`PerformanceTracker`], and gives access to the concrete tracker.
+///
+/// ```
+/// let tracker = perftrack::get_performance_tracker("Latency", Some(serde_json::json!({"time_unit": "us"})))?;
+/// let latency = tracker.as_latency().expect("a latency tracker");
+/// latency.time("step", || ());
+/// assert_eq!(latency.statistics(None).unwrap().unit, "us");
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub enum AnyTracker {
+    /// A latency tracker.
+    Latency(LatencyTracker),
+    /// A throughput tracker.
+    Throughput(ThroughputTracker),
+    /// A memory tracker.
+    Memory(MemoryUsageTracker),
+    /// A CPU tracker.
+    Cpu(CpuUsageTracker),
+}
+
+impl AnyTracker {
+    /// The latency tracker inside, if it is one.
+    ///
+    /// ```
+    /// let t = perftrack::get_performance_tracker("cpu", None)?;
+    /// assert!(t.as_latency().is_none());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn as_latency(&self) -> Option<&LatencyTracker> {
+        match self {
+            Self::Latency(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The throughput tracker inside, if it is one.
+    ///
+    /// ```
+    /// let t = perftrack::get_performance_tracker("throughput", None)?;
+    /// t.as_throughput().unwrap().record("queries", 1);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn as_throughput(&self) -> Option<&ThroughputTracker> {
+        match self {
+            Self::Throughput(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The memory tracker inside, if it is one.
+    ///
+    /// ```
+    /// let t = perftrack::get_performance_tracker("memory_usage", None)?;
+    /// assert!(t.as_memory().is_some());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn as_memory(&self) -> Option<&MemoryUsageTracker> {
+        match self {
+            Self::Memory(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The CPU tracker inside, if it is one.
+    ///
+    /// ```
+    /// let t = perftrack::get_performance_tracker(" CPU ", None)?;
+    /// assert!(t.as_cpu().is_some());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn as_cpu(&self) -> Option<&CpuUsageTracker> {
+        match self {
+            Self::Cpu(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// JSON of a value that always serialises (the library's own types do).
+fn json<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+macro_rules! delegate {
+    ($self:ident, $t:ident => $body:expr) => {
+        match $self {
+            AnyTracker::Latency($t) => $body,
+            AnyTracker::Throughput($t) => $body,
+            AnyTracker::Memory($t) => $body,
+            AnyTracker::Cpu($t) => $body,
+        }
+    };
+}
+
+impl PerformanceTracker for AnyTracker {
+    fn tracker_type(&self) -> &'static str {
+        delegate!(self, t => PerformanceTracker::tracker_type(t))
+    }
+
+    fn start_tracking(&self, label: Option<&str>) -> TrackId {
+        delegate!(self, t => t.start_tracking(label))
+    }
+
+    fn stop_tracking(&self, id: &TrackId) -> Result<AnyRecord> {
+        delegate!(self, t => t.stop_tracking(id).map(AnyRecord::from))
+    }
+
+    fn current_value(&self, id: Option<&TrackId>) -> Result<serde_json::Value> {
+        delegate!(self, t => PerformanceTracker::current_value(t, id))
+    }
+
+    fn statistics_json(&self, label: Option<&str>) -> serde_json::Value {
+        delegate!(self, t => t.statistics_json(label))
+    }
+
+    fn reset(&self) {
+        delegate!(self, t => t.reset())
+    }
+
+    fn save_metrics(&self, path: &Path) -> Result<()> {
+        delegate!(self, t => t.save_metrics(path))
+    }
+
+    fn load_metrics(&self, path: &Path) -> Result<()> {
+        delegate!(self, t => t.load_metrics(path).map(drop))
+    }
+
+    fn config_json(&self) -> serde_json::Value {
+        delegate!(self, t => json(t.config()))
+    }
+}
+
+macro_rules! implement {
+    ($tracker:ty, $kind:literal) => {
+        impl PerformanceTracker for $tracker {
+            fn tracker_type(&self) -> &'static str {
+                $kind
+            }
+
+            fn start_tracking(&self, label: Option<&str>) -> TrackId {
+                <$tracker>::start_tracking(self, label)
+            }
+
+            fn stop_tracking(&self, id: &TrackId) -> Result<AnyRecord> {
+                <$tracker>::stop_tracking(self, id).map(AnyRecord::from)
+            }
+
+            fn current_value(&self, id: Option<&TrackId>) -> Result<serde_json::Value> {
+                <$tracker>::current_value(self, id).map(|v| json(&v))
+            }
+
+            fn statistics_json(&self, label: Option<&str>) -> serde_json::Value {
+                json(&<$tracker>::statistics(self, label))
+            }
+
+            fn reset(&self) {
+                <$tracker>::reset(self)
+            }
+
+            fn save_metrics(&self, path: &Path) -> Result<()> {
+                <$tracker>::save_metrics(self, path)
+            }
+
+            fn load_metrics(&self, path: &Path) -> Result<()> {
+                <$tracker>::load_metrics(self, path).map(drop)
+            }
+
+            fn config_json(&self) -> serde_json::Value {
+                json(<$tracker>::config(self))
+            }
+        }
+    };
+}
+implement!(LatencyTracker, "latency");
+implement!(ThroughputTracker, "throughput");
+implement!(MemoryUsageTracker, "memory");
+implement!(CpuUsageTracker, "cpu");
+
+/// The kinds [`get_performance_tracker`] makes.
+const VALID: &str = "latency, throughput, memory (or memory_usage), cpu (or cpu_usage)";
+
+/// Makes a tracker by name, from an optional JSON configuration with the Python original's key
+/// names: `latency`, `throughput`, `memory` (or `memory_usage`) or `cpu` (or `cpu_usage`),
+/// case-insensitive, surrounding whitespace ignored. An unknown kind is an
+/// [`Error::UnknownTrackerType`] that lists the valid ones; an unknown configuration key or a
+/// bad value is an [`Error::InvalidConfig`] that names it.
+///
+/// ```
+/// use perftrack::{get_performance_tracker, Error, PerformanceTracker};
+/// use serde_json::json;
+///
+/// let latency = get_performance_tracker("latency", Some(json!({"time_unit": "ms"})))?;
+/// let cpu = get_performance_tracker("cpu", Some(json!({"sampling_interval": 0.5})))?;
+/// assert_eq!((latency.tracker_type(), cpu.tracker_type()), ("latency", "cpu"));
+///
+/// let err = get_performance_tracker("gpu", None).unwrap_err();
+/// assert!(matches!(err, Error::UnknownTrackerType { .. }));
+/// assert!(err.to_string().contains("latency, throughput"));
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+pub fn get_performance_tracker(
+    kind: &str,
+    config: Option<serde_json::Value>,
+) -> Result<AnyTracker> {
+    let config = config.unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
+    Ok(match kind.trim().to_lowercase().as_str() {
+        "latency" => AnyTracker::Latency(LatencyTracker::new(LatencyConfig::from_value(config)?)),
+        "throughput" => AnyTracker::Throughput(ThroughputTracker::new(
+            ThroughputConfig::from_value(config)?,
+        )),
+        "memory" | "memory_usage" => {
+            AnyTracker::Memory(MemoryUsageTracker::new(MemoryConfig::from_value(config)?))
+        }
+        "cpu" | "cpu_usage" => {
+            AnyTracker::Cpu(CpuUsageTracker::new(CpuConfig::from_value(config)?))
+        }
+        _ => {
+            return Err(Error::UnknownTrackerType {
+                kind: kind.to_owned(),
+                valid: VALID,
+            });
+        }
+    })
+}
