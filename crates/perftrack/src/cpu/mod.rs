@@ -273,7 +273,9 @@ impl Inner {
             _ => (None, None),
         };
         let process_normalized = match (value.process, self.available) {
-            (Some(p), Some(n)) if n > 0.0 => Some(p / n),
+            // At most 100 %: over a few 10 ms ticks, counting can round a busy process above
+            // what its cores can give.
+            (Some(p), Some(n)) if n > 0.0 => Some((p / n).min(100.0)),
             _ => None,
         };
         if self.config.track_process && process_normalized.is_none() {

@@ -84,6 +84,18 @@ impl Cores {
         self.0.get(&core).copied()
     }
 
+    /// `(core, figure)` in numeric order of the cores.
+    ///
+    /// ```
+    /// let mut cores = perftrack::Cores::default();
+    /// cores.insert(1, 80.0);
+    /// cores.insert(0, 100.0);
+    /// assert_eq!(cores.iter().collect::<Vec<_>>(), [(0, 100.0), (1, 80.0)]);
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (u32, f64)> + '_ {
+        self.0.iter().map(|(core, value)| (*core, *value))
+    }
+
     /// How many cores have a figure.
     ///
     /// ```
