@@ -5,9 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
+
+use common::{expect_sampler_threads, sampler_threads};
 use std::time::{Duration, Instant};
 
 use perftrack::{CpuConfig, CpuUsageTracker, Error, SamplingInterval, TrackId};
@@ -135,31 +139,6 @@ fn a_one_second_session_sampled_every_100_ms_has_8_to_12_samples() {
         assert!(s.cpu.process.unwrap_or(0.0) <= peak + 1e-9);
     }
     assert!(peak >= record.value.process.unwrap() - 1e-9);
-}
-
-fn sampler_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flatten()
-        .filter(|t| {
-            let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
-            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
-            let state = stat
-                .rsplit_once(") ")
-                .and_then(|(_, rest)| rest.chars().next());
-            name.trim() == "perftrack-sampl" && !matches!(state, Some('Z' | 'X') | None)
-        })
-        .count()
-}
-
-/// Waits (at most two seconds) for `expected` sampler threads: a new thread names itself once
-/// it is scheduled, and an exited one leaves the list once it is reaped.
-fn expect_sampler_threads(expected: usize, why: &str) {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while sampler_threads() != expected && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    assert_eq!(sampler_threads(), expected, "{why}");
 }
 
 #[test]

@@ -5,11 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg(target_os = "linux")]
 
+mod common;
+
 use std::hint::black_box;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard};
+
+use common::{expect_sampler_threads, sampler_threads};
 use std::time::{Duration, Instant};
 
 use perftrack::{Error, MemoryConfig, MemoryUnit, MemoryUsageTracker, SamplingInterval, TrackId};
@@ -34,34 +38,6 @@ fn allocate(mib: usize, hold: Duration) {
     let buffer = black_box(vec![1u8; mib << 20]);
     std::thread::sleep(hold);
     drop(black_box(buffer));
-}
-
-/// Live threads of this process named like the sampler. Linux keeps the first 15 bytes of a
-/// thread's name: "perftrack-sampl". A thread that has exited can stay listed for a moment
-/// after it was joined, so dead ones (state `Z` or `X`) do not count.
-fn sampler_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .unwrap()
-        .flatten()
-        .filter(|t| {
-            let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
-            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
-            let state = stat
-                .rsplit_once(") ")
-                .and_then(|(_, rest)| rest.chars().next());
-            name.trim() == "perftrack-sampl" && !matches!(state, Some('Z' | 'X') | None)
-        })
-        .count()
-}
-
-/// Waits (at most two seconds) until `expected` sampler threads run: a new thread names itself
-/// only once it is scheduled, and an exited one leaves the list only once it is reaped.
-fn expect_sampler_threads(expected: usize, why: &str) {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while sampler_threads() != expected && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    assert_eq!(sampler_threads(), expected, "{why}");
 }
 
 #[test]

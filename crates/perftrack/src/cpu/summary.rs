@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::CpuSnapshot;
-use crate::{Distribution, Status, Timestamp};
+use crate::stats::readings::{self, Readings};
+use crate::{Status, Timestamp};
 
 /// Statistics of one CPU reading (`process`, `system`, `core_N`) over finished sessions, in
 /// percent.
@@ -44,32 +45,20 @@ pub struct CpuStatistics {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CpuSummary {
     pub(crate) sessions: u64,
-    pub(crate) value: BTreeMap<String, Distribution>,
-    pub(crate) peak: BTreeMap<String, Distribution>,
+    pub(crate) value: Readings,
+    pub(crate) peak: Readings,
 }
 
-fn record_into(
-    map: &mut BTreeMap<String, Distribution>,
+/// Records every figure of `snapshot` under its reading's name.
+fn record_snapshot(
+    readings: &mut Readings,
     snapshot: &CpuSnapshot,
     status: Status,
     at: Timestamp,
     exact_limit: usize,
 ) {
     for (name, value) in snapshot.readings() {
-        map.entry(name)
-            .or_insert_with(|| Distribution::new(exact_limit))
-            .record(value, status, at);
-    }
-}
-
-fn merge_into(map: &mut BTreeMap<String, Distribution>, other: &BTreeMap<String, Distribution>) {
-    for (name, d) in other {
-        match map.get_mut(name) {
-            Some(mine) => mine.merge(d),
-            None => {
-                map.insert(name.clone(), d.clone());
-            }
-        }
+        readings::record(readings, &name, value, status, at, exact_limit);
     }
 }
 
@@ -107,39 +96,25 @@ impl CpuSummary {
         exact_limit: usize,
     ) {
         self.sessions += 1;
-        record_into(&mut self.value, value, status, at, exact_limit);
-        record_into(&mut self.peak, peak, status, at, exact_limit);
+        record_snapshot(&mut self.value, value, status, at, exact_limit);
+        record_snapshot(&mut self.peak, peak, status, at, exact_limit);
     }
 
     pub(crate) fn merge(&mut self, other: &CpuSummary) {
         self.sessions += other.sessions;
-        merge_into(&mut self.value, &other.value);
-        merge_into(&mut self.peak, &other.peak);
+        readings::merge(&mut self.value, &other.value);
+        readings::merge(&mut self.peak, &other.peak);
     }
 
     pub(crate) fn set_exact_limit(&mut self, exact_limit: usize) {
-        for d in self.value.values_mut().chain(self.peak.values_mut()) {
-            d.set_exact_limit(exact_limit);
-        }
+        readings::set_exact_limit(&mut self.value, exact_limit);
+        readings::set_exact_limit(&mut self.peak, exact_limit);
     }
 
     /// Checks that every reading is known and counts no more sessions than there were.
     pub(crate) fn check(&self) -> Result<(), String> {
-        for (facet, map) in [("value", &self.value), ("peak", &self.peak)] {
-            for (name, d) in map {
-                if !is_reading(name) {
-                    return Err(format!("`{facet}` has an unknown reading `{name}`"));
-                }
-                if d.count() > self.sessions {
-                    return Err(format!(
-                        "`{facet}.{name}` counts {} values of only {} sessions",
-                        d.count(),
-                        self.sessions
-                    ));
-                }
-            }
-        }
-        Ok(())
+        readings::check("value", &self.value, self.sessions, is_reading)?;
+        readings::check("peak", &self.peak, self.sessions, is_reading)
     }
 
     /// Statistics per reading, `process` and `system` first, then the cores in numeric order

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{KEYS, Kind, N, Reading, scale};
-use crate::{Distribution, MemoryUnit, Status, Timestamp};
+use crate::stats::readings::{self, Readings};
+use crate::{MemoryUnit, Status, Timestamp};
 
 /// Statistics of one memory reading over finished sessions, in the tracker's unit
 /// (`percent` for the percentages).
@@ -53,13 +54,14 @@ pub struct KeyStatistics {
 #[serde(deny_unknown_fields)]
 pub(crate) struct MemorySummary {
     pub(crate) sessions: u64,
-    pub(crate) value: BTreeMap<String, Distribution>,
-    pub(crate) peak: BTreeMap<String, Distribution>,
-    pub(crate) change: BTreeMap<String, Distribution>,
+    pub(crate) value: Readings,
+    pub(crate) peak: Readings,
+    pub(crate) change: Readings,
 }
 
-fn record_into(
-    map: &mut BTreeMap<String, Distribution>,
+/// Records every available value of `reading` under its name.
+fn record_reading(
+    readings: &mut Readings,
     reading: &Reading,
     status: Status,
     at: Timestamp,
@@ -67,24 +69,7 @@ fn record_into(
 ) {
     for (value, (name, _)) in reading.iter().zip(KEYS) {
         if let Some(v) = value {
-            if let Some(d) = map.get_mut(name) {
-                d.record(*v, status, at);
-            } else {
-                let mut d = Distribution::new(exact_limit);
-                d.record(*v, status, at);
-                map.insert(name.to_owned(), d);
-            }
-        }
-    }
-}
-
-fn merge_into(map: &mut BTreeMap<String, Distribution>, other: &BTreeMap<String, Distribution>) {
-    for (name, d) in other {
-        match map.get_mut(name) {
-            Some(mine) => mine.merge(d),
-            None => {
-                map.insert(name.clone(), d.clone());
-            }
+            readings::record(readings, name, *v, status, at, exact_limit);
         }
     }
 }
@@ -101,52 +86,32 @@ impl MemorySummary {
         exact_limit: usize,
     ) {
         self.sessions += 1;
-        record_into(&mut self.value, value, status, at, exact_limit);
+        record_reading(&mut self.value, value, status, at, exact_limit);
         if let Some(peak) = peak {
-            record_into(&mut self.peak, peak, status, at, exact_limit);
+            record_reading(&mut self.peak, peak, status, at, exact_limit);
         }
-        record_into(&mut self.change, change, status, at, exact_limit);
+        record_reading(&mut self.change, change, status, at, exact_limit);
     }
 
     pub(crate) fn merge(&mut self, other: &MemorySummary) {
         self.sessions += other.sessions;
-        merge_into(&mut self.value, &other.value);
-        merge_into(&mut self.peak, &other.peak);
-        merge_into(&mut self.change, &other.change);
+        readings::merge(&mut self.value, &other.value);
+        readings::merge(&mut self.peak, &other.peak);
+        readings::merge(&mut self.change, &other.change);
     }
 
     pub(crate) fn set_exact_limit(&mut self, exact_limit: usize) {
-        for d in self
-            .value
-            .values_mut()
-            .chain(self.peak.values_mut())
-            .chain(self.change.values_mut())
-        {
-            d.set_exact_limit(exact_limit);
+        for map in [&mut self.value, &mut self.peak, &mut self.change] {
+            readings::set_exact_limit(map, exact_limit);
         }
     }
 
     /// Checks that every reading is known and counts no more sessions than there were.
     pub(crate) fn check(&self) -> Result<(), String> {
-        for (facet, map) in [
-            ("value", &self.value),
-            ("peak", &self.peak),
-            ("change", &self.change),
-        ] {
-            for (name, d) in map {
-                if !KEYS.iter().any(|(k, _)| k == name) {
-                    return Err(format!("`{facet}` has an unknown reading `{name}`"));
-                }
-                if d.count() > self.sessions {
-                    return Err(format!(
-                        "`{facet}.{name}` counts {} values of only {} sessions",
-                        d.count(),
-                        self.sessions
-                    ));
-                }
-            }
-        }
-        Ok(())
+        let known = |name: &str| KEYS.iter().any(|(k, _)| *k == name);
+        readings::check("value", &self.value, self.sessions, known)?;
+        readings::check("peak", &self.peak, self.sessions, known)?;
+        readings::check("change", &self.change, self.sessions, known)
     }
 
     /// Statistics per reading, in `unit`.

@@ -1,6 +1,7 @@
 //! Statistics: the [`Distribution`] each label keeps and the [`Statistics`] it reports.
 
 mod distribution;
+pub(crate) mod readings;
 mod serde_impl;
 mod sketch;
 

@@ -1,0 +1,34 @@
+//! Helpers shared by the test binaries that watch this process's threads.
+
+use std::time::{Duration, Instant};
+
+/// Live threads of this process named like the sampler. Linux keeps the first 15 bytes of a
+/// thread's name: "perftrack-sampl". A thread that has exited can stay listed for a moment
+/// after it was joined, so dead ones (state `Z` or `X`) do not count.
+pub(crate) fn sampler_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter(|t| {
+                    let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+                    let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+                    let state = stat
+                        .rsplit_once(") ")
+                        .and_then(|(_, rest)| rest.chars().next());
+                    name.trim() == "perftrack-sampl" && !matches!(state, Some('Z' | 'X') | None)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits (at most two seconds) until `expected` sampler threads run: a new thread names itself
+/// only once it is scheduled, and an exited one leaves the list only once it is reaped.
+pub(crate) fn expect_sampler_threads(expected: usize, why: &str) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while sampler_threads() != expected && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(sampler_threads(), expected, "{why}");
+}
