@@ -282,6 +282,83 @@ impl<St: Scalar, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
     }
 }
 
+/// A label state with a summary of whole sessions (memory and CPU readings).
+pub(crate) trait SessionSummary: Labelled {
+    /// The summary's type.
+    type Summary: Clone + Default;
+    /// The summary, behind its lock.
+    fn summary(&self) -> &Mutex<Self::Summary>;
+    /// How many sessions a summary counts.
+    fn sessions(summary: &Self::Summary) -> u64;
+    /// Adds `other` into `summary`.
+    fn merge(summary: &mut Self::Summary, other: &Self::Summary);
+}
+
+impl<St: SessionSummary, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
+    /// The summary of one label, or of every session with `None` or `Some("")`; `None` for a
+    /// label never used.
+    pub(crate) fn session_summary(&self, label: Option<&str>) -> Option<St::Summary> {
+        match label.filter(|l| !l.is_empty()) {
+            Some(label) => Some(lock(self.labels.find(label)?.summary()).clone()),
+            None => {
+                let mut all = St::Summary::default();
+                for state in self.labels.all() {
+                    St::merge(&mut all, &lock(state.summary()));
+                }
+                Some(all)
+            }
+        }
+    }
+
+    /// The summaries of labelled states, by label.
+    pub(crate) fn labelled_summaries(&self) -> Vec<(String, St::Summary)> {
+        self.labels
+            .all()
+            .into_iter()
+            .filter_map(|state| {
+                let label = state.label()?.to_owned();
+                let summary = lock(state.summary()).clone();
+                Some((label, summary))
+            })
+            .collect()
+    }
+
+    /// Saves records and the non-empty summaries (`""`: unlabelled) as a metrics file.
+    pub(crate) fn save_sessions<C: serde::Serialize>(
+        &self,
+        path: &std::path::Path,
+        tracker_type: &str,
+        config: &C,
+        metric_name: &str,
+    ) -> crate::Result<()>
+    where
+        R: serde::Serialize,
+        St::Summary: serde::Serialize,
+    {
+        // Records first: every retained record's session is then in the summaries too.
+        let records = self.shared.log.snapshot();
+        let mut summaries = BTreeMap::new();
+        let mut sessions = 0;
+        for state in self.labels.all() {
+            let summary = lock(state.summary()).clone();
+            if St::sessions(&summary) > 0 {
+                sessions += St::sessions(&summary);
+                summaries.insert(state.label().unwrap_or("").to_owned(), summary);
+            }
+        }
+        let dropped = sessions.saturating_sub(records.len() as u64);
+        self.save(
+            path,
+            tracker_type,
+            config,
+            metric_name,
+            &records,
+            summaries,
+            dropped,
+        )
+    }
+}
+
 /// Keeps the first `max_labels` labels of loaded summaries (in byte order; the unlabelled `""`
 /// and `"_other"` always stay) and merges the rest into `"_other"`. Returns the kept summaries
 /// and how many measurements were merged.

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Shared};
+use crate::engine::{Engine, SessionSummary, Shared};
 use crate::label::Labelled;
 use crate::probe::{self, Pid, cpu::ThreadTime};
 use crate::sampler::{Sample, Sampler};
@@ -90,6 +90,22 @@ pub(crate) struct Slot {
 impl Labelled for Slot {
     fn label(&self) -> Option<&str> {
         self.label.as_deref()
+    }
+}
+
+impl SessionSummary for Slot {
+    type Summary = CpuSummary;
+
+    fn summary(&self) -> &Mutex<CpuSummary> {
+        &self.summary
+    }
+
+    fn sessions(summary: &CpuSummary) -> u64 {
+        summary.sessions
+    }
+
+    fn merge(summary: &mut CpuSummary, other: &CpuSummary) {
+        summary.merge(other);
     }
 }
 
@@ -697,19 +713,11 @@ impl CpuUsageTracker {
     /// assert!(tracker.statistics(None).is_empty());
     /// ```
     pub fn statistics(&self, label: Option<&str>) -> BTreeMap<String, CpuStatistics> {
-        match label.filter(|l| !l.is_empty()) {
-            Some(label) => match self.inner.engine.labels.find(label) {
-                Some(slot) => lock(&slot.summary).statistics(),
-                None => BTreeMap::new(),
-            },
-            None => {
-                let mut all = CpuSummary::default();
-                for slot in self.inner.engine.labels.all() {
-                    all.merge(&lock(&slot.summary));
-                }
-                all.statistics()
-            }
-        }
+        self.inner
+            .engine
+            .session_summary(label)
+            .map(|s| s.statistics())
+            .unwrap_or_default()
     }
 
     /// Statistics per label and reading, for labelled sessions.
@@ -722,14 +730,10 @@ impl CpuUsageTracker {
     pub fn statistics_by_label(&self) -> BTreeMap<String, BTreeMap<String, CpuStatistics>> {
         self.inner
             .engine
-            .labels
-            .all()
+            .labelled_summaries()
             .into_iter()
-            .filter_map(|slot| {
-                let label = slot.label.as_deref()?.to_owned();
-                let stats = lock(&slot.summary).statistics();
-                (!stats.is_empty()).then_some((label, stats))
-            })
+            .map(|(label, summary)| (label, summary.statistics()))
+            .filter(|(_, stats)| !stats.is_empty())
             .collect()
     }
 
@@ -773,26 +777,10 @@ impl CpuUsageTracker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn save_metrics(&self, path: &Path) -> Result<()> {
-        let records = self.records();
-        let engine = &self.inner.engine;
-        let mut summaries = BTreeMap::new();
-        let mut sessions = 0;
-        for slot in engine.labels.all() {
-            let summary = lock(&slot.summary).clone();
-            if summary.sessions > 0 {
-                sessions += summary.sessions;
-                summaries.insert(slot.label.as_deref().unwrap_or("").to_owned(), summary);
-            }
-        }
-        engine.save(
-            path,
-            TRACKER_TYPE,
-            &self.inner.config,
-            &self.inner.config.metric_name,
-            &records,
-            summaries,
-            sessions.saturating_sub(records.len() as u64),
-        )
+        let config = &self.inner.config;
+        self.inner
+            .engine
+            .save_sessions(path, TRACKER_TYPE, config, &config.metric_name)
     }
 
     /// Loads a metrics file (version 1, or the Python original's layout), replacing this

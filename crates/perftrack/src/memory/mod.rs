@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Shared};
+use crate::engine::{Engine, SessionSummary, Shared};
 use crate::label::Labelled;
 use crate::probe::{self, Pid};
 use crate::sampler::{Sample, Sampler};
@@ -93,6 +93,22 @@ pub(crate) struct Slot {
 impl Labelled for Slot {
     fn label(&self) -> Option<&str> {
         self.label.as_deref()
+    }
+}
+
+impl SessionSummary for Slot {
+    type Summary = MemorySummary;
+
+    fn summary(&self) -> &Mutex<MemorySummary> {
+        &self.summary
+    }
+
+    fn sessions(summary: &MemorySummary) -> u64 {
+        summary.sessions
+    }
+
+    fn merge(summary: &mut MemorySummary, other: &MemorySummary) {
+        summary.merge(other);
     }
 }
 
@@ -660,21 +676,11 @@ impl MemoryUsageTracker {
     /// ```
     pub fn statistics(&self, label: Option<&str>) -> BTreeMap<String, KeyStatistics> {
         let unit = self.inner.config.unit;
-        match label.filter(|l| !l.is_empty()) {
-            Some(label) => match self.inner.engine.labels.find(label) {
-                Some(slot) => lock(&slot.summary).statistics(unit),
-                None => BTreeMap::new(),
-            },
-            None => self.merged().statistics(unit),
-        }
-    }
-
-    fn merged(&self) -> MemorySummary {
-        let mut all = MemorySummary::default();
-        for slot in self.inner.engine.labels.all() {
-            all.merge(&lock(&slot.summary));
-        }
-        all
+        self.inner
+            .engine
+            .session_summary(label)
+            .map(|s| s.statistics(unit))
+            .unwrap_or_default()
     }
 
     /// Statistics per label and reading, for labelled sessions.
@@ -690,14 +696,10 @@ impl MemoryUsageTracker {
         let unit = self.inner.config.unit;
         self.inner
             .engine
-            .labels
-            .all()
+            .labelled_summaries()
             .into_iter()
-            .filter_map(|slot| {
-                let label = slot.label.as_deref()?.to_owned();
-                let stats = lock(&slot.summary).statistics(unit);
-                (!stats.is_empty()).then_some((label, stats))
-            })
+            .map(|(label, summary)| (label, summary.statistics(unit)))
+            .filter(|(_, stats)| !stats.is_empty())
             .collect()
     }
 
@@ -742,26 +744,10 @@ impl MemoryUsageTracker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn save_metrics(&self, path: &Path) -> Result<()> {
-        let records = self.records();
-        let engine = &self.inner.engine;
-        let mut summaries = BTreeMap::new();
-        let mut sessions = 0;
-        for slot in engine.labels.all() {
-            let summary = lock(&slot.summary).clone();
-            if summary.sessions > 0 {
-                sessions += summary.sessions;
-                summaries.insert(slot.label.as_deref().unwrap_or("").to_owned(), summary);
-            }
-        }
-        engine.save(
-            path,
-            TRACKER_TYPE,
-            &self.inner.config,
-            &self.inner.config.metric_name,
-            &records,
-            summaries,
-            sessions.saturating_sub(records.len() as u64),
-        )
+        let config = &self.inner.config;
+        self.inner
+            .engine
+            .save_sessions(path, TRACKER_TYPE, config, &config.metric_name)
     }
 
     /// Loads a metrics file (version 1, or the Python original's layout), replacing this
