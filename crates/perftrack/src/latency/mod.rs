@@ -362,6 +362,29 @@ impl LatencyTracker {
         f()
     }
 
+    /// Runs `f` and records how long it took, as [`Status::Failed`] when it returns `Err` (or
+    /// panics): for stages whose errors travel with `?`, which a plain guard would record as
+    /// successes.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let parsed: Result<u32, _> = tracker.time_result("parse", || "42".parse::<u32>());
+    /// let failed: Result<u32, _> = tracker.time_result("parse", || "forty-two".parse::<u32>());
+    /// assert!(parsed.is_ok() && failed.is_err());
+    /// assert_eq!(tracker.statistics(Some("parse")).unwrap().failed, 1);
+    /// ```
+    pub fn time_result<T, E>(&self, label: &str, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        let guard = self.track(label);
+        let result = f();
+        guard.stop_with(if result.is_ok() {
+            Status::Ok
+        } else {
+            Status::Failed
+        });
+        result
+    }
+
     /// Wraps a future so that the time from its first poll to its completion is recorded. A
     /// future dropped before it completes is recorded as [`Status::Cancelled`]. No runtime is
     /// needed.
