@@ -7,19 +7,12 @@
 
 mod common;
 
+use common::{alone, expect_sampler_threads, sampler_threads};
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
-
-use common::{expect_sampler_threads, sampler_threads};
 use std::time::{Duration, Instant};
 
 use perftrack::{CpuConfig, CpuUsageTracker, Error, SamplingInterval, TrackId};
-
-fn alone() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn tracker(interval_s: f64) -> CpuUsageTracker {
     CpuUsageTracker::new(CpuConfig {

@@ -7,22 +7,14 @@
 
 mod common;
 
+use common::{alone, expect_sampler_threads, sampler_threads};
 use std::hint::black_box;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::sync::{Mutex, MutexGuard};
-
-use common::{expect_sampler_threads, sampler_threads};
 use std::time::{Duration, Instant};
 
 use perftrack::{Error, MemoryConfig, MemoryUnit, MemoryUsageTracker, SamplingInterval, TrackId};
-
-/// One test at a time: they all measure the same process.
-fn alone() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn tracker(interval_s: f64) -> MemoryUsageTracker {
     MemoryUsageTracker::new(MemoryConfig {

@@ -1,5 +1,6 @@
 //! Helpers shared by the test binaries that watch this process's threads.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Live threads of this process named like the sampler. Linux keeps the first 15 bytes of a
@@ -31,4 +32,10 @@ pub(crate) fn expect_sampler_threads(expected: usize, why: &str) {
         std::thread::sleep(Duration::from_millis(1));
     }
     assert_eq!(sampler_threads(), expected, "{why}");
+}
+
+/// One test at a time: these tests measure the same process (its memory, CPU and threads).
+pub(crate) fn alone() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
