@@ -161,10 +161,10 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         *lock(&self.started) = installed.started;
     }
 
-    /// Saves a version-1 metrics file: the tracker's start, now, its configuration, `records`
-    /// under `metric_name`, and the summaries.
+    /// Renders a version-1 metrics file as text: the tracker's start, now, its configuration,
+    /// `records` under `metric_name`, and the summaries. `path` names the destination in errors.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn save<C: serde::Serialize, S: serde::Serialize>(
+    pub(crate) fn render<C: serde::Serialize, S: serde::Serialize>(
         &self,
         path: &std::path::Path,
         tracker_type: &str,
@@ -173,7 +173,7 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         records: &[R],
         summaries: BTreeMap<String, S>,
         dropped_records: u64,
-    ) -> crate::Result<()>
+    ) -> crate::Result<String>
     where
         R: serde::Serialize,
     {
@@ -188,7 +188,7 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
             dropped_records,
             self.labels.overflowed(),
         );
-        crate::store::save_json(path, &file)
+        crate::store::to_json(path, &file)
     }
 
     /// Installs what a load read: labels past `max_labels` are merged into `"_other"` (with
@@ -323,14 +323,14 @@ impl<St: SessionSummary, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R>
             .collect()
     }
 
-    /// Saves records and the non-empty summaries (`""`: unlabelled) as a metrics file.
-    pub(crate) fn save_sessions<C: serde::Serialize>(
+    /// Renders records and the non-empty summaries (`""`: unlabelled) as a metrics file.
+    pub(crate) fn render_sessions<C: serde::Serialize>(
         &self,
         path: &std::path::Path,
         tracker_type: &str,
         config: &C,
         metric_name: &str,
-    ) -> crate::Result<()>
+    ) -> crate::Result<String>
     where
         R: serde::Serialize,
         St::Summary: serde::Serialize,
@@ -347,7 +347,7 @@ impl<St: SessionSummary, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R>
             }
         }
         let dropped = sessions.saturating_sub(records.len() as u64);
-        self.save(
+        self.render(
             path,
             tracker_type,
             config,

@@ -48,6 +48,10 @@ pub trait PerformanceTracker: Send + Sync {
     fn save_metrics(&self, path: &Path) -> Result<()>;
     /// Loads a metrics file, replacing records and statistics.
     fn load_metrics(&self, path: &Path) -> Result<()>;
+    /// The metrics file `save_metrics` would write, as JSON text.
+    fn metrics_json(&self) -> Result<String>;
+    /// Loads metrics from JSON text as `load_metrics` loads a file; `source` names it in errors.
+    fn load_metrics_json(&self, text: &str, source: &Path) -> Result<()>;
     /// The configuration, as JSON with the Python original's key names.
     fn config_json(&self) -> serde_json::Value;
 }
@@ -222,6 +226,14 @@ impl PerformanceTracker for AnyTracker {
         delegate!(self, t => t.load_metrics(path).map(drop))
     }
 
+    fn metrics_json(&self) -> Result<String> {
+        delegate!(self, t => t.metrics_json())
+    }
+
+    fn load_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
+        delegate!(self, t => t.load_metrics_json(text, source).map(drop))
+    }
+
     fn config_json(&self) -> serde_json::Value {
         delegate!(self, t => json(t.config()))
     }
@@ -260,6 +272,14 @@ macro_rules! implement {
 
             fn load_metrics(&self, path: &Path) -> Result<()> {
                 <$tracker>::load_metrics(self, path).map(drop)
+            }
+
+            fn metrics_json(&self) -> Result<String> {
+                <$tracker>::metrics_json(self)
+            }
+
+            fn load_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
+                <$tracker>::load_metrics_json(self, text, source).map(drop)
             }
 
             fn config_json(&self) -> serde_json::Value {

@@ -297,16 +297,19 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Serialises `value` as pretty JSON (ending in a newline) and writes it atomically; nothing is
-/// written if serialisation fails.
-pub(crate) fn save_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|source| Error::Serialize {
+/// Serialises `value` as pretty JSON ending in a newline: the text of a metrics file. `path`
+/// names the destination in a serialisation error.
+pub(crate) fn to_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<String> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|source| Error::Serialize {
         path: path.to_owned(),
         source,
     })?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    text.push('\n');
+    Ok(text)
 }
+
+/// What a serialisation error names when metrics are rendered as text rather than saved.
+pub(crate) const IN_MEMORY: &str = "<metrics text>";
 
 #[cfg(test)]
 mod tests {

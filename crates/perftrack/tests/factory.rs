@@ -49,6 +49,22 @@ fn exercise(tracker: &dyn PerformanceTracker, kind: &str) {
     );
     tracker.load_metrics(&path).unwrap();
     assert_eq!(tracker.statistics_json(Some("stage")), stats, "{kind}");
+
+    // The same metrics as text: what the file holds, and read back alike.
+    let text = tracker.metrics_json().unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut rendered: serde_json::Value = serde_json::from_str(&text).unwrap();
+    rendered["end_time"] = saved["end_time"].clone();
+    assert_eq!(rendered, saved, "{kind}");
+    tracker.reset();
+    tracker.load_metrics_json(&text, "text".as_ref()).unwrap();
+    assert_eq!(tracker.statistics_json(Some("stage")), stats, "{kind}");
+    let err = tracker
+        .load_metrics_json(&text[..text.len() / 2], "half".as_ref())
+        .unwrap_err();
+    assert!(matches!(err, Error::MalformedFile { .. }), "{kind}: {err}");
+    assert!(err.to_string().starts_with("half:"), "{kind}: {err}");
 }
 
 #[test]

@@ -777,10 +777,30 @@ impl CpuUsageTracker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn save_metrics(&self, path: &Path) -> Result<()> {
+        store::write_atomic(path, self.render(path)?.as_bytes())
+    }
+
+    /// The metrics file [`save_metrics`](Self::save_metrics) would write, as JSON text, for
+    /// storing metrics somewhere other than a file (a database, an object store, a larger
+    /// document). [`load_metrics_json`](Self::load_metrics_json) reads it back.
+    ///
+    /// ```
+    /// # use perftrack::{CpuConfig, CpuUsageTracker};
+    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
+    /// let text = tracker.metrics_json()?;
+    /// let json: serde_json::Value = serde_json::from_str(&text)?;
+    /// assert_eq!(json["format"], "perftrack-metrics");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics_json(&self) -> Result<String> {
+        self.render(Path::new(store::IN_MEMORY))
+    }
+
+    fn render(&self, path: &Path) -> Result<String> {
         let config = &self.inner.config;
         self.inner
             .engine
-            .save_sessions(path, TRACKER_TYPE, config, &config.metric_name)
+            .render_sessions(path, TRACKER_TYPE, config, &config.metric_name)
     }
 
     /// Loads a metrics file (version 1, or the Python original's layout), replacing this
@@ -792,12 +812,27 @@ impl CpuUsageTracker {
     /// assert!(matches!(tracker.load_metrics("/no/such.json".as_ref()), Err(Error::Io { .. })));
     /// ```
     pub fn load_metrics(&self, path: &Path) -> Result<MetricsFile<CpuRecord>> {
-        let text = store::read(path)?;
+        self.load_metrics_json(&store::read(path)?, path)
+    }
+
+    /// Loads metrics from JSON text (what [`metrics_json`](Self::metrics_json) or
+    /// [`save_metrics`](Self::save_metrics) produced, or the Python original's layout) exactly
+    /// as [`load_metrics`](Self::load_metrics) loads a file; `source` names the text in errors.
+    ///
+    /// ```
+    /// # use perftrack::{CpuConfig, CpuUsageTracker, Error};
+    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
+    /// let err = tracker.load_metrics_json("{\"format\": 1", "inline".as_ref()).unwrap_err();
+    /// assert!(matches!(err, Error::MalformedFile { line: 1, .. }));
+    /// assert!(err.to_string().starts_with("inline:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_metrics_json(&self, text: &str, source: &Path) -> Result<MetricsFile<CpuRecord>> {
         let exact_limit = self.inner.config.exact_limit;
-        let loaded = match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
+        let loaded = match store::check_header(source, text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
             Layout::V1 => store::load_v1(
-                path,
-                &text,
+                source,
+                text,
                 &V1Rules {
                     metric_name: |c: &CpuConfig| &c.metric_name,
                     convert: Box::new(|r: CpuRecord| r),
@@ -807,8 +842,8 @@ impl CpuUsageTracker {
                 },
             )?,
             Layout::Python => store::load_python(
-                path,
-                &text,
+                source,
+                text,
                 PYTHON_TRACKER_TYPE,
                 "cpu_usage",
                 PythonCpuRecord::into_record,

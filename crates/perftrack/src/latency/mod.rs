@@ -563,11 +563,31 @@ impl LatencyTracker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn save_metrics(&self, path: &Path) -> Result<()> {
+        store::write_atomic(path, self.render(path)?.as_bytes())
+    }
+
+    /// The metrics file [`save_metrics`](Self::save_metrics) would write, as JSON text, for
+    /// storing metrics somewhere other than a file (a database, an object store, a larger
+    /// document). [`load_metrics_json`](Self::load_metrics_json) reads it back.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let text = tracker.metrics_json()?;
+    /// let json: serde_json::Value = serde_json::from_str(&text)?;
+    /// assert_eq!(json["format"], "perftrack-metrics");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics_json(&self) -> Result<String> {
+        self.render(Path::new(store::IN_MEMORY))
+    }
+
+    fn render(&self, path: &Path) -> Result<String> {
         // Records first: every retained record's measurement is then in the summaries too.
         let records = self.records();
         let engine = &self.inner.engine;
         let (summaries, total) = engine.summaries();
-        engine.save(
+        engine.render(
             path,
             TRACKER_TYPE,
             &self.inner.config,
@@ -595,12 +615,31 @@ impl LatencyTracker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load_metrics(&self, path: &Path) -> Result<MetricsFile<LatencyRecord>> {
-        let text = store::read(path)?;
+        self.load_metrics_json(&store::read(path)?, path)
+    }
+
+    /// Loads metrics from JSON text (what [`metrics_json`](Self::metrics_json) or
+    /// [`save_metrics`](Self::save_metrics) produced, or the Python original's layout) exactly
+    /// as [`load_metrics`](Self::load_metrics) loads a file; `source` names the text in errors.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker, Error};
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let err = tracker.load_metrics_json("{\"format\": 1", "inline".as_ref()).unwrap_err();
+    /// assert!(matches!(err, Error::MalformedFile { line: 1, .. }));
+    /// assert!(err.to_string().starts_with("inline:"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_metrics_json(
+        &self,
+        text: &str,
+        source: &Path,
+    ) -> Result<MetricsFile<LatencyRecord>> {
         let (unit, exact_limit) = (self.inner.config.time_unit, self.inner.config.exact_limit);
-        let loaded = match store::check_header(path, &text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
+        let loaded = match store::check_header(source, text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
             Layout::V1 => store::load_v1(
-                path,
-                &text,
+                source,
+                text,
                 &V1Rules {
                     metric_name: |c: &LatencyConfig| &c.metric_name,
                     convert: Box::new(move |r: LatencyRecord| r.in_unit(unit)),
@@ -610,8 +649,8 @@ impl LatencyTracker {
                 },
             )?,
             Layout::Python => store::load_python(
-                path,
-                &text,
+                source,
+                text,
                 PYTHON_TRACKER_TYPE,
                 TRACKER_TYPE,
                 |r: PythonLatencyRecord| r.into_record(unit),
