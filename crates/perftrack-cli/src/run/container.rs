@@ -1,0 +1,226 @@
+//! The run container: one JSON file with a command's run and its trackers' metrics files
+//! (specified in `docs/FORMAT.md`, section "Run container").
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use perftrack::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The `format` of a run container.
+pub(crate) const FORMAT: &str = "perftrack-run";
+/// The `version` this build writes.
+pub(crate) const VERSION: u32 = 1;
+
+/// A run container.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunContainer {
+    /// Always [`FORMAT`].
+    pub(crate) format: String,
+    /// Always [`VERSION`].
+    pub(crate) version: u32,
+    /// The command's arguments as given (not valid UTF-8: replaced characters).
+    pub(crate) command: Vec<String>,
+    /// When the command was started.
+    pub(crate) start_time: Timestamp,
+    /// When its end was noticed.
+    pub(crate) end_time: Timestamp,
+    /// Seconds from the start to the end (monotonic clock).
+    pub(crate) wall_time_seconds: f64,
+    /// How it ended.
+    pub(crate) exit: ExitJson,
+    /// Seconds between samples.
+    pub(crate) interval_seconds: f64,
+    /// Whether samples covered the command's descendants.
+    pub(crate) include_children: bool,
+    /// How many samples were taken.
+    pub(crate) samples: u64,
+    /// CPU time and use.
+    pub(crate) cpu: CpuJson,
+    /// Memory peaks in bytes.
+    pub(crate) peak: PeakJson,
+    /// Tracker type → that tracker's metrics file for the run.
+    pub(crate) trackers: BTreeMap<String, serde_json::Value>,
+}
+
+/// How the command ended: exactly one of the two is set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExitJson {
+    /// The exit code, when it exited.
+    pub(crate) code: Option<i32>,
+    /// The signal that killed it.
+    pub(crate) signal: Option<i32>,
+}
+
+/// CPU figures of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CpuJson {
+    /// User CPU seconds (the kernel's count for the command and the descendants it waited
+    /// for).
+    pub(crate) user_seconds: f64,
+    /// System CPU seconds (same processes).
+    pub(crate) system_seconds: f64,
+    /// `(user + system) / wall time × 100`; 100 is one core.
+    pub(crate) mean_percent: Option<f64>,
+    /// The busiest sampling interval's CPU use of the sampled processes.
+    pub(crate) peak_percent: Option<f64>,
+}
+
+/// Memory peaks of a run, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PeakJson {
+    /// The largest resident set of any single process (the kernel's figure).
+    pub(crate) process_rss: u64,
+    /// The largest summed resident set of the sampled processes at one reading.
+    pub(crate) tree_rss: Option<u64>,
+    /// The largest GPU memory the sampled processes used at one reading.
+    pub(crate) gpu_memory: Option<u64>,
+}
+
+impl RunContainer {
+    /// Writes the container as pretty JSON to `path`, atomically: a temporary file in the
+    /// same folder is written, flushed and renamed over `path`.
+    pub(crate) fn save(&self, output: Output) -> anyhow::Result<()> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        output.commit(text.as_bytes())
+    }
+}
+
+/// An output file prepared before the command starts (so that a path that cannot be written
+/// is reported before a long run, not after it), and written atomically at the end: a
+/// temporary file in the same folder is written, flushed to disk and renamed over the path,
+/// so readers see the old file or the new one, never a part. An output that is never
+/// committed removes its temporary file.
+#[derive(Debug)]
+pub(crate) struct Output {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: Option<File>,
+}
+
+impl Output {
+    /// Creates the temporary file next to `path`.
+    pub(crate) fn prepare(path: &Path) -> anyhow::Result<Self> {
+        let Some(name) = path.file_name() else {
+            anyhow::bail!("{}: not a file path", path.display());
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            tmp,
+            file: Some(file),
+        })
+    }
+
+    /// The open temporary file, for writing as the run goes.
+    pub(crate) fn file(&mut self) -> anyhow::Result<&mut File> {
+        self.file
+            .as_mut()
+            .with_context(|| format!("{} was already written", self.path.display()))
+    }
+
+    /// Where the file goes.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `bytes`, flushes to disk and renames the file to its path.
+    pub(crate) fn commit(mut self, bytes: &[u8]) -> anyhow::Result<()> {
+        let path = self.path.clone();
+        let file = self.file()?;
+        let write = |file: &mut File| -> std::io::Result<()> {
+            file.write_all(bytes)?;
+            file.flush()?;
+            file.sync_all()
+        };
+        write(file).with_context(|| format!("cannot write {}", path.display()))?;
+        self.file = None;
+        fs::rename(&self.tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        self.tmp = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_container_round_trips_through_json() {
+        let container = RunContainer {
+            format: FORMAT.into(),
+            version: VERSION,
+            command: vec!["sh".into(), "-c".into(), "exit 3".into()],
+            start_time: Timestamp::from_unix_nanos(1_000_000_000),
+            end_time: Timestamp::from_unix_nanos(3_500_000_000),
+            wall_time_seconds: 2.5,
+            exit: ExitJson {
+                code: Some(3),
+                signal: None,
+            },
+            interval_seconds: 0.1,
+            include_children: true,
+            samples: 24,
+            cpu: CpuJson {
+                user_seconds: 1.0,
+                system_seconds: 0.25,
+                mean_percent: Some(50.0),
+                peak_percent: None,
+            },
+            peak: PeakJson {
+                process_rss: 4096,
+                tree_rss: Some(8192),
+                gpu_memory: None,
+            },
+            trackers: BTreeMap::new(),
+        };
+        let text = serde_json::to_string(&container).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["start_time"], "1970-01-01T00:00:01.000000000Z");
+        assert_eq!(value["exit"]["signal"], serde_json::Value::Null);
+        assert_eq!(value["peak"]["gpu_memory"], serde_json::Value::Null);
+        let back: RunContainer = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, container);
+    }
+
+    #[test]
+    fn saves_are_atomic_and_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        let output = Output::prepare(&path).unwrap();
+        assert!(!path.exists(), "nothing is at the path before the commit");
+        output.commit(b"{}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(Output::prepare(&dir.path().join("missing/run.json")).is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! Workloads whose size the tests control: the test binary runs itself again with
+//! `PERFTRACK_TEST_ROLE` set, and its `workload` test then does that one job and exits.
+//!
+//! Roles:
+//! - `allocate MIB [HOLD_S]`: allocates MIB MiB, writes every byte (so all of it is resident),
+//!   holds it HOLD_S seconds (default 0), exits 0;
+//! - `spin SECONDS`: keeps one core busy for SECONDS of wall time, exits 0;
+//! - `fork-allocate MIB HOLD_S`: runs `allocate MIB HOLD_S` as its own child, waits for it,
+//!   exits with its code.
+#![allow(dead_code)] // each test binary uses some of these helpers
+
+use std::ffi::OsString;
+use std::time::{Duration, Instant};
+
+/// The environment variable that selects a role.
+pub(crate) const ROLE: &str = "PERFTRACK_TEST_ROLE";
+
+/// One mebibyte.
+pub(crate) const MIB: u64 = 1 << 20;
+
+/// The command line that runs this test binary as a workload (with [`ROLE`] set in its
+/// environment, which `perftrack` passes on).
+pub(crate) fn command() -> Vec<OsString> {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    vec![
+        exe.into_os_string(),
+        "--exact".into(),
+        "workload".into(),
+        "--nocapture".into(),
+        "--test-threads=1".into(),
+        "--quiet".into(),
+    ]
+}
+
+/// Runs the role named in [`ROLE`], if any, and exits; returns at once otherwise.
+pub(crate) fn serve() {
+    let Ok(role) = std::env::var(ROLE) else {
+        return;
+    };
+    let words: Vec<&str> = role.split_whitespace().collect();
+    let number = |i: usize| -> f64 {
+        words
+            .get(i)
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("role `{role}`: word {i} is not a number"))
+    };
+    let code = match words.first().copied() {
+        Some("allocate") => {
+            let hold = if words.len() > 2 { number(2) } else { 0.0 };
+            allocate(number(1) as u64 * MIB, Duration::from_secs_f64(hold));
+            0
+        }
+        Some("spin") => {
+            spin(Duration::from_secs_f64(number(1)));
+            0
+        }
+        Some("fork-allocate") => {
+            let grandchild = std::process::Command::new(&command()[0])
+                .args(&command()[1..])
+                .env(ROLE, format!("allocate {} {}", words[1], words[2]))
+                .status()
+                .expect("the grandchild starts");
+            grandchild.code().unwrap_or(1)
+        }
+        _ => panic!("unknown role `{role}`"),
+    };
+    std::process::exit(code);
+}
+
+/// Allocates `bytes`, writes every byte, holds it for `hold`.
+fn allocate(bytes: u64, hold: Duration) {
+    let mut buffer: Vec<u8> = Vec::new();
+    buffer.resize(usize::try_from(bytes).expect("fits in memory"), 1);
+    std::hint::black_box(&mut buffer);
+    std::thread::sleep(hold);
+    let sum: u64 = buffer.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+    assert_eq!(sum, bytes.div_ceil(4096));
+}
+
+/// Busy for `wall` on one core.
+fn spin(wall: Duration) {
+    let start = Instant::now();
+    let mut x = 0u64;
+    while start.elapsed() < wall {
+        for i in 0..10_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+    }
+    std::hint::black_box(x);
+}
+
+/// Whether a missing system tool must fail the test rather than skip it.
+pub(crate) fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
