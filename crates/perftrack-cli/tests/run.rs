@@ -345,3 +345,51 @@ fn ctrl_c_ends_the_command_and_perftrack_still_reports() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("was killed by signal 2"), "{stderr}");
 }
+
+#[test]
+fn a_terminal_gets_a_live_status_line_a_few_times_a_second() {
+    // `script` (util-linux, in every Debian system) runs the command on a pseudo-terminal.
+    let script = Path::new("/usr/bin/script");
+    if !script.exists() {
+        assert!(
+            !workload::in_ci(),
+            "`script` (util-linux) is required under CI=true"
+        );
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let command = format!("{PERFTRACK} run --interval 0.05 -- sleep 1");
+    let output = std::process::Command::new(script)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    // Each redraw erases the line and writes `perftrack: <elapsed> s  CPU …  RSS …`; the last
+    // erase is followed by the report.
+    let parts: Vec<&str> = text.split("\r\x1b[2K").collect();
+    let updates = parts
+        .iter()
+        .filter(|p| {
+            p.strip_prefix("perftrack: ")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .count();
+    let report = parts.last().copied().unwrap_or_default();
+    assert!(
+        report.contains("perftrack: `sleep 1` exited with code 0"),
+        "{text:?}"
+    );
+    // The status is redrawn at most every 250 ms: about 4 times in one second, plus the erase.
+    let wall: f64 = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("wall"))
+        .and_then(|w| w.trim().strip_suffix(" s"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(updates >= 2, "{updates} updates: {text:?}");
+    let most = (wall / 0.25).floor() as usize + 2;
+    assert!(updates <= most, "{updates} updates in {wall} s: {text:?}");
+}
