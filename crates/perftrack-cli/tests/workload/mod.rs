@@ -4,7 +4,9 @@
 //! Roles:
 //! - `allocate MIB [HOLD_S]`: allocates MIB MiB, writes every byte (so all of it is resident),
 //!   holds it HOLD_S seconds (default 0), exits 0;
-//! - `spin SECONDS`: keeps one core busy for SECONDS of wall time, exits 0;
+//! - `spin SECONDS`: keeps one core busy for SECONDS of wall time, writes the CPU seconds it
+//!   used (as it counts them itself) to the file named in `PERFTRACK_TEST_REPORT` if that is
+//!   set, exits 0;
 //! - `fork-allocate MIB HOLD_S`: runs `allocate MIB HOLD_S` as its own child, waits for it,
 //!   exits with its code.
 #![allow(dead_code)] // each test binary uses some of these helpers
@@ -14,6 +16,9 @@ use std::time::{Duration, Instant};
 
 /// The environment variable that selects a role.
 pub(crate) const ROLE: &str = "PERFTRACK_TEST_ROLE";
+
+/// The environment variable naming the file a role reports to.
+pub(crate) const REPORT: &str = "PERFTRACK_TEST_REPORT";
 
 /// One mebibyte.
 pub(crate) const MIB: u64 = 1 << 20;
@@ -52,6 +57,9 @@ pub(crate) fn serve() {
         }
         Some("spin") => {
             spin(Duration::from_secs_f64(number(1)));
+            if let Some(path) = std::env::var_os(REPORT) {
+                std::fs::write(path, own_cpu_seconds().to_string()).expect("the report is written");
+            }
             0
         }
         Some("fork-allocate") => {
@@ -75,6 +83,14 @@ fn allocate(bytes: u64, hold: Duration) {
     std::thread::sleep(hold);
     let sum: u64 = buffer.iter().step_by(4096).map(|&b| u64::from(b)).sum();
     assert_eq!(sum, bytes.div_ceil(4096));
+}
+
+/// The CPU seconds (user + system) this process used so far.
+fn own_cpu_seconds() -> f64 {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .expect("getrusage");
+    let seconds = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    seconds(usage.user_time()) + seconds(usage.system_time())
 }
 
 /// Busy for `wall` on one core.
