@@ -563,19 +563,21 @@ impl LatencyTracker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn save_metrics(&self, path: &Path) -> Result<()> {
-        // Records first: every retained record's measurement is then in the summaries too.
-        let records = self.records();
         let engine = &self.inner.engine;
-        let (summaries, total) = engine.summaries();
-        engine.save(
-            path,
-            TRACKER_TYPE,
-            &self.inner.config,
-            &self.inner.config.metric_name,
-            &records,
-            summaries,
-            total.saturating_sub(records.len() as u64),
-        )
+        engine.consistent(|| {
+            // Records first: every retained record's measurement is then in the summaries too.
+            let records = self.records();
+            let (summaries, total) = engine.summaries();
+            engine.save(
+                path,
+                TRACKER_TYPE,
+                &self.inner.config,
+                &self.inner.config.metric_name,
+                &records,
+                summaries,
+                total.saturating_sub(records.len() as u64),
+            )
+        })
     }
 
     /// Loads a metrics file, replacing this tracker's records and statistics with the file's

@@ -630,20 +630,22 @@ impl ThroughputTracker {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn save_metrics(&self, path: &Path) -> Result<()> {
-        // Records first: every retained record's session is then in the summaries too.
-        let records = self.records();
         let engine = &self.inner.engine;
-        let (summaries, total) = engine.summaries();
-        let counted = records.iter().filter(|r| r.value.is_some()).count() as u64;
-        engine.save(
-            path,
-            TRACKER_TYPE,
-            &self.inner.config,
-            &self.inner.config.metric_name,
-            &records,
-            summaries,
-            total.saturating_sub(counted),
-        )
+        engine.consistent(|| {
+            // Records first: every retained record's session is then in the summaries too.
+            let records = self.records();
+            let (summaries, total) = engine.summaries();
+            let counted = records.iter().filter(|r| r.value.is_some()).count() as u64;
+            engine.save(
+                path,
+                TRACKER_TYPE,
+                &self.inner.config,
+                &self.inner.config.metric_name,
+                &records,
+                summaries,
+                total.saturating_sub(counted),
+            )
+        })
     }
 
     /// Loads a metrics file (version 1, or the Python original's layout), replacing this
