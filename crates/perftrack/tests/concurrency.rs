@@ -431,6 +431,7 @@ fn memory_under_eight_threads() {
         }),
         MAX_RECORDS,
     );
+    common::expect_sampler_threads(0, "the sampler stops once the tracker is dropped");
 }
 
 #[test]
@@ -446,4 +447,5 @@ fn cpu_under_eight_threads() {
         }),
         ALL_RECORDS,
     );
+    common::expect_sampler_threads(0, "the sampler stops once the tracker is dropped");
 }
