@@ -200,9 +200,9 @@ fn parent() {
         next = last_writing.unwrap_or(next) + 1;
     }
     println!(
-        "{ROUNDS} kills: {mid_write} in the middle of a write (a temporary left behind), \
-         {old_after_kill} left the old version, {new_after_kill} the new one; a save took about \
-         {save_time:?}"
+        "{ROUNDS} kills: {mid_write} in the middle of a write (a temporary left behind); \
+         {old_after_kill} left the last version the child reported saved, {new_after_kill} the \
+         version it was writing (killed after the rename); a save took about {save_time:?}"
     );
     assert!(
         mid_write > 0,
