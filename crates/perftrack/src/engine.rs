@@ -54,7 +54,10 @@ impl<R: Clone> Shared<R> {
     #[inline]
     pub(crate) fn keep(&self, generation: u64, record: impl FnOnce() -> R) {
         if self.log.enabled() && self.is_current(generation) {
-            self.log.push(record());
+            // Checked again under the log's lock: a reset or load that replaced the log since
+            // the check above must not receive a record of the state it discarded (its
+            // summaries would not count it, and a file saved then would not load).
+            self.log.push_if(record(), || self.is_current(generation));
         }
     }
 }
@@ -159,6 +162,14 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
             });
         shared.log.replace(installed.records);
         *lock(&self.started) = installed.started;
+    }
+
+    /// Runs `render` while no reset or load can replace the state, so that the records, the
+    /// summaries and the counts a metrics file is made of all belong to one generation (a
+    /// file mixing the records of one with the summaries of the next would not load).
+    pub(crate) fn consistent<T>(&self, render: impl FnOnce() -> T) -> T {
+        let _admin = lock(&self.admin);
+        render()
     }
 
     /// Renders a version-1 metrics file as text: the tracker's start, now, its configuration,
@@ -335,6 +346,7 @@ impl<St: SessionSummary, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R>
         R: serde::Serialize,
         St::Summary: serde::Serialize,
     {
+        let _admin = lock(&self.admin);
         // Records first: every retained record's session is then in the summaries too.
         let records = self.shared.log.snapshot();
         let mut summaries = BTreeMap::new();

@@ -26,12 +26,17 @@ impl<R: Clone> RecordLog<R> {
         self.capacity > 0
     }
 
+    /// Pushes `record` if `current()`, checked under the log's lock so that no
+    /// [`replace`](Self::replace) comes between the check and the push.
     #[inline]
-    pub(crate) fn push(&self, record: R) {
+    pub(crate) fn push_if(&self, record: R, current: impl FnOnce() -> bool) {
         if self.capacity == 0 {
             return;
         }
         let mut records = lock(&self.records);
+        if !current() {
+            return;
+        }
         if records.len() >= self.capacity {
             records.pop_front();
         }
@@ -64,17 +69,19 @@ mod tests {
     fn keeps_the_newest_records_in_order() {
         let log = RecordLog::new(3);
         for i in 0..5 {
-            log.push(i);
+            log.push_if(i, || true);
         }
         assert_eq!(log.snapshot(), [2, 3, 4]);
         log.replace((10..20).collect());
+        assert_eq!(log.snapshot(), [17, 18, 19]);
+        log.push_if(20, || false);
         assert_eq!(log.snapshot(), [17, 18, 19]);
     }
 
     #[test]
     fn capacity_zero_keeps_nothing() {
         let log = RecordLog::new(0);
-        log.push(1);
+        log.push_if(1, || true);
         assert!(!log.enabled());
         assert_eq!(log.len(), 0);
     }

@@ -274,14 +274,17 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // Relaxed: the counter only makes names distinct within this process.
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
+    // Every error names the file the caller asked for: the temporary is an implementation
+    // detail, and what fails (a missing directory, permissions, a full disk) is about the
+    // target's place too.
     let result = (|| {
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)
-            .map_err(io(&tmp))?;
-        file.write_all(bytes).map_err(io(&tmp))?;
-        file.sync_all().map_err(io(&tmp))?;
+            .map_err(io(path))?;
+        file.write_all(bytes).map_err(io(path))?;
+        file.sync_all().map_err(io(path))?;
         drop(file);
         fs::rename(&tmp, path).map_err(io(path))
     })();
@@ -352,10 +355,11 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"new contents");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
         let missing = dir.path().join("no/such/dir/m.json");
-        assert!(matches!(
-            write_atomic(&missing, b"x"),
-            Err(Error::Io { .. })
-        ));
+        match write_atomic(&missing, b"x") {
+            // The error names the file asked for, not the temporary.
+            Err(Error::Io { path, .. }) => assert_eq!(path, missing),
+            other => panic!("{other:?}"),
+        }
     }
 }
 

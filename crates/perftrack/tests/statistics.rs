@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use perftrack::{Distribution, LatencyConfig, LatencyTracker, Status, Timestamp};
+use perftrack::{Distribution, LatencyConfig, LatencyTracker, Status, TimeUnit, Timestamp};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution as _, LogNormal};
@@ -159,5 +159,117 @@ proptest! {
         let mut back: Distribution = serde_json::from_str(&json).unwrap();
         back.set_exact_limit(limit);
         prop_assert_eq!(back.statistics(1.0, "x"), d.statistics(1.0, "x"));
+    }
+}
+
+/// Values of both signs, zero, and magnitudes from 1e-6 to 1e11: a ratio of 1e17, within the
+/// 6·10¹⁷ the sketch spans before it coarsens the smallest magnitudes (`Sketch`'s docs).
+fn any_magnitude() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        1 => Just(0.0),
+        8 => (-6.0f64..11.0, any::<bool>()).prop_map(|(e, neg)| {
+            let v = 10f64.powf(e);
+            if neg { -v } else { v }
+        }),
+    ]
+}
+
+fn status() -> impl Strategy<Value = Status> {
+    prop_oneof![
+        4 => Just(Status::Ok),
+        1 => Just(Status::Failed),
+        1 => Just(Status::Cancelled),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn sketched_percentiles_stay_within_the_bound_for_any_sign_and_magnitude(values in prop::collection::vec(any_magnitude(), 2..1500)) {
+        let s = distribution(&values, 0).statistics(1.0, "x").unwrap();
+        prop_assert!(!s.percentiles_exact);
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        for (got, q) in [(s.p50, 0.5), (s.p90, 0.9), (s.p95, 0.95), (s.p99, 0.99)] {
+            // Each of the two order statistics around the rank is within the relative accuracy
+            // of its bucket, so their interpolation is within it of the larger magnitude.
+            let rank = q * (sorted.len() - 1) as f64;
+            let (lo, hi) = (sorted[rank.floor() as usize], sorted[rank.ceil() as usize]);
+            let bound = perftrack::RELATIVE_ACCURACY * lo.abs().max(hi.abs()) * (1.0 + 1e-9);
+            let exact = numpy_linear(&values, q);
+            prop_assert!((got - exact).abs() <= bound, "p{}: {} vs {} (bound {})", q, got, exact, bound);
+        }
+    }
+
+    #[test]
+    fn merging_any_parts_equals_recording_everything(
+        parts in prop::collection::vec(prop::collection::vec((any_magnitude(), status(), 0i64..1_000), 0..200), 1..5),
+        limit in 0usize..500,
+    ) {
+        let record = |d: &mut Distribution, (v, st, t): (f64, Status, i64)| {
+            d.record(v, st, Timestamp::from_unix_nanos(t));
+        };
+        let mut merged = Distribution::new(limit);
+        let mut direct = Distribution::new(limit);
+        for part in &parts {
+            let mut d = Distribution::new(limit);
+            for &m in part {
+                record(&mut d, m);
+                record(&mut direct, m);
+            }
+            merged.merge(&d);
+        }
+        prop_assert_eq!(merged.count(), direct.count());
+        match (merged.statistics(1.0, "x"), direct.statistics(1.0, "x")) {
+            (None, None) => {}
+            (Some(m), Some(d)) => {
+                let all: Vec<f64> = parts.iter().flatten().map(|m| m.0).collect();
+                let scale = all.iter().map(|v| v.abs()).fold(1e-300, f64::max);
+                prop_assert_eq!((m.count, m.failed, m.cancelled), (d.count, d.failed, d.cancelled));
+                prop_assert_eq!((m.min, m.max), (d.min, d.max));
+                // The last value is the one with the latest timestamp; ties go to the later
+                // recording, in both.
+                prop_assert_eq!(m.last, d.last);
+                prop_assert!((m.sum - d.sum).abs() <= 1e-9 * scale * all.len() as f64);
+                prop_assert!((m.mean - d.mean).abs() <= 1e-9 * scale);
+                prop_assert!((m.stddev - d.stddev).abs() <= 1e-6 * scale);
+                prop_assert_eq!(m.percentiles_exact, d.percentiles_exact);
+                if d.percentiles_exact {
+                    // The same values in another order: the same sorted values.
+                    prop_assert_eq!((m.p50, m.p90, m.p95, m.p99), (d.p50, d.p90, d.p95, d.p99));
+                } else {
+                    // Sketches merge bucket by bucket: identical to recording everything.
+                    prop_assert_eq!((m.p50, m.p90, m.p95, m.p99), (d.p50, d.p90, d.p95, d.p99));
+                }
+            }
+            other => prop_assert!(false, "{:?}", other),
+        }
+    }
+
+    #[test]
+    fn tracker_statistics_match_a_direct_computation_in_its_unit(nanos in prop::collection::vec(0u64..10_000_000_000, 1..300), unit_index in 0usize..4) {
+        let unit = [TimeUnit::Seconds, TimeUnit::Milliseconds, TimeUnit::Microseconds, TimeUnit::Nanoseconds][unit_index];
+        let tracker = LatencyTracker::new(LatencyConfig { time_unit: unit, ..LatencyConfig::default() });
+        for &n in &nanos {
+            tracker.record("stage", Duration::from_nanos(n));
+        }
+        let s = tracker.statistics(Some("stage")).unwrap();
+        let values: Vec<f64> = nanos.iter().map(|&n| n as f64 / 1e9 * unit.per_second()).collect();
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let std = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let scale = values.iter().copied().fold(1e-300, f64::max);
+        prop_assert_eq!(s.count, nanos.len() as u64);
+        prop_assert_eq!(s.unit.as_str(), unit.as_str());
+        prop_assert!(close(s.min, values.iter().copied().fold(f64::INFINITY, f64::min), 1e-12));
+        prop_assert!(close(s.max, values.iter().copied().fold(0.0, f64::max), 1e-12));
+        prop_assert!(close(s.sum, values.iter().sum::<f64>(), 1e-9));
+        prop_assert!((s.mean - mean).abs() <= 1e-9 * scale);
+        prop_assert!((s.stddev - std).abs() <= 1e-6 * scale);
+        prop_assert!(close(s.last, *values.last().unwrap(), 1e-12));
+        prop_assert!(s.percentiles_exact);
+        for (got, q) in [(s.median, 0.5), (s.p90, 0.9), (s.p95, 0.95), (s.p99, 0.99)] {
+            let exact = numpy_linear(&values, q);
+            prop_assert!((got - exact).abs() <= 1e-9 * scale, "p{}: {} vs {}", q, got, exact);
+        }
     }
 }

@@ -583,19 +583,22 @@ impl LatencyTracker {
     }
 
     fn render(&self, path: &Path) -> Result<String> {
-        // Records first: every retained record's measurement is then in the summaries too.
-        let records = self.records();
         let engine = &self.inner.engine;
-        let (summaries, total) = engine.summaries();
-        engine.render(
-            path,
-            TRACKER_TYPE,
-            &self.inner.config,
-            &self.inner.config.metric_name,
-            &records,
-            summaries,
-            total.saturating_sub(records.len() as u64),
-        )
+        // One generation: no reset or load may come between reading records and summaries.
+        engine.consistent(|| {
+            // Records first: every retained record's measurement is then in the summaries too.
+            let records = self.records();
+            let (summaries, total) = engine.summaries();
+            engine.render(
+                path,
+                TRACKER_TYPE,
+                &self.inner.config,
+                &self.inner.config.metric_name,
+                &records,
+                summaries,
+                total.saturating_sub(records.len() as u64),
+            )
+        })
     }
 
     /// Loads a metrics file, replacing this tracker's records and statistics with the file's

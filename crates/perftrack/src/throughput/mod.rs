@@ -650,20 +650,23 @@ impl ThroughputTracker {
     }
 
     fn render(&self, path: &Path) -> Result<String> {
-        // Records first: every retained record's session is then in the summaries too.
-        let records = self.records();
         let engine = &self.inner.engine;
-        let (summaries, total) = engine.summaries();
-        let counted = records.iter().filter(|r| r.value.is_some()).count() as u64;
-        engine.render(
-            path,
-            TRACKER_TYPE,
-            &self.inner.config,
-            &self.inner.config.metric_name,
-            &records,
-            summaries,
-            total.saturating_sub(counted),
-        )
+        // One generation: no reset or load may come between reading records and summaries.
+        engine.consistent(|| {
+            // Records first: every retained record's session is then in the summaries too.
+            let records = self.records();
+            let (summaries, total) = engine.summaries();
+            let counted = records.iter().filter(|r| r.value.is_some()).count() as u64;
+            engine.render(
+                path,
+                TRACKER_TYPE,
+                &self.inner.config,
+                &self.inner.config.metric_name,
+                &records,
+                summaries,
+                total.saturating_sub(counted),
+            )
+        })
     }
 
     /// Loads a metrics file (version 1, or the Python original's layout), replacing this
