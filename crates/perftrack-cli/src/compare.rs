@@ -134,7 +134,7 @@ impl Metric {
     }
 
     /// Whether the figure comes from the sketch when the percentiles are not exact.
-    fn from_sketch(self, s: &perftrack::Statistics) -> bool {
+    fn is_sketched(self, s: &perftrack::Statistics) -> bool {
         matches!(self, Metric::P50 | Metric::P90 | Metric::P95 | Metric::P99)
             && !s.percentiles_exact
     }
@@ -382,7 +382,7 @@ fn compare_one(
             row.method = "sketch";
             let error = [bs, ns]
                 .iter()
-                .filter(|s| args.metric.from_sketch(s))
+                .filter(|s| args.metric.is_sketched(s))
                 .count() as f64
                 * perftrack::RELATIVE_ACCURACY;
             change.abs() > args.threshold + error

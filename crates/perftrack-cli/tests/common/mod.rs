@@ -8,6 +8,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use perftrack::{LatencyConfig, LatencyTracker, ManualClock, ThroughputConfig, ThroughputTracker};
 use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde_json::{Value, json};
 
 /// The `perftrack` binary.
 pub(crate) fn perftrack() -> Command {
@@ -66,4 +67,27 @@ pub(crate) fn json_of(output: &std::process::Output) -> serde_json::Value {
             String::from_utf8_lossy(&output.stderr)
         )
     })
+}
+
+/// A run container as `perftrack run -o` writes it, around the golden memory and CPU files.
+pub(crate) fn run_container(path: &Path) {
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(data(name)).unwrap()).unwrap()
+    };
+    let container = json!({
+        "format": "perftrack-run",
+        "version": 1,
+        "command": ["python", "my_rag.py"],
+        "start_time": "2026-11-29T10:00:00Z",
+        "end_time": "2026-11-29T10:00:12.345Z",
+        "wall_time_seconds": 12.345,
+        "exit": {"code": 0, "signal": null},
+        "interval_seconds": 0.1,
+        "include_children": true,
+        "samples": 3,
+        "cpu": {"user_seconds": 1.2, "system_seconds": 0.3, "mean_percent": 95.1, "peak_percent": 101.0},
+        "peak": {"process_rss": 49_420_288, "tree_rss": 49_420_288, "gpu_memory": null},
+        "trackers": {"memory": read("golden/memory-v1.json"), "cpu": read("golden/cpu-v1.json")},
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&container).unwrap()).unwrap();
 }
