@@ -443,6 +443,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_runs_timeline_is_a_standalone_svg_with_memory_above_cpu() {
+        let golden =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../perftrack/tests/data/golden");
+        let memory = perftrack::MemoryUsageTracker::new(perftrack::MemoryConfig::default());
+        memory.load_metrics(&golden.join("memory-v1.json")).unwrap();
+        let cpu = perftrack::CpuUsageTracker::new(perftrack::CpuConfig::default());
+        cpu.load_metrics(&golden.join("cpu-v1.json")).unwrap();
+        let svg = run_timeline_svg(&memory.records(), &cpu.records(), "python my_rag.py");
+        assert!(svg.starts_with("<?xml"));
+        assert!(svg.trim_end().ends_with("</svg>"));
+        let memory_at = svg.find("python my_rag.py: memory").unwrap();
+        let cpu_at = svg.find("python my_rag.py: CPU").unwrap();
+        assert!(memory_at < cpu_at);
+        assert!(svg.contains(&format!(r#"<svg x="0" y="{HEIGHT}""#)));
+        // One line per session, each with the session's three samples.
+        let lines: Vec<&str> = svg.split("<polyline").skip(1).collect();
+        assert_eq!(lines.len(), 2);
+        for line in lines {
+            let points = line
+                .split("points=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            assert_eq!(points.split(' ').count(), 3, "{points}");
+        }
+    }
+
+    #[test]
     fn ticks_are_round_and_cover_the_range() {
         let (t, lo, hi) = ticks(0.0, 97.0, 5);
         assert_eq!(t, [0.0, 20.0, 40.0, 60.0, 80.0, 100.0]);

@@ -219,6 +219,19 @@ fn report_errors_name_the_file_and_exit_2() {
     .unwrap();
     let out = run(&[&"report", &container], 2);
     assert!(stderr_of(&out).contains("version 9"), "{}", stderr_of(&out));
+
+    // A run container whose `memory` holds a latency file: the nested file is named.
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(data("golden/latency-v1.json")).unwrap())
+            .unwrap();
+    let nested = json!({"format": "perftrack-run", "version": 1, "trackers": {"memory": golden}});
+    std::fs::write(&container, nested.to_string()).unwrap();
+    let out = run(&[&"report", &container], 2);
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("run.json#/trackers/memory") && err.contains("latency"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------- merge
