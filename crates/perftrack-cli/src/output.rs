@@ -29,7 +29,7 @@ pub(crate) fn write(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
     };
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = std::fs::write(&tmp, text)
-        .with_context(|| format!("cannot write {}", tmp.display()))
+        .with_context(|| format!("cannot write {}", path.display()))
         .and_then(|()| {
             std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
         });

@@ -210,6 +210,13 @@ fn report_errors_name_the_file_and_exit_2() {
     let out = run(&[&"report", &"--format", &"pdf", &data("golden")], 2);
     assert!(stderr_of(&out).contains("pdf"));
     run(&[&"report"], 2);
+    let nowhere = dir.path().join("no/such/dir/report.html");
+    let out = run(&[&"report", &"-o", &nowhere, &data("golden")], 2);
+    assert!(
+        stderr_of(&out).contains("report.html"),
+        "{}",
+        stderr_of(&out)
+    );
 
     let container = dir.path().join("run.json");
     std::fs::write(
