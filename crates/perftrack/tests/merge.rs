@@ -86,6 +86,11 @@ fn merging_large_files_gives_the_percentiles_of_all_values_within_the_sketch_err
     assert_eq!(percentiles(&got), percentiles(&one));
     for (value, q) in percentiles(&got).into_iter().zip([0.5, 0.9, 0.95, 0.99]) {
         let exact = percentile_ms(&all, q);
+        eprintln!(
+            "p{}: merged {value:.4} ms, exact {exact:.4} ms, relative error {:.4} %",
+            q * 100.0,
+            (value - exact).abs() / exact * 100.0
+        );
         assert!(
             (value - exact).abs() <= perftrack::RELATIVE_ACCURACY * exact,
             "p{}: merged {value} vs exact {exact}",
