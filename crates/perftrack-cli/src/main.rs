@@ -9,10 +9,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod chart;
 mod compare;
+mod html;
+mod inputs;
+mod mann_whitney;
 mod merge;
+mod output;
 mod report;
 mod run;
+mod series;
 
 /// Measure commands and read perftrack metrics files.
 #[derive(Debug, Parser)]

@@ -1,12 +1,75 @@
-//! `perftrack merge`.
+//! `perftrack merge`: combine metrics files of one tracker type into one.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use perftrack::PerformanceTracker;
+
+use crate::inputs;
 
 /// Arguments of `perftrack merge`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Metrics files of one tracker type (or folders of them), from several processes or
+    /// machines.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Where to write the merged metrics file.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+}
 
-/// Runs `perftrack merge`.
-pub(crate) fn execute(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`perftrack merge` is not built yet")
+/// Runs `perftrack merge`: loads the first file and merges every other into it, so the
+/// result's percentiles are those of all the measurements together (the stored distributions
+/// are merged, not the percentiles averaged). The result takes the first file's configuration
+/// (unit, limits) and is written atomically.
+pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let files = inputs::expand(&args.files)?;
+    let mut first: Option<(inputs::Input, PathBuf)> = None;
+    for file in &files {
+        let mut read = inputs::read_file(file)?;
+        if read.len() != 1 {
+            bail!(
+                "{} is a run container with {} trackers; merge takes metrics files of one \
+                 tracker type",
+                file.display(),
+                read.len()
+            );
+        }
+        let input = read.remove(0);
+        match &first {
+            None => first = Some((input, file.clone())),
+            Some((base, base_file)) => {
+                if input.kind != base.kind {
+                    bail!(
+                        "{} is a {} metrics file but {} is a {} one; merge takes files of one \
+                         tracker type",
+                        file.display(),
+                        input.kind,
+                        base_file.display(),
+                        base.kind
+                    );
+                }
+                // The input was loaded into a tracker of its own type already; merging its
+                // canonical text keeps the Python original's files and run containers' nested
+                // files alike.
+                let text = input
+                    .tracker
+                    .metrics_json()
+                    .with_context(|| format!("cannot render {}", input.source.display()))?;
+                base.tracker
+                    .merge_metrics_json(&text, &input.source)
+                    .with_context(|| format!("cannot merge {}", input.source.display()))?;
+            }
+        }
+    }
+    let Some((merged, _)) = first else {
+        bail!("nothing to merge");
+    };
+    merged
+        .tracker
+        .save_metrics(&args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    Ok(ExitCode::SUCCESS)
 }

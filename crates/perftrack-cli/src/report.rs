@@ -1,12 +1,342 @@
-//! `perftrack report`.
+//! `perftrack report`: summarise metrics files as a table, Markdown, JSON or an HTML page.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::inputs::{self, Input};
+use crate::series::{self, Series};
 
 /// Arguments of `perftrack report`.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Metrics files, run containers (`perftrack run -o`), or folders of them.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// How a report is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned text tables.
+    Table,
+    /// Markdown tables, to paste into an issue or a pull request.
+    Markdown,
+    /// One JSON object.
+    Json,
+    /// One self-contained HTML page with SVG charts.
+    Html,
+}
 
 /// Runs `perftrack report`.
-pub(crate) fn execute(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`perftrack report` is not built yet")
+pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let inputs = inputs::read_all(&args.paths)?;
+    let report = Report::build(&inputs)?;
+    let text = match args.format {
+        Format::Table => report.text(false),
+        Format::Markdown => report.text(true),
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&report)?;
+            text.push('\n');
+            text
+        }
+        Format::Html => crate::html::page(&report, &inputs),
+    };
+    crate::output::write(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything a report shows.
+#[derive(Debug, Serialize)]
+pub(crate) struct Report {
+    /// One section per tracker file (a run container gives one per tracker).
+    pub(crate) inputs: Vec<Section>,
+}
+
+/// One tracker file's summary.
+#[derive(Debug, Serialize)]
+pub(crate) struct Section {
+    pub(crate) source: String,
+    pub(crate) tracker_type: &'static str,
+    /// The run container's fields besides its trackers, when the file is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) run: Option<BTreeMap<String, Value>>,
+    pub(crate) rows: Vec<Row>,
+}
+
+/// One label's (and, for memory and CPU, one reading's) statistics in the display unit.
+#[derive(Debug, Serialize)]
+pub(crate) struct Row {
+    pub(crate) label: String,
+    pub(crate) reading: String,
+    pub(crate) unit: String,
+    /// Measurements (latency), sessions (throughput, memory, CPU).
+    pub(crate) count: u64,
+    pub(crate) failed: u64,
+    pub(crate) min: f64,
+    pub(crate) mean: f64,
+    pub(crate) p50: f64,
+    pub(crate) p90: f64,
+    pub(crate) p95: f64,
+    pub(crate) p99: f64,
+    pub(crate) max: f64,
+    /// Whether the percentiles are exact (else within the sketch's 1 %).
+    pub(crate) percentiles_exact: bool,
+    /// The mean of the sessions' peaks (memory, CPU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) peak_mean: Option<f64>,
+    /// The highest peak of any session (memory, CPU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) peak_max: Option<f64>,
+}
+
+impl Row {
+    fn of(series: &Series) -> Option<Row> {
+        let s = series.statistics()?;
+        let peak = series.peak_statistics();
+        Some(Row {
+            label: series.label.clone(),
+            reading: series.reading.clone(),
+            unit: s.unit,
+            count: s.count,
+            failed: s.failed,
+            min: s.min,
+            mean: s.mean,
+            p50: s.p50,
+            p90: s.p90,
+            p95: s.p95,
+            p99: s.p99,
+            max: s.max,
+            percentiles_exact: s.percentiles_exact,
+            peak_mean: peak.as_ref().map(|p| p.mean),
+            peak_max: peak.as_ref().map(|p| p.max),
+        })
+    }
+
+    /// The label as printed.
+    pub(crate) fn label_name(&self) -> &str {
+        if self.label.is_empty() {
+            "(unlabelled)"
+        } else {
+            &self.label
+        }
+    }
+}
+
+impl Report {
+    pub(crate) fn build(inputs: &[Input]) -> anyhow::Result<Report> {
+        let mut sections = Vec::new();
+        for input in inputs {
+            let rows = series::of(input)?.iter().filter_map(Row::of).collect();
+            sections.push(Section {
+                source: input.source.display().to_string(),
+                tracker_type: input.kind,
+                run: input.run.as_ref().map(|r| r.fields.clone()),
+                rows,
+            });
+        }
+        Ok(Report { inputs: sections })
+    }
+
+    /// The report as text tables, or Markdown with `markdown`.
+    fn text(&self, markdown: bool) -> String {
+        let mut out = String::new();
+        let mut last_run: Option<&BTreeMap<String, Value>> = None;
+        for section in &self.inputs {
+            if let Some(run) = &section.run {
+                if last_run != Some(run) {
+                    out.push_str(&run_summary(run, markdown));
+                    out.push('\n');
+                }
+                last_run = Some(run);
+            }
+            if markdown {
+                out.push_str(&format!(
+                    "### {} — `{}`\n\n",
+                    section.tracker_type, section.source
+                ));
+            } else {
+                out.push_str(&format!("{} — {}\n", section.tracker_type, section.source));
+            }
+            if section.rows.is_empty() {
+                out.push_str("(no measurements)\n\n");
+                continue;
+            }
+            let mut table = Table::new();
+            table.load_preset(if markdown {
+                presets::ASCII_MARKDOWN
+            } else {
+                presets::UTF8_FULL_CONDENSED
+            });
+            let (header, cells) = columns(section.tracker_type);
+            table.set_header(header.to_vec());
+            for row in &section.rows {
+                table.add_row(cells(row));
+            }
+            for (i, name) in header.iter().enumerate() {
+                if !TEXT_COLUMNS.contains(name) {
+                    if let Some(column) = table.column_mut(i) {
+                        column.set_cell_alignment(CellAlignment::Right);
+                    }
+                }
+            }
+            out.push_str(&table.to_string());
+            out.push_str("\n\n");
+        }
+        out
+    }
+}
+
+type Cells = fn(&Row) -> Vec<Cell>;
+
+/// The columns that hold text rather than numbers (aligned left).
+pub(crate) const TEXT_COLUMNS: [&str; 3] = ["label", "reading", "unit"];
+
+/// The table columns of a tracker type, and a row's cells.
+pub(crate) fn columns(kind: &str) -> (&'static [&'static str], Cells) {
+    match kind {
+        "latency" => (
+            &[
+                "label", "count", "failed", "p50", "p95", "p99", "max", "unit",
+            ],
+            |r| {
+                vec![
+                    Cell::new(r.label_name()),
+                    Cell::new(r.count),
+                    Cell::new(r.failed),
+                    Cell::new(number(r.p50)),
+                    Cell::new(number(r.p95)),
+                    Cell::new(number(r.p99)),
+                    Cell::new(number(r.max)),
+                    Cell::new(&r.unit),
+                ]
+            },
+        ),
+        "throughput" => (
+            &["label", "sessions", "mean", "p50", "p95", "max", "unit"],
+            |r| {
+                vec![
+                    Cell::new(r.label_name()),
+                    Cell::new(r.count),
+                    Cell::new(number(r.mean)),
+                    Cell::new(number(r.p50)),
+                    Cell::new(number(r.p95)),
+                    Cell::new(number(r.max)),
+                    Cell::new(&r.unit),
+                ]
+            },
+        ),
+        _ => (
+            &["label", "reading", "sessions", "mean", "peak", "unit"],
+            |r| {
+                vec![
+                    Cell::new(r.label_name()),
+                    Cell::new(&r.reading),
+                    Cell::new(r.count),
+                    Cell::new(number(r.mean)),
+                    Cell::new(number(r.peak_max.unwrap_or(r.max))),
+                    Cell::new(&r.unit),
+                ]
+            },
+        ),
+    }
+}
+
+/// A number with about four significant digits and no exponent.
+pub(crate) fn number(value: f64) -> String {
+    let a = value.abs();
+    if a >= 1000.0 || a == 0.0 {
+        format!("{value:.0}")
+    } else if a >= 100.0 {
+        format!("{value:.1}")
+    } else if a >= 10.0 {
+        format!("{value:.2}")
+    } else if a >= 0.01 {
+        format!("{value:.3}")
+    } else {
+        format!("{value:.3e}")
+    }
+}
+
+/// A run container's fields as `key: value` lines (nested objects flattened with dots).
+pub(crate) fn run_fields(run: &BTreeMap<String, Value>) -> Vec<(String, String)> {
+    fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    walk(&format!("{prefix}.{k}"), v, out);
+                }
+            }
+            Value::Array(items) if items.iter().all(Value::is_string) => {
+                let words: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                out.push((prefix.to_owned(), words.join(" ")));
+            }
+            Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+            Value::Null => out.push((prefix.to_owned(), "-".to_owned())),
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    for (key, value) in run {
+        if key != "format" && key != "version" {
+            walk(key, value, &mut out);
+        }
+    }
+    out
+}
+
+fn run_summary(run: &BTreeMap<String, Value>, markdown: bool) -> String {
+    let mut out = String::new();
+    out.push_str(if markdown { "### run\n\n" } else { "run\n" });
+    for (key, value) in run_fields(run) {
+        if markdown {
+            out.push_str(&format!("- **{key}**: `{value}`\n"));
+        } else {
+            out.push_str(&format!("  {key}: {value}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_about_four_digits() {
+        assert_eq!(number(12345.6), "12346");
+        assert_eq!(number(123.456), "123.5");
+        assert_eq!(number(12.3456), "12.35");
+        assert_eq!(number(1.23456), "1.235");
+        assert_eq!(number(0.000123), "1.230e-4");
+        assert_eq!(number(0.0), "0");
+    }
+
+    #[test]
+    fn run_fields_flatten_nested_objects() {
+        let run: BTreeMap<String, Value> = serde_json::from_value(serde_json::json!({
+            "format": "perftrack-run", "version": 1,
+            "command": ["python", "my_rag.py"],
+            "exit": {"code": 0, "signal": null},
+        }))
+        .unwrap();
+        assert_eq!(
+            run_fields(&run),
+            [
+                ("command".to_owned(), "python my_rag.py".to_owned()),
+                ("exit.code".to_owned(), "0".to_owned()),
+                ("exit.signal".to_owned(), "-".to_owned()),
+            ]
+        );
+    }
 }

@@ -23,8 +23,10 @@ use perftrack::{
     MemoryUnit, MemoryUsageTracker, SamplingInterval, Status,
 };
 
+use crate::chart;
+use crate::output::Output;
 use child::{Reaped, Running, Wait};
-use container::{CpuJson, ExitJson, Output, PeakJson, RunContainer};
+use container::{CpuJson, ExitJson, PeakJson, RunContainer};
 use csv::{CsvFile, Row};
 use live::Live;
 
@@ -56,6 +58,9 @@ pub(crate) struct Args {
     /// gpu_bytes.
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
+    /// Draw the run's memory (RSS) and CPU % over time to FILE as an SVG image.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
     /// The command to run and its arguments (after `--` when they start with `-`).
     #[arg(required = true, trailing_var_arg = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -68,6 +73,7 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
     // Output paths are checked before the command starts: a long run is not lost to a typo.
     let output = args.output.as_deref().map(Output::prepare).transpose()?;
     let mut csv = args.csv.as_deref().map(CsvFile::create).transpose()?;
+    let plot = args.plot.as_deref().map(Output::prepare).transpose()?;
     let running = match Running::spawn(&args.command)? {
         Ok(running) => running,
         Err(e) => {
@@ -211,6 +217,16 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(csv) = csv {
         let path = csv.path().to_owned();
         csv.finish()?;
+        saved.push(path);
+    }
+    if let Some(plot) = plot {
+        let path = plot.path().to_owned();
+        let svg = chart::run_timeline_svg(
+            std::slice::from_ref(&memory_record),
+            std::slice::from_ref(&cpu_record),
+            &shown(&run.command),
+        );
+        plot.commit(svg.as_bytes())?;
         saved.push(path);
     }
     if !saved.is_empty() {

@@ -227,11 +227,14 @@ fn the_container_and_the_csv_hold_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run.json");
     let csv = dir.path().join("run.csv");
+    let plot = dir.path().join("run.svg");
     perftrack()
         .args(["run", "--interval", "0.05", "-o"])
         .arg(&out)
         .arg("--csv")
         .arg(&csv)
+        .arg("--plot")
+        .arg(&plot)
         .args(["--", "sh", "-c", "sleep 0.5"])
         .assert()
         .success();
@@ -294,8 +297,22 @@ fn the_container_and_the_csv_hold_the_run() {
         assert_eq!(row[3], "", "no GPU column without --gpu");
     }
     assert!(rows.iter().any(|r| r[2].parse::<u64>().unwrap() > 0));
-    // Nothing but the two files is left in the folder.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+
+    // The plot: memory above CPU, one line each through every sample.
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<?xml"), "{svg}");
+    let memory_at = svg.find("sh -c &#39;sleep 0.5&#39;: memory").unwrap();
+    let cpu_at = svg.find("sh -c &#39;sleep 0.5&#39;: CPU").unwrap();
+    assert!(memory_at < cpu_at);
+    let lines: Vec<&str> = svg.split("<polyline").skip(1).collect();
+    assert_eq!(lines.len(), 2, "{svg}");
+    for line in lines {
+        let points = line.split("points=\"").nth(1).unwrap();
+        let points = points.split('"').next().unwrap();
+        assert_eq!(points.split(' ').count() as u64, samples, "{points}");
+    }
+    // Nothing but the three files is left in the folder.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
 }
 
 /// Starts `perftrack run` in a process group of its own, running a shell that creates

@@ -202,32 +202,78 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         crate::store::to_json(path, &file)
     }
 
-    /// Installs what a load read: labels past `max_labels` are merged into `"_other"` (with
-    /// `merge`, counting `measurements`), each summary becomes a label state (with `make`),
-    /// and the file's records become the log. Returns what `load_metrics` returns.
+    /// Installs what a load read: with [`Load::Replace`] the file's summaries and records
+    /// replace the tracker's; with [`Load::Merge`] they are added to the tracker's own (`current`
+    /// reads a state's summary; summaries of one label are combined with `merge`, the file's
+    /// records follow the retained ones, and counts of dropped records and overflowed labels
+    /// add up). Labels past `max_labels` are then merged into `"_other"` (counting
+    /// `measurements`), and each summary becomes a label state (with `make`). Returns what
+    /// `load_metrics` returns.
     pub(crate) fn install_loaded<S>(
         &self,
         loaded: crate::store::Loaded<S, R>,
+        mode: Load,
+        current: impl Fn(&St) -> S,
         measurements: impl Fn(&S) -> u64,
         merge: impl Fn(&mut S, S),
         make: impl Fn(Option<Arc<str>>, S, &Arc<Shared<R>>, u64) -> St,
     ) -> crate::MetricsFile<R> {
-        let (summaries, merged) =
-            cap_labels(loaded.summaries, self.max_labels, measurements, merge);
         let file = loaded.file;
-        let started = file.start_time.unwrap_or_else(|| self.shared.wall_now());
-        let records = file.records.clone();
-        self.install(|shared, generation| Installed {
-            states: summaries
-                .into_iter()
-                .map(|(label, summary)| make(label_of(&label), summary, shared, generation))
-                .collect(),
-            records,
-            overflowed: loaded.overflowed + merged,
-            started,
+        let file_start = file.start_time.unwrap_or_else(|| self.shared.wall_now());
+        let file_records = file.records.clone();
+        let (file_summaries, file_overflowed) = (loaded.summaries, loaded.overflowed);
+        self.install(|shared, generation| {
+            // Read under the admin lock, as late as possible: a merge keeps what was recorded
+            // up to here.
+            let (summaries, records, overflowed, started) = match mode {
+                Load::Replace => (file_summaries, file_records, file_overflowed, file_start),
+                Load::Merge => {
+                    let mut summaries: BTreeMap<String, S> = self
+                        .labels
+                        .all()
+                        .iter()
+                        .map(|state| (state.label().unwrap_or("").to_owned(), current(state)))
+                        .collect();
+                    for (label, summary) in file_summaries {
+                        match summaries.get_mut(&label) {
+                            Some(mine) => merge(mine, summary),
+                            None => {
+                                summaries.insert(label, summary);
+                            }
+                        }
+                    }
+                    let mut records = shared.log.snapshot();
+                    records.extend(file_records);
+                    (
+                        summaries,
+                        records,
+                        self.labels.overflowed() + file_overflowed,
+                        self.started().min(file_start),
+                    )
+                }
+            };
+            let (summaries, merged) = cap_labels(summaries, self.max_labels, &measurements, &merge);
+            Installed {
+                states: summaries
+                    .into_iter()
+                    .map(|(label, summary)| make(label_of(&label), summary, shared, generation))
+                    .collect(),
+                records,
+                overflowed: overflowed + merged,
+                started,
+            }
         });
         file
     }
+}
+
+/// What loading a metrics file does to a tracker's own state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Load {
+    /// The file's records and statistics replace the tracker's (`load_metrics`).
+    Replace,
+    /// The file's records and statistics are added to the tracker's (`merge_metrics`).
+    Merge,
 }
 
 /// A label state with one distribution of scalar measurements (latencies, session rates).

@@ -52,6 +52,28 @@ pub trait PerformanceTracker: Send + Sync {
     fn metrics_json(&self) -> Result<String>;
     /// Loads metrics from JSON text as `load_metrics` loads a file; `source` names it in errors.
     fn load_metrics_json(&self, text: &str, source: &Path) -> Result<()>;
+    /// Adds a metrics file's measurements to the tracker's own: summaries of one label merge,
+    /// records are appended within `max_records` (see each tracker's `merge_metrics`).
+    ///
+    /// ```
+    /// use perftrack::{get_performance_tracker, PerformanceTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("worker-2.json");
+    /// let worker = get_performance_tracker("latency", None)?;
+    /// let id = worker.start_tracking(Some("retrieval"));
+    /// worker.stop_tracking(&id)?;
+    /// worker.save_metrics(&path)?;
+    ///
+    /// let all = get_performance_tracker("latency", None)?;
+    /// let id = all.start_tracking(Some("retrieval"));
+    /// all.stop_tracking(&id)?;
+    /// all.merge_metrics(&path)?;
+    /// assert_eq!(all.statistics_json(Some("retrieval"))["count"], 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn merge_metrics(&self, path: &Path) -> Result<()>;
+    /// Adds metrics from JSON text as `merge_metrics` adds a file's; `source` names it in errors.
+    fn merge_metrics_json(&self, text: &str, source: &Path) -> Result<()>;
     /// The configuration, as JSON with the Python original's key names.
     fn config_json(&self) -> serde_json::Value;
 }
@@ -234,6 +256,14 @@ impl PerformanceTracker for AnyTracker {
         delegate!(self, t => t.load_metrics_json(text, source).map(drop))
     }
 
+    fn merge_metrics(&self, path: &Path) -> Result<()> {
+        delegate!(self, t => t.merge_metrics(path).map(drop))
+    }
+
+    fn merge_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
+        delegate!(self, t => t.merge_metrics_json(text, source).map(drop))
+    }
+
     fn config_json(&self) -> serde_json::Value {
         delegate!(self, t => json(t.config()))
     }
@@ -280,6 +310,14 @@ macro_rules! implement {
 
             fn load_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
                 <$tracker>::load_metrics_json(self, text, source).map(drop)
+            }
+
+            fn merge_metrics(&self, path: &Path) -> Result<()> {
+                <$tracker>::merge_metrics(self, path).map(drop)
+            }
+
+            fn merge_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
+                <$tracker>::merge_metrics_json(self, text, source).map(drop)
             }
 
             fn config_json(&self) -> serde_json::Value {

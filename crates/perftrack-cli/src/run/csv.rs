@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::container::Output;
+use crate::output::Output;
 
 /// The header row.
 pub(crate) const HEADER: &str = "elapsed_seconds,cpu_percent,tree_rss_bytes,gpu_bytes";

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, SessionSummary, Shared};
+use crate::engine::{Engine, Load, SessionSummary, Shared};
 use crate::label::Labelled;
 use crate::probe::{self, Pid};
 use crate::sampler::{Sample, Sampler};
@@ -800,6 +800,64 @@ impl MemoryUsageTracker {
         text: &str,
         source: &Path,
     ) -> Result<MetricsFile<MemoryRecord>> {
+        self.load_text(text, source, Load::Replace)
+    }
+
+    /// Adds a metrics file's measurements to this tracker's, as if they had been recorded
+    /// here: summaries of the same label merge (percentiles are those of all the measurements
+    /// together, exact while a label holds at most `exact_limit` values and within the
+    /// sketch's 1 % otherwise), the file's records follow the retained ones (at most
+    /// `max_records` are kept, the oldest dropped and counted), and labels past `max_labels`
+    /// go to `"_other"`. Active sessions end, as with [`load_metrics`](Self::load_metrics).
+    /// Returns what the file held.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("other-process.json");
+    /// let other = MemoryUsageTracker::new(MemoryConfig::default());
+    /// other.track("stage").stop();
+    /// other.save_metrics(&path)?;
+    ///
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig::default());
+    /// tracker.track("stage").stop();
+    /// tracker.merge_metrics(&path)?;
+    /// assert_eq!(tracker.records().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn merge_metrics(&self, path: &Path) -> Result<MetricsFile<MemoryRecord>> {
+        self.merge_metrics_json(&store::read(path)?, path)
+    }
+
+    /// Adds metrics from JSON text to this tracker's, exactly as
+    /// [`merge_metrics`](Self::merge_metrics) adds a file's; `source` names the text in errors.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let a = MemoryUsageTracker::new(MemoryConfig::default());
+    /// a.track("stage").stop();
+    /// let b = MemoryUsageTracker::new(MemoryConfig::default());
+    /// b.track("stage").stop();
+    /// b.track("other").stop();
+    /// a.merge_metrics_json(&b.metrics_json()?, "b.json".as_ref())?;
+    /// assert_eq!(a.records().len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn merge_metrics_json(
+        &self,
+        text: &str,
+        source: &Path,
+    ) -> Result<MetricsFile<MemoryRecord>> {
+        self.load_text(text, source, Load::Merge)
+    }
+
+    /// Loads metrics text, replacing or adding to this tracker's state.
+    fn load_text(
+        &self,
+        text: &str,
+        source: &Path,
+        mode: Load,
+    ) -> Result<MetricsFile<MemoryRecord>> {
         let config = &self.inner.config;
         let (unit, exact_limit) = (config.unit, config.exact_limit);
         let loaded = match store::check_header(source, text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
@@ -842,6 +900,8 @@ impl MemoryUsageTracker {
         };
         let file = self.inner.engine.install_loaded(
             loaded,
+            mode,
+            |slot| lock(&slot.summary).clone(),
             |s| s.sessions,
             |other, s| other.merge(&s),
             |label, mut summary, shared, generation| {

@@ -87,6 +87,23 @@ impl Distribution {
         self.count
     }
 
+    /// Every recorded value, in recording order, while the distribution holds at most
+    /// `exact_limit` of them; `None` once percentiles come from the sketch. What a statistical
+    /// test between two runs needs.
+    ///
+    /// ```
+    /// use perftrack::{Distribution, Status, Timestamp};
+    /// let mut d = Distribution::new(2);
+    /// d.record(3.0, Status::Ok, Timestamp::now());
+    /// d.record(1.0, Status::Ok, Timestamp::now());
+    /// assert_eq!(d.exact_values(), Some(&[3.0, 1.0][..]));
+    /// d.record(2.0, Status::Ok, Timestamp::now());
+    /// assert_eq!(d.exact_values(), None);
+    /// ```
+    pub fn exact_values(&self) -> Option<&[f64]> {
+        self.exact_complete.then_some(self.exact.as_slice())
+    }
+
     /// Records one measurement that ended at `at`. Non-finite values are ignored (a duration
     /// never is one) and the call returns `false`.
     ///

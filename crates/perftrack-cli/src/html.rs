@@ -1,0 +1,205 @@
+//! The HTML report: one self-contained page (inline CSS and SVG, no script, no external
+//! resource) with a table and charts per tracker file.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use perftrack::ThroughputRecord;
+
+use crate::chart::{self, BarChart, Line, LineChart, escape};
+use crate::inputs::Input;
+use crate::report::{self, Report, Section};
+
+const STYLE: &str = "
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 960px; color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2.5rem; }
+code { font-size: 0.9em; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.75rem; text-align: right; }
+th.text, td.text { text-align: left; }
+dl.run { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; }
+dl.run dt { font-weight: 600; } dl.run dd { margin: 0; }
+svg.chart { width: 100%; height: auto; display: block; margin: 1rem 0; }
+";
+
+/// The whole page.
+pub(crate) fn page(report: &Report, inputs: &[Input]) -> String {
+    let mut out = String::new();
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    out.push_str("<title>perftrack report</title>\n<style>");
+    out.push_str(STYLE);
+    out.push_str("</style>\n</head>\n<body>\n<h1>perftrack report</h1>\n");
+    let mut last_run = None;
+    for (section, input) in report.inputs.iter().zip(inputs) {
+        if let Some(run) = &section.run {
+            if last_run != Some(run) {
+                run_block(&mut out, run);
+            }
+            last_run = Some(run);
+        }
+        let _ = write!(
+            out,
+            "<section class=\"tracker\" data-tracker=\"{kind}\">\n<h2>{kind} — <code>{source}</code></h2>\n",
+            kind = section.tracker_type,
+            source = escape(&section.source),
+        );
+        table(&mut out, section);
+        for chart in charts(section, input) {
+            out.push_str(&chart);
+            out.push('\n');
+        }
+        out.push_str("</section>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn run_block(out: &mut String, run: &BTreeMap<String, serde_json::Value>) {
+    out.push_str("<h2>run</h2>\n<dl class=\"run\">\n");
+    for (key, value) in report::run_fields(run) {
+        let _ = writeln!(
+            out,
+            "<dt>{}</dt><dd><code>{}</code></dd>",
+            escape(&key),
+            escape(&value)
+        );
+    }
+    out.push_str("</dl>\n");
+}
+
+fn table(out: &mut String, section: &Section) {
+    if section.rows.is_empty() {
+        out.push_str("<p>(no measurements)</p>\n");
+        return;
+    }
+    let (header, cells) = report::columns(section.tracker_type);
+    out.push_str("<table>\n<thead><tr>");
+    let class = |name: &str| {
+        if report::TEXT_COLUMNS.contains(&name) {
+            " class=\"text\""
+        } else {
+            ""
+        }
+    };
+    for h in header {
+        let _ = write!(out, "<th{}>{h}</th>", class(h));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in &section.rows {
+        out.push_str("<tr>");
+        for (cell, name) in cells(row).into_iter().zip(header.iter()) {
+            let _ = write!(out, "<td{}>{}</td>", class(name), escape(&cell.content()));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// The charts of one tracker file, as `<svg>` elements.
+fn charts(section: &Section, input: &Input) -> Vec<String> {
+    let mut out = Vec::new();
+    match &input.tracker {
+        perftrack::AnyTracker::Latency(_) if !section.rows.is_empty() => {
+            let unit = section.rows[0].unit.clone();
+            let mut chart = BarChart {
+                title: "Latency percentiles per label".to_owned(),
+                y_label: unit,
+                categories: section
+                    .rows
+                    .iter()
+                    .map(|r| r.label_name().to_owned())
+                    .collect(),
+                series: Vec::new(),
+            };
+            for (name, get) in [
+                ("p50", (|r: &report::Row| r.p50) as fn(&report::Row) -> f64),
+                ("p95", |r| r.p95),
+                ("p99", |r| r.p99),
+            ] {
+                chart
+                    .series
+                    .push((name.to_owned(), section.rows.iter().map(get).collect()));
+            }
+            out.push(chart.to_svg());
+        }
+        perftrack::AnyTracker::Throughput(t) => {
+            let chart = throughput_over_time(&t.records(), t.config().time_unit);
+            if !chart.is_empty() {
+                out.push(chart.to_svg());
+            }
+        }
+        perftrack::AnyTracker::Memory(t) => {
+            let chart = chart::memory_timeline(&t.records(), "Memory over time");
+            if !chart.is_empty() {
+                out.push(chart.to_svg());
+            }
+        }
+        perftrack::AnyTracker::Cpu(t) => {
+            let chart = chart::cpu_timeline(&t.records(), "CPU over time");
+            if !chart.is_empty() {
+                out.push(chart.to_svg());
+            }
+        }
+        perftrack::AnyTracker::Latency(_) => {}
+    }
+    out
+}
+
+/// How many time bins the throughput chart has at most.
+const BINS: usize = 60;
+
+/// Events per unit of time over the run, per label: each record's events are spread evenly
+/// over its session (from `timestamp - duration` to `timestamp`) and summed in time bins.
+pub(crate) fn throughput_over_time(
+    records: &[ThroughputRecord],
+    unit: perftrack::RateUnit,
+) -> LineChart {
+    let span = |r: &ThroughputRecord| {
+        let end = r.timestamp.as_unix_seconds_f64();
+        (end - r.duration.max(0.0), end)
+    };
+    let start = records.iter().map(|r| span(r).0).fold(f64::MAX, f64::min);
+    let end = records.iter().map(|r| span(r).1).fold(f64::MIN, f64::max);
+    let mut lines: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let width = ((end - start) / BINS as f64).max(1e-3);
+    let bins = (((end - start) / width).ceil() as usize).clamp(1, BINS);
+    for r in records {
+        let label = r.label.as_deref().unwrap_or("(unlabelled)").to_owned();
+        let counts = lines.entry(label).or_insert_with(|| vec![0.0; bins]);
+        let (a, b) = span(r);
+        let (a, b) = (a - start, b - start);
+        if b - a <= 0.0 {
+            let i = ((b / width) as usize).min(bins - 1);
+            counts[i] += r.count as f64;
+            continue;
+        }
+        let density = r.count as f64 / (b - a);
+        let first = ((a / width) as usize).min(bins - 1);
+        let last = ((b / width) as usize).min(bins - 1);
+        for (i, slot) in counts.iter_mut().enumerate().take(last + 1).skip(first) {
+            let lo = a.max(i as f64 * width);
+            let hi = b.min((i + 1) as f64 * width);
+            if hi > lo {
+                *slot += density * (hi - lo);
+            }
+        }
+    }
+    let per_unit = unit.seconds();
+    LineChart {
+        title: "Throughput over time".to_owned(),
+        x_label: "seconds".to_owned(),
+        y_label: unit.events_label().to_owned(),
+        lines: lines
+            .into_iter()
+            .map(|(name, counts)| Line {
+                name,
+                points: counts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ((i as f64 + 0.5) * width, c / width * per_unit))
+                    .collect(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,281 @@
+//! The HTML report in a real browser: headless Chromium driven over WebDriver (chromedriver)
+//! renders the page, which must show its charts and log no console error. The screenshot is
+//! kept as `target/report-screenshot.png`.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver` (`.ci/run` installs them); the
+//! test says why it skips without them, and fails instead when `CI=true`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::{data, perftrack, run_container};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The browser's flags: headless, and nothing that reaches the network or the user's profile.
+fn chromium_args(profile: &Path) -> Vec<String> {
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1000,4800",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .chain([format!("--user-data-dir={}", profile.display())])
+    .collect()
+}
+
+/// A running chromedriver and, once created, its browser session; both end on drop, even when
+/// the test fails.
+struct Driver {
+    child: Child,
+    base: String,
+    session: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        // Port 0 lets the system choose a free port; it is released for chromedriver to take.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {CHROMEDRIVER}: {err}"));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(60)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut driver = Driver {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            session: None,
+            agent,
+        };
+        // Wait until the driver answers `ready`; it is up within a second or two, so 30 s only
+        // bounds a broken installation.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = driver.try_get("/status") {
+                if status["value"]["ready"] == true {
+                    break;
+                }
+            }
+            if let Ok(Some(exit)) = driver.child.try_wait() {
+                panic!("chromedriver exited at start: {exit}");
+            }
+            assert!(Instant::now() < deadline, "chromedriver never became ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+
+    fn try_get(&self, path: &str) -> Option<Value> {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .ok()?;
+        response.body_mut().read_json().ok()
+    }
+
+    /// A WebDriver command; panics with the driver's message on an error.
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let result = match (method, body) {
+            ("GET", _) => self.agent.get(&url).call(),
+            ("DELETE", _) => self.agent.delete(&url).call(),
+            (_, body) => self.agent.post(&url).send_json(body.unwrap_or(json!({}))),
+        };
+        let mut response = result.unwrap_or_else(|err| panic!("{method} {path}: {err}"));
+        let status = response.status();
+        let value: Value = response.body_mut().read_json().unwrap();
+        assert!(status.is_success(), "{method} {path}: {status} {value}");
+        value["value"].clone()
+    }
+
+    fn session_path(&self, path: &str) -> String {
+        format!("/session/{}{path}", self.session.as_deref().unwrap())
+    }
+
+    fn open_browser(&mut self, profile: &Path) {
+        let capabilities = json!({
+            "capabilities": {
+                "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {"binary": CHROMIUM, "args": chromium_args(profile)},
+                    "goog:loggingPrefs": {"browser": "ALL"},
+                }
+            }
+        });
+        let value = self.call("POST", "/session", Some(capabilities));
+        self.session = Some(value["sessionId"].as_str().unwrap().to_owned());
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            &self.session_path("/execute/sync"),
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    /// The browser console's entries since the last call.
+    fn console(&self) -> Vec<Value> {
+        let logs = self.call(
+            "POST",
+            &self.session_path("/se/log"),
+            Some(json!({"type": "browser"})),
+        );
+        logs.as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            // Ends the browser; errors are moot while tearing down.
+            let _ = self
+                .agent
+                .delete(&format!("{}/session/{session}", self.base))
+                .call();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The workspace's `target` folder, where the screenshot is kept.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        PathBuf::from,
+    )
+}
+
+#[test]
+fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if !missing.is_empty() {
+        let why = format!(
+            "{} not installed (Debian packages chromium and chromium-driver)",
+            missing.join(" and ")
+        );
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but {why}");
+        }
+        eprintln!("skipping the browser test: {why}");
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let container = dir.path().join("run.json");
+    run_container(&container);
+    let status = perftrack()
+        .args(["report", "--format", "html", "-o"])
+        .arg(&page)
+        .arg(data("golden"))
+        .arg(&container)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+
+    let mut driver = Driver::start();
+    driver.open_browser(&dir.path().join("profile"));
+    driver.call(
+        "POST",
+        &driver.session_path("/url"),
+        Some(json!({"url": format!("file://{}", page.display())})),
+    );
+
+    // Every chart is laid out with a real size and draws its series.
+    let charts = driver.script(
+        "return Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+            const box = svg.getBoundingClientRect();
+            return {
+                title: svg.querySelector('title').textContent,
+                width: box.width,
+                height: box.height,
+                series: svg.querySelectorAll('.series').length,
+                plotted: Array.from(svg.querySelectorAll('.series'))
+                    .filter(s => s.getBBox().width > 0 || s.getBBox().height > 0).length,
+            };
+        });",
+    );
+    let charts = charts.as_array().unwrap();
+    let titles: Vec<&str> = charts
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "CPU over time",
+            "Latency percentiles per label",
+            "Memory over time",
+            "Throughput over time",
+            "CPU over time",
+            "Memory over time",
+        ]
+    );
+    for chart in charts {
+        assert!(chart["width"].as_f64().unwrap() > 500.0, "{chart}");
+        assert!(chart["height"].as_f64().unwrap() > 150.0, "{chart}");
+        assert!(chart["series"].as_u64().unwrap() > 0, "{chart}");
+        assert_eq!(chart["plotted"], chart["series"], "{chart}");
+    }
+    let tables = driver.script("return document.querySelectorAll('table tbody tr').length;");
+    assert!(tables.as_u64().unwrap() >= 8, "{tables}");
+
+    let shot = driver.call("GET", &driver.session_path("/screenshot"), None);
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot.as_str().unwrap())
+        .unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let target = target_dir();
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("report-screenshot.png"), &png).unwrap();
+
+    let errors: Vec<Value> = driver
+        .console()
+        .into_iter()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    // The console is really read: an error logged now shows up.
+    driver.script("console.error('perftrack console probe'); return null;");
+    let probe = driver.console();
+    assert!(
+        probe.iter().any(|e| e["level"] == "SEVERE"
+            && e["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("perftrack console probe")),
+        "{probe:?}"
+    );
+}
