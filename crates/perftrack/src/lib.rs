@@ -67,6 +67,10 @@
 //! ## Feature flags
 //!
 //! - `gpu` (default): GPU memory through NVML, loaded at run time; building needs no CUDA.
+//! - `prometheus`: [`PrometheusExporter`] renders every tracker in the Prometheus text format
+//!   and serves it on `/metrics` from one background thread (adds `tiny_http`).
+//! - `tracing`: [`PerftrackLayer`], a `tracing-subscriber` layer that records closed spans as
+//!   latencies and span token counts as throughput (adds `tracing-core`, `tracing-subscriber`).
 //!
 //! ## What is exact
 //!
@@ -88,6 +92,8 @@ mod config;
 mod cpu;
 mod engine;
 mod error;
+#[cfg(any(feature = "prometheus", feature = "tracing"))]
+mod export;
 mod factory;
 mod label;
 mod latency;
@@ -110,6 +116,13 @@ pub use cpu::{
     MIN_SAMPLING_INTERVAL, ThreadUsage,
 };
 pub use error::{Error, Result};
+#[cfg(feature = "prometheus")]
+pub use export::{
+    Buckets, LatencyExport, MetricsServer, PROMETHEUS_CONTENT_TYPE, PrometheusConfig,
+    PrometheusExporter,
+};
+#[cfg(feature = "tracing")]
+pub use export::{PerftrackLayer, TracingConfig};
 pub use factory::{AnyRecord, AnyTracker, PerformanceTracker, get_performance_tracker};
 pub use label::OVERFLOW_LABEL;
 pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};
