@@ -140,7 +140,8 @@ pub use throughput::{
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use units::{MemoryUnit, RateUnit, TimeUnit};
 
-/// The README's examples, compiled and run as doctests so they cannot rot.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests so they cannot rot. They use every
+/// feature, as the README's test command (`cargo test --workspace --all-features`) does.
+#[cfg(all(doctest, feature = "prometheus", feature = "tracing"))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;

@@ -3,6 +3,7 @@
 //!
 //! Both need Debian's `prometheus` package (`.ci/run` installs it). Without it these tests say
 //! why and pass, except under `CI=true`, where they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
 use std::net::TcpListener;

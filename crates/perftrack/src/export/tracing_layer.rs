@@ -73,7 +73,8 @@ impl Default for TracingConfig {
 /// into a second one, labelled by span name or by a field. Token counts found in span fields
 /// (`gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`) feed a [`ThroughputTracker`].
 ///
-/// A span that records an `error` field, or `otel.status_code = "ERROR"`, counts as failed.
+/// A span that records an `error` field (any value but `false`), or
+/// `otel.status_code = "ERROR"`, counts as failed.
 /// Durations come from the latency tracker's clock, so a
 /// [`ManualClock`](crate::ManualClock) makes them exact in tests. Frameworks that already
 /// emit spans (swiftide's `query_pipeline.query`, `then_retrieve`, `then_answer`; rig's
@@ -288,6 +289,15 @@ impl Visit for Fields<'_> {
         if let Ok(n) = u64::try_from(value) {
             self.record_u64(field, n);
         } else if self.is_label_field(field) {
+            self.timing.label = Label::Field(value.to_string());
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if field.name() == "error" && value {
+            self.timing.failed = true;
+        }
+        if self.is_label_field(field) {
             self.timing.label = Label::Field(value.to_string());
         }
     }

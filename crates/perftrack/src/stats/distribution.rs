@@ -270,11 +270,13 @@ impl Distribution {
     }
 
     /// The exact sum of the recorded values.
+    #[cfg(any(test, feature = "prometheus"))]
     pub(crate) fn sum(&self) -> f64 {
         self.sum
     }
 
     /// How many measurements failed and how many were cancelled.
+    #[cfg(feature = "prometheus")]
     pub(crate) fn failed_cancelled(&self) -> (u64, u64) {
         (self.failed, self.cancelled)
     }
@@ -282,6 +284,7 @@ impl Distribution {
     /// Fills `out[i]` with how many values are at most `bounds[i]` (ascending; `out` as
     /// long): exact while the distribution holds exact values, otherwise from the sketch,
     /// where only values within 1 % of a bound can be counted on the wrong side of it.
+    #[cfg(any(test, feature = "prometheus"))]
     pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
         if self.exact_complete {
             let mut sorted = self.exact.clone();

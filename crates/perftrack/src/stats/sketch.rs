@@ -289,6 +289,7 @@ impl Sketch {
     /// on the wrong side of it: the result lies between the exact counts of values at most
     /// `bound × (1 − α)` and at most `bound / (1 − α)`. One pass over the buckets serves
     /// every bound, and the counts agree with [`value_at_rank`](Self::value_at_rank).
+    #[cfg(any(test, feature = "prometheus"))]
     pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
         let negatives = self.negative.buckets().rev().map(|(k, n)| (-value(k), n));
         let zeros = std::iter::once((0.0, self.zero_count));
