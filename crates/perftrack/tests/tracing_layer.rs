@@ -256,3 +256,28 @@ fn spans_that_record_an_error_count_as_failed() {
         2
     );
 }
+
+#[test]
+fn two_layers_in_one_subscriber_each_record_and_a_clone_counts_once() {
+    let clock = Arc::new(ManualClock::new());
+    let (a, b) = (tracker(&clock), tracker(&clock));
+    let first = PerftrackLayer::new(a.clone(), TracingConfig::default());
+    let second = PerftrackLayer::new(
+        b.clone(),
+        TracingConfig {
+            rename: [("embed".to_owned(), "embedding".to_owned())].into(),
+            ..Default::default()
+        },
+    )
+    .with_busy_time(b.clone());
+    let subscriber = tracing_subscriber::registry()
+        .with(first.clone())
+        .with(second)
+        .with(first);
+    with_default(subscriber, || {
+        tracing::info_span!("embed").in_scope(|| clock.advance(6 * MS));
+    });
+    assert_eq!(summary(&a, "embed"), (1, 6.0, 6.0, 6.0));
+    // Wall and busy time, both into `b`.
+    assert_eq!(summary(&b, "embedding"), (2, 6.0, 6.0, 12.0));
+}

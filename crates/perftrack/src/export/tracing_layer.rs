@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
+use tracing_core::Subscriber;
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -110,6 +111,9 @@ pub struct PerftrackLayer {
 /// The configuration, prepared for lookups.
 #[derive(Debug)]
 struct Rules {
+    /// Tells this layer's (and its clones') timings apart from another `PerftrackLayer`'s
+    /// in the same subscriber.
+    id: u64,
     label_field: Option<String>,
     only: FxHashSet<String>,
     skip: FxHashSet<String>,
@@ -134,6 +138,33 @@ impl Label {
             Label::Renamed(n) => n,
             Label::Field(n) => n,
         }
+    }
+}
+
+fn next_layer_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    // Relaxed: only distinctness matters.
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The timings of every `PerftrackLayer` in a subscriber, kept in a span's extensions (which
+/// hold one value per type): almost always one, with no allocation beyond it.
+#[derive(Debug)]
+struct Timings {
+    first: (u64, Timing),
+    more: Vec<(u64, Timing)>,
+}
+
+impl Timings {
+    fn has(&self, id: u64) -> bool {
+        self.first.0 == id || self.more.iter().any(|(i, _)| *i == id)
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Timing> {
+        if self.first.0 == id {
+            return Some(&mut self.first.1);
+        }
+        self.more.iter_mut().find(|(i, _)| *i == id).map(|(_, t)| t)
     }
 }
 
@@ -185,6 +216,7 @@ impl PerftrackLayer {
             busy: None,
             throughput: None,
             rules: Arc::new(Rules {
+                id: next_layer_id(),
                 label_field: config.label_field,
                 only,
                 skip,
@@ -353,7 +385,17 @@ where
                 timing: &mut timing,
             });
         }
-        span.extensions_mut().insert(timing);
+        let id = self.rules.id;
+        let mut extensions = span.extensions_mut();
+        match extensions.get_mut::<Timings>() {
+            // A clone of this layer in the same subscriber counts each span once.
+            Some(timings) if timings.has(id) => {}
+            Some(timings) => timings.more.push((id, timing)),
+            None => extensions.insert(Timings {
+                first: (id, timing),
+                more: Vec::new(),
+            }),
+        }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -361,15 +403,16 @@ where
             return;
         };
         let mut extensions = span.extensions_mut();
-        if let Some(timing) = extensions.get_mut::<Timing>() {
+        if let Some(timing) = extensions
+            .get_mut::<Timings>()
+            .and_then(|t| t.get_mut(self.rules.id))
+        {
             values.record(&mut Fields {
                 layer: self,
                 timing,
             });
         }
     }
-
-    fn on_event(&self, _event: &Event<'_>, _ctx: Context<'_, S>) {}
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         if self.busy.is_none() {
@@ -378,7 +421,11 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        if let Some(timing) = span.extensions_mut().get_mut::<Timing>() {
+        let mut extensions = span.extensions_mut();
+        if let Some(timing) = extensions
+            .get_mut::<Timings>()
+            .and_then(|t| t.get_mut(self.rules.id))
+        {
             if timing.entered == 0 {
                 timing.entered_at = self.latency.now();
             }
@@ -393,7 +440,11 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        if let Some(timing) = span.extensions_mut().get_mut::<Timing>() {
+        let mut extensions = span.extensions_mut();
+        if let Some(timing) = extensions
+            .get_mut::<Timings>()
+            .and_then(|t| t.get_mut(self.rules.id))
+        {
             timing.entered = timing.entered.saturating_sub(1);
             if timing.entered == 0 {
                 let now = self.latency.now();
@@ -406,7 +457,7 @@ where
         let Some(span) = ctx.span(&id) else {
             return;
         };
-        let Some(timing) = span.extensions_mut().remove::<Timing>() else {
+        let Some(timing) = take(&mut span.extensions_mut(), self.rules.id) else {
             return;
         };
         let now = self.latency.now();
@@ -421,5 +472,21 @@ where
         if let Some(busy) = &self.busy {
             busy.record_ending(label, timing.busy, now, status);
         }
+    }
+}
+
+/// Removes this layer's timing from a span's extensions, leaving other layers' in place.
+fn take(
+    extensions: &mut tracing_subscriber::registry::ExtensionsMut<'_>,
+    id: u64,
+) -> Option<Timing> {
+    let timings = extensions.get_mut::<Timings>()?;
+    if timings.first.0 != id {
+        let index = timings.more.iter().position(|(i, _)| *i == id)?;
+        return Some(timings.more.swap_remove(index).1);
+    }
+    match timings.more.pop() {
+        Some(next) => Some(std::mem::replace(&mut timings.first, next).1),
+        None => extensions.remove::<Timings>().map(|t| t.first.1),
     }
 }
