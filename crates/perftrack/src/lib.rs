@@ -64,12 +64,20 @@
 //! [`CpuUsageTracker`] measures the process (tree), the system, each core and the busiest
 //! threads per session, with exact time-weighted averages and peaks from samples.
 //!
+//! ## Export
+//!
+//! With the `prometheus` feature, `PrometheusExporter` renders any set of trackers in the
+//! Prometheus text format (histograms, counters and gauges in base units, computed when
+//! scraped) and serves them on `/metrics`. With the `tracing` feature, `PerftrackLayer`
+//! records the spans a program already emits as latencies and their token fields as
+//! throughput. The README shows both.
+//!
 //! ## Feature flags
 //!
 //! - `gpu` (default): GPU memory through NVML, loaded at run time; building needs no CUDA.
-//! - `prometheus`: [`PrometheusExporter`] renders every tracker in the Prometheus text format
+//! - `prometheus`: `PrometheusExporter` renders every tracker in the Prometheus text format
 //!   and serves it on `/metrics` from one background thread (adds `tiny_http`).
-//! - `tracing`: [`PerftrackLayer`], a `tracing-subscriber` layer that records closed spans as
+//! - `tracing`: `PerftrackLayer`, a `tracing-subscriber` layer that records closed spans as
 //!   latencies and span token counts as throughput (adds `tracing-core`, `tracing-subscriber`).
 //!
 //! ## What is exact
