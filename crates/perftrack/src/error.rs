@@ -109,6 +109,17 @@ pub enum Error {
         valid: &'static str,
     },
 
+    /// A metrics endpoint could not be started: the address does not resolve, is in use, is
+    /// not an address of this machine, or needs privileges (ports below 1024). Choose another
+    /// address or port.
+    #[error("cannot serve metrics on {address}: {reason}")]
+    Serve {
+        /// The address as given.
+        address: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// Serialising metrics failed before anything was written; the file on disk is unchanged.
     #[error("{}: cannot serialise metrics: {source}", path.display())]
     Serialize {

@@ -64,9 +64,21 @@
 //! [`CpuUsageTracker`] measures the process (tree), the system, each core and the busiest
 //! threads per session, with exact time-weighted averages and peaks from samples.
 //!
+//! ## Export
+//!
+//! With the `prometheus` feature, `PrometheusExporter` renders any set of trackers in the
+//! Prometheus text format (histograms, counters and gauges in base units, computed when
+//! scraped) and serves them on `/metrics`. With the `tracing` feature, `PerftrackLayer`
+//! records the spans a program already emits as latencies and their token fields as
+//! throughput. The README shows both.
+//!
 //! ## Feature flags
 //!
 //! - `gpu` (default): GPU memory through NVML, loaded at run time; building needs no CUDA.
+//! - `prometheus`: `PrometheusExporter` renders every tracker in the Prometheus text format
+//!   and serves it on `/metrics` from one background thread (adds `tiny_http`).
+//! - `tracing`: `PerftrackLayer`, a `tracing-subscriber` layer that records closed spans as
+//!   latencies and span token counts as throughput (adds `tracing-core`, `tracing-subscriber`).
 //!
 //! ## What is exact
 //!
@@ -88,6 +100,8 @@ mod config;
 mod cpu;
 mod engine;
 mod error;
+#[cfg(any(feature = "prometheus", feature = "tracing"))]
+mod export;
 mod factory;
 mod label;
 mod latency;
@@ -110,6 +124,13 @@ pub use cpu::{
     MIN_SAMPLING_INTERVAL, ThreadUsage,
 };
 pub use error::{Error, Result};
+#[cfg(feature = "prometheus")]
+pub use export::{
+    Buckets, LatencyExport, MetricsServer, PROMETHEUS_CONTENT_TYPE, PrometheusConfig,
+    PrometheusExporter,
+};
+#[cfg(feature = "tracing")]
+pub use export::{PerftrackLayer, TracingConfig};
 pub use factory::{AnyRecord, AnyTracker, PerformanceTracker, get_performance_tracker};
 pub use label::OVERFLOW_LABEL;
 pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};
@@ -127,7 +148,8 @@ pub use throughput::{
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use units::{MemoryUnit, RateUnit, TimeUnit};
 
-/// The README's examples, compiled and run as doctests so they cannot rot.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests so they cannot rot. They use every
+/// feature, as the README's test command (`cargo test --workspace --all-features`) does.
+#[cfg(all(doctest, feature = "prometheus", feature = "tracing"))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;

@@ -24,7 +24,8 @@ use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
 use crate::{Clock, MonotonicClock, Result, Status, TrackId};
 use record::PythonCpuRecord;
-use snapshot::{Counters, Switches, between, merge_samples};
+pub(crate) use snapshot::Counters;
+use snapshot::{Switches, between, merge_samples};
 use summary::CpuSummary;
 
 /// The tracker type as metrics files name it.
@@ -602,6 +603,19 @@ impl CpuUsageTracker {
     /// ```
     pub fn stop_tracking_with_status(&self, id: &TrackId, status: Status) -> Result<CpuRecord> {
         self.inner.stop(id, status)
+    }
+
+    /// Cumulative counters now, for exporters that compute use between two scrapes.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn export_counters(&self) -> Counters {
+        self.inner.counters()
+    }
+
+    /// The CPU use between two counters, with this tracker's switches and cores.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn export_between(&self, a: &Counters, b: &Counters) -> CpuSnapshot {
+        let mut reasons = BTreeMap::new();
+        between(a, b, self.inner.switches(), &self.inner.cores, &mut reasons)
     }
 
     /// With an id, the CPU use since that session started; with `None`, since the tracker's

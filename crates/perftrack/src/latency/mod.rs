@@ -208,8 +208,31 @@ impl LatencyTracker {
         &self.inner.config
     }
 
-    fn now(&self) -> Instant {
+    /// The tracker's clock, now.
+    pub(crate) fn now(&self) -> Instant {
         self.inner.engine.now()
+    }
+
+    /// Every non-empty label's distribution of durations in seconds (`""`: unlabelled), for
+    /// exporters.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn distributions(&self) -> BTreeMap<String, Distribution> {
+        self.inner.engine.summaries().0
+    }
+
+    /// Records a duration measured elsewhere that ended at `end` (an instant of this
+    /// tracker's clock), with a status.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn record_ending(
+        &self,
+        label: &str,
+        duration: Duration,
+        end: Instant,
+        status: Status,
+    ) {
+        let slot = self.inner.engine.state(label);
+        slot.finish_quiet(duration, end, status);
     }
 
     /// Starts a session with a generated id. `Some("")` and `None` both mean no label.

@@ -563,6 +563,18 @@ impl MemoryUsageTracker {
         self.inner.stop(id, status)
     }
 
+    /// Every available reading now, by field name, in bytes (percentages as they are), for
+    /// exporters.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn export_reading(&self) -> Vec<(&'static str, f64)> {
+        let reading = self.inner.probe().reading;
+        snapshot::KEYS
+            .iter()
+            .zip(reading)
+            .filter_map(|((name, _), value)| Some((*name, value?)))
+            .collect()
+    }
+
     /// With an id, the change of every reading since that session started; with `None`, an
     /// absolute snapshot now. Nothing is recorded.
     ///

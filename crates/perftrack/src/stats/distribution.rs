@@ -286,6 +286,34 @@ impl Distribution {
         }
     }
 
+    /// The exact sum of the recorded values.
+    #[cfg(any(test, feature = "prometheus"))]
+    pub(crate) fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// How many measurements failed and how many were cancelled.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn failed_cancelled(&self) -> (u64, u64) {
+        (self.failed, self.cancelled)
+    }
+
+    /// Fills `out[i]` with how many values are at most `bounds[i]` (ascending; `out` as
+    /// long): exact while the distribution holds exact values, otherwise from the sketch,
+    /// where only values within 1 % of a bound can be counted on the wrong side of it.
+    #[cfg(any(test, feature = "prometheus"))]
+    pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
+        if self.exact_complete {
+            let mut sorted = self.exact.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            for (slot, bound) in out.iter_mut().zip(bounds) {
+                *slot = sorted.partition_point(|v| v <= bound) as u64;
+            }
+        } else {
+            self.sketch.counts_at_most(bounds, out);
+        }
+    }
+
     pub(crate) fn to_summary(&self) -> Summary {
         let some = |v: f64| (self.count > 0).then_some(v);
         Summary {
@@ -429,6 +457,35 @@ mod tests {
         let s = d.statistics(1.0, "s").unwrap();
         assert!(!s.percentiles_exact);
         assert!((s.median - 2.5).abs() <= 0.01 * 2.5);
+    }
+
+    #[test]
+    fn counts_at_most_are_exact_with_exact_values_and_close_with_the_sketch() {
+        let values: Vec<f64> = (1..=500).map(|i| f64::from(i) * 0.001).collect();
+        let bounds = [0.0005, 0.01, 0.1, 0.25, 0.4999, 1.0];
+        let exact: Vec<u64> = bounds
+            .iter()
+            .map(|b| values.iter().filter(|v| *v <= b).count() as u64)
+            .collect();
+        for limit in [1000, 10] {
+            let mut d = Distribution::new(limit);
+            for (i, v) in values.iter().enumerate() {
+                d.record(*v, Status::Ok, t(i as i64));
+            }
+            let mut out = [0; 6];
+            d.counts_at_most(&bounds, &mut out);
+            if limit == 1000 {
+                assert_eq!(out.to_vec(), exact);
+            } else {
+                for ((got, want), b) in out.iter().zip(&exact).zip(bounds) {
+                    // Values are 1 ms apart: within 1 % of a bound lie at most b / 50 ms of them.
+                    let slack = (b * 0.0101 / 0.001).ceil() as u64 + 1;
+                    assert!(got.abs_diff(*want) <= slack, "{b}: {got} vs {want}");
+                }
+            }
+            assert_eq!(out[5], 500);
+            assert!((d.sum() - values.iter().sum::<f64>()).abs() < 1e-9);
+        }
     }
 
     #[test]

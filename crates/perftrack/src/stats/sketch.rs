@@ -283,6 +283,31 @@ impl Sketch {
         next == ranks.len()
     }
 
+    /// Fills `out[i]` with how many values are at most `bounds[i]`; `bounds` must be
+    /// ascending and `out` as long. A value counts when its bucket's representative is at
+    /// most the bound, so only values within [`RELATIVE_ACCURACY`] of a bound can be counted
+    /// on the wrong side of it: the result lies between the exact counts of values at most
+    /// `bound × (1 − α)` and at most `bound / (1 − α)`. One pass over the buckets serves
+    /// every bound, and the counts agree with [`value_at_rank`](Self::value_at_rank).
+    #[cfg(any(test, feature = "prometheus"))]
+    pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
+        let negatives = self.negative.buckets().rev().map(|(k, n)| (-value(k), n));
+        let zeros = std::iter::once((0.0, self.zero_count));
+        let positives = self.positive.buckets().map(|(k, n)| (value(k), n));
+        let mut next = 0;
+        let mut seen: u64 = 0;
+        for (v, n) in negatives.chain(zeros).chain(positives) {
+            while next < bounds.len() && bounds[next] < v {
+                out[next] = seen;
+                next += 1;
+            }
+            seen += n;
+        }
+        for slot in out.iter_mut().take(bounds.len()).skip(next) {
+            *slot = seen;
+        }
+    }
+
     pub(crate) fn to_data(&self) -> SketchData {
         SketchData {
             relative_accuracy: RELATIVE_ACCURACY,
@@ -375,6 +400,47 @@ mod tests {
             );
         }
         assert!(!s.values_at_ranks(&[5], &mut out[..1]));
+    }
+
+    #[test]
+    fn counts_at_most_err_only_within_the_accuracy_of_a_bound() {
+        let values: Vec<f64> = (0..2000).map(|i| 0.0005 * 1.003f64.powi(i)).collect();
+        let mut s = Sketch::default();
+        for v in &values {
+            s.add(*v);
+        }
+        s.add(0.0);
+        s.add(-2.0);
+        let bounds = [-1.0, 0.0, 0.001, 0.0025, 0.01, 0.1, 1.0, 100.0];
+        let mut out = [0; 8];
+        s.counts_at_most(&bounds, &mut out);
+        let exact = |b: f64| {
+            values.iter().filter(|v| **v <= b).count() as u64
+                + u64::from(b >= 0.0)
+                + u64::from(b >= -2.0)
+        };
+        for (b, got) in bounds.iter().zip(out) {
+            let (lo, hi) = if *b > 0.0 {
+                (
+                    exact(b * (1.0 - RELATIVE_ACCURACY)),
+                    exact(b / (1.0 - RELATIVE_ACCURACY)),
+                )
+            } else {
+                (exact(*b), exact(*b))
+            };
+            assert!(
+                lo <= got && got <= hi,
+                "bound {b}: {got} not in {lo}..={hi}"
+            );
+        }
+        assert_eq!(out[7], s.count());
+        // Consistent with the rank queries: the value at rank `count_at_most - 1` is within
+        // the bound.
+        for (b, n) in bounds.iter().zip(out) {
+            if n > 0 {
+                assert!(s.value_at_rank(n - 1).unwrap() <= *b);
+            }
+        }
     }
 
     #[test]

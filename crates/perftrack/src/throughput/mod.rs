@@ -470,6 +470,24 @@ impl ThroughputTracker {
         Some(slot.unit.from_per_second(per_second))
     }
 
+    /// Every label's events so far and its rate in events per second over the window ending
+    /// now (`""`: unlabelled), for exporters.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn export_windows(&self) -> BTreeMap<String, (u64, Option<f64>)> {
+        let now = self.now();
+        self.inner
+            .engine
+            .labels
+            .all()
+            .into_iter()
+            .map(|slot| {
+                let window = lock(&slot.window);
+                let label = slot.label().unwrap_or("").to_owned();
+                (label, (window.total(), window.rate(now)))
+            })
+            .collect()
+    }
+
     /// Runs `f` in a session under `label`, counts its result with `count`, and returns the
     /// result with the session's record. A panic in `f` stops the session, records it as
     /// failed, and resumes the panic.

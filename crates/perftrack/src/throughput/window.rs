@@ -29,6 +29,8 @@ pub(crate) struct RateWindow {
     /// The most events any whole window (`N` buckets, from a multiple of the width) held
     /// among the windows that ended so far; `None` until one has ended.
     peak: Option<u64>,
+    /// Every event ever added, in the window or not (a counter for exporters).
+    total: u64,
 }
 
 /// Nanoseconds from `origin` to `t` (0 if `t` is earlier), saturating after 584 years.
@@ -47,6 +49,7 @@ impl RateWindow {
             current: 0,
             sum: 0,
             peak: None,
+            total: 0,
         }
     }
 
@@ -89,6 +92,7 @@ impl RateWindow {
     /// Adds `n` events that happened at `t`.
     #[inline]
     pub(crate) fn add(&mut self, t: Instant, n: u64) {
+        self.total = self.total.saturating_add(n);
         let index = self.index(t);
         if index > self.current {
             self.advance(index);
@@ -126,6 +130,12 @@ impl RateWindow {
             events,
             Duration::from_nanos(since.saturating_sub(covered_from)),
         )
+    }
+
+    /// Every event ever added, including those older than the window.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn total(&self) -> u64 {
+        self.total
     }
 
     /// Events per second in the window ending at `now`; `None` when no time has passed since
@@ -233,6 +243,8 @@ mod tests {
         w.add(t0 + Duration::from_secs(100), 1);
         w.add(t0 + Duration::from_secs(5), 1); // long gone
         assert_eq!(w.window(t0 + Duration::from_secs(100)).0, 1);
+        // The total counts every event, late or not.
+        assert_eq!(w.total, 4);
     }
 
     proptest::proptest! {

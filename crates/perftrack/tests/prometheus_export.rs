@@ -1,0 +1,518 @@
+//! The Prometheus exporter against the real thing: `promtool check metrics` on its output, and
+//! a Prometheus server that scrapes its endpoint and answers queries about what was recorded.
+//!
+//! Both need Debian's `prometheus` package (`.ci/run` installs it). Without it these tests say
+//! why and pass, except under `CI=true`, where they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use perftrack::{
+    Buckets, CpuConfig, CpuUsageTracker, LatencyConfig, LatencyExport, LatencyTracker,
+    MemoryConfig, MemoryUsageTracker, PROMETHEUS_CONTENT_TYPE, PrometheusConfig,
+    PrometheusExporter, ThroughputConfig, ThroughputTracker,
+};
+
+/// The path of a Prometheus binary, or `None` (after saying why) when it is missing outside CI.
+fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        let why = format!("`{name}` is not installed (apt-get install prometheus)");
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{why}; CI must have it");
+        }
+        eprintln!("skipping: {why}");
+    }
+    found
+}
+
+/// The durations recorded under "retrieval": 1 ms to 100 ms in steps of 0.1 ms, shuffled by a
+/// fixed stride. Their p95 (95 ms) lies well inside the bucket (80 ms, 160 ms], so the few
+/// values within 1 % of a bound that the sketch may count on the other side cannot move it.
+fn retrieval_durations() -> Vec<Duration> {
+    let n = 991u32;
+    (0..n)
+        .map(|i| (i * 337) % n)
+        .map(|k| Duration::from_micros(1_000 + 100 * u64::from(k)))
+        .collect()
+}
+
+/// An exporter over every kind of tracker, with known measurements.
+fn exporter() -> (PrometheusExporter, Vec<Duration>) {
+    // A small exact limit: the histogram comes from the sketch, as in a long-running service.
+    let latency = LatencyTracker::new(LatencyConfig {
+        exact_limit: 100,
+        max_records: 0,
+        ..Default::default()
+    });
+    let durations = retrieval_durations();
+    for d in &durations {
+        latency.record("retrieval", *d);
+    }
+    latency.record("generation", Duration::from_millis(1_500));
+    latency.record("odd \"label\" \\ with\nnewline", Duration::from_millis(3));
+    let throughput = ThroughputTracker::new(ThroughputConfig::default());
+    throughput.record("queries", 250);
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    exporter
+        .add_latency(&latency, LatencyExport::default())
+        .unwrap();
+    exporter.add_throughput(&throughput, None).unwrap();
+    exporter
+        .add_memory(
+            &MemoryUsageTracker::new(MemoryConfig {
+                track_gpu: false,
+                ..Default::default()
+            }),
+            None,
+        )
+        .unwrap();
+    exporter
+        .add_cpu(&CpuUsageTracker::new(CpuConfig::default()), None)
+        .unwrap();
+    (exporter, durations)
+}
+
+/// numpy's "linear" percentile of `values`.
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = p * (sorted.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64)
+}
+
+#[test]
+fn promtool_finds_no_problem_in_the_output() {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let (exporter, _) = exporter();
+    // The second scrape has CPU utilisation since the first.
+    exporter.render();
+    spin_thread_cpu(Duration::from_millis(20));
+    let text = exporter.render();
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && said.trim().is_empty(),
+        "promtool check metrics: {}\n{said}\n--- output ---\n{text}",
+        output.status
+    );
+}
+
+#[test]
+fn the_endpoint_serves_metrics_and_nothing_else() {
+    let (exporter, durations) = exporter();
+    let server = exporter.serve_local(0).unwrap();
+    let base = format!("http://{}", server.local_addr());
+    let mut response = ureq::get(&format!("{base}/metrics")).call().unwrap();
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        PROMETHEUS_CONTENT_TYPE
+    );
+    let body = response.body_mut().read_to_string().unwrap();
+    assert!(body.contains(&format!(
+        "perftrack_latency_seconds_count{{label=\"retrieval\"}} {}",
+        durations.len()
+    )));
+    assert!(body.contains(r#"label="odd \"label\" \\ with\nnewline""#));
+    let missing = ureq::get(&format!("{base}/other")).call();
+    assert!(matches!(missing, Err(ureq::Error::StatusCode(404))));
+    let post = ureq::post(&format!("{base}/metrics")).send("");
+    assert!(matches!(post, Err(ureq::Error::StatusCode(405))));
+    server.shutdown();
+    // Nothing answers with metrics any more: the connection is refused, or accepted by the
+    // closing listener and never answered.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .into();
+    let after = agent
+        .get(&format!("{base}/metrics"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok());
+    assert!(
+        after.is_none_or(|body| !body.contains("perftrack_latency_seconds")),
+        "still served after shutdown"
+    );
+}
+
+#[test]
+fn serving_on_a_taken_port_is_a_typed_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    let err = exporter
+        .serve(taken.local_addr().unwrap())
+        .expect_err("the port is taken");
+    assert!(matches!(err, perftrack::Error::Serve { .. }), "{err}");
+}
+
+#[test]
+fn buckets_per_tracker_and_per_label() {
+    let latency = LatencyTracker::new(LatencyConfig::default());
+    latency.record("embedding", Duration::from_micros(700));
+    latency.record("llm", Duration::from_millis(700));
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    let options = LatencyExport {
+        buckets: Some(Buckets::new(vec![0.5, 1.0]).unwrap()),
+        label_buckets: [(
+            "embedding".to_owned(),
+            Buckets::new(vec![0.0005, 0.001]).unwrap(),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    exporter.add_latency(&latency, options).unwrap();
+    let text = exporter.render();
+    let buckets: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("perftrack_latency_seconds_bucket"))
+        .collect();
+    assert_eq!(
+        buckets,
+        [
+            r#"perftrack_latency_seconds_bucket{label="embedding",le="0.0005"} 0"#,
+            r#"perftrack_latency_seconds_bucket{label="embedding",le="0.001"} 1"#,
+            r#"perftrack_latency_seconds_bucket{label="embedding",le="+Inf"} 1"#,
+            r#"perftrack_latency_seconds_bucket{label="llm",le="0.5"} 0"#,
+            r#"perftrack_latency_seconds_bucket{label="llm",le="1"} 1"#,
+            r#"perftrack_latency_seconds_bucket{label="llm",le="+Inf"} 1"#,
+        ]
+    );
+}
+
+#[test]
+fn an_unbounded_label_is_capped_with_an_overflow_series() {
+    let latency = LatencyTracker::new(LatencyConfig::default());
+    for i in 0..50 {
+        latency.record(&format!("query {i}"), Duration::from_millis(5));
+    }
+    let exporter = PrometheusExporter::new(PrometheusConfig {
+        max_label_values: 10,
+        quantiles: false,
+        ..Default::default()
+    });
+    exporter
+        .add_latency(&latency, LatencyExport::default())
+        .unwrap();
+    let text = exporter.render();
+    let counts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("perftrack_latency_seconds_count"))
+        .collect();
+    assert_eq!(counts.len(), 11, "{counts:?}");
+    assert!(counts.contains(&r#"perftrack_latency_seconds_count{label="_other"} 40"#));
+    let total: u64 = counts
+        .iter()
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 50);
+}
+
+#[test]
+fn bucket_counts_never_fall_when_a_label_leaves_exact_mode() {
+    // Values just below a bound: exact, they are inside it; the sketch may put them above.
+    let latency = LatencyTracker::new(LatencyConfig {
+        exact_limit: 10,
+        ..Default::default()
+    });
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    exporter
+        .add_latency(&latency, LatencyExport::default())
+        .unwrap();
+    let bucket = |text: &str| -> u64 {
+        let prefix = r#"perftrack_latency_seconds_bucket{label="x",le="0.01"} "#;
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    for _ in 0..10 {
+        latency.record("x", Duration::from_micros(9_995));
+    }
+    assert_eq!(bucket(&exporter.render()), 10);
+    for _ in 0..10 {
+        latency.record("x", Duration::from_micros(9_995));
+    }
+    assert!(bucket(&exporter.render()) >= 10);
+    // A reset starts the counts again.
+    latency.reset();
+    latency.record("x", Duration::from_millis(50));
+    assert_eq!(bucket(&exporter.render()), 0);
+}
+
+/// This thread's CPU time (user and system), from `/proc/thread-self/stat`.
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let fields: Vec<u64> = stat
+        .rsplit_once(") ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|f| f.parse().unwrap())
+        .collect();
+    Duration::from_millis(10 * (fields[0] + fields[1]))
+}
+
+/// Keeps this thread busy until it has used `cpu` more CPU time.
+fn spin_thread_cpu(cpu: Duration) {
+    let until = thread_cpu() + cpu;
+    let mut x = 0u64;
+    while thread_cpu() < until {
+        for i in 0..100_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+    }
+}
+
+/// The value of the unlabelled sample `name` in exposition text.
+fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn cpu_and_memory_readings_follow_the_process() {
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    exporter
+        .add_cpu(&CpuUsageTracker::new(CpuConfig::default()), None)
+        .unwrap();
+    exporter
+        .add_memory(
+            &MemoryUsageTracker::new(MemoryConfig {
+                track_gpu: false,
+                ..Default::default()
+            }),
+            Some("service"),
+        )
+        .unwrap();
+    let before = sample(&exporter.render(), "perftrack_process_cpu_seconds_total");
+    spin_thread_cpu(Duration::from_millis(60));
+    let text = exporter.render();
+    // The process used at least what this thread did (other threads only add).
+    let used = sample(&text, "perftrack_process_cpu_seconds_total") - before;
+    assert!(used >= 0.06 - 1e-9, "{used}");
+    let system = sample(&text, "perftrack_system_cpu_utilization_ratio");
+    assert!((0.0..=1.0).contains(&system), "{system}");
+    let cores: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("perftrack_cpu_utilization_ratio{core=\""))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(!cores.is_empty());
+    assert!(cores.iter().all(|c| (0.0..=1.0).contains(c)), "{cores:?}");
+    // Memory gauges carry the tracker's name and are consistent with each other.
+    let rss = sample(
+        &text,
+        r#"perftrack_process_resident_memory_bytes{tracker="service"}"#,
+    );
+    let vms = sample(
+        &text,
+        r#"perftrack_process_virtual_memory_bytes{tracker="service"}"#,
+    );
+    let total = sample(
+        &text,
+        r#"perftrack_system_memory_total_bytes{tracker="service"}"#,
+    );
+    assert!(
+        0.0 < rss && rss <= vms && rss <= total,
+        "{rss} {vms} {total}"
+    );
+    assert!(!text.contains("perftrack_gpu_memory_used_bytes"));
+}
+
+/// Kills and reaps the Prometheus server when the test ends, even by a panic.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_prometheus(binary: &Path, dir: &Path, target: &str) -> (Server, String) {
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: perftrack\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let log = dir.join("prometheus.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address={listen}"))
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    (Server { child, log }, format!("http://{listen}"))
+}
+
+/// The result vector of an instant query (empty while nothing matches or the server is not up).
+fn query(api: &str, promql: &str) -> Vec<serde_json::Value> {
+    let Ok(mut response) = ureq::get(&format!("{api}/api/v1/query"))
+        .query("query", promql)
+        .call()
+    else {
+        return Vec::new();
+    };
+    let Ok(body) = response.body_mut().read_to_string() else {
+        return Vec::new();
+    };
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    json["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The value of a one-series result.
+fn value(result: &[serde_json::Value]) -> f64 {
+    result[0]["value"][1].as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_prometheus_server_scrapes_the_endpoint() {
+    let Some(prometheus) = tool("prometheus") else {
+        return;
+    };
+    let (exporter, durations) = exporter();
+    let endpoint = exporter.serve_local(0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, api) =
+        start_prometheus(&prometheus, dir.path(), &endpoint.local_addr().to_string());
+
+    // Wait for the first scrape: Prometheus starts, then scrapes every second.
+    let count_query = r#"perftrack_latency_seconds_count{label="retrieval"}"#;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let counted = loop {
+        let result = query(&api, count_query);
+        if !result.is_empty() {
+            break result;
+        }
+        if let Ok(Some(exit)) = server.child.try_wait() {
+            panic!("prometheus exited ({exit}):\n{}", server.log_tail());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no scrape of {} reached Prometheus within 90 s; targets: {:?}\nlog:\n{}",
+            endpoint.local_addr(),
+            query_targets(&api),
+            server.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(value(&counted), durations.len() as f64);
+
+    // histogram_quantile lands in the bucket that holds the true p95.
+    let seconds: Vec<f64> = durations.iter().map(Duration::as_secs_f64).collect();
+    let p95 = percentile(&seconds, 0.95);
+    let bounds = Buckets::latency();
+    let upper = *bounds.bounds().iter().find(|b| **b >= p95).unwrap();
+    let lower = bounds
+        .bounds()
+        .iter()
+        .rev()
+        .find(|b| **b < p95)
+        .copied()
+        .unwrap_or(0.0);
+    let q = value(&query(
+        &api,
+        r#"histogram_quantile(0.95, perftrack_latency_seconds_bucket{label="retrieval"})"#,
+    ));
+    assert!(
+        lower <= q && q <= upper,
+        "histogram_quantile gave {q}; the true p95 {p95} is in ({lower}, {upper}]"
+    );
+
+    // The sum is exact, the escaped label reads back, and the counter arrived.
+    let sum = value(&query(
+        &api,
+        r#"perftrack_latency_seconds_sum{label="retrieval"}"#,
+    ));
+    let exact: f64 = seconds.iter().sum();
+    assert!((sum - exact).abs() < 1e-9 * exact, "{sum} vs {exact}");
+    let odd = query(
+        &api,
+        r#"perftrack_latency_seconds_count{label="odd \"label\" \\ with\nnewline"}"#,
+    );
+    assert_eq!(value(&odd), 1.0);
+    let queries = query(
+        &api,
+        r#"perftrack_throughput_events_total{label="queries"}"#,
+    );
+    assert_eq!(value(&queries), 250.0);
+    drop(server);
+}
+
+fn query_targets(api: &str) -> String {
+    ureq::get(&format!("{api}/api/v1/targets"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .unwrap_or_default()
+}
