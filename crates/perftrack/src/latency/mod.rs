@@ -569,41 +569,7 @@ impl LatencyTracker {
         self.inner.engine.reset();
     }
 
-    /// Saves records, statistics and configuration to `path` as a version-1 metrics file
-    /// (`docs/FORMAT.md`). The write is atomic: a crash leaves the old file or the new one.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker};
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("latency.json");
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// tracker.time("retrieval", || ());
-    /// tracker.save_metrics(&path)?;
-    ///
-    /// let restored = LatencyTracker::new(LatencyConfig::default());
-    /// restored.load_metrics(&path)?;
-    /// assert_eq!(restored.statistics(None), tracker.statistics(None));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn save_metrics(&self, path: &Path) -> Result<()> {
-        store::write_atomic(path, self.render(path)?.as_bytes())
-    }
-
-    /// The metrics file [`save_metrics`](Self::save_metrics) would write, as JSON text, for
-    /// storing metrics somewhere other than a file (a database, an object store, a larger
-    /// document). [`load_metrics_json`](Self::load_metrics_json) reads it back.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker};
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// let text = tracker.metrics_json()?;
-    /// let json: serde_json::Value = serde_json::from_str(&text)?;
-    /// assert_eq!(json["format"], "perftrack-metrics");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn metrics_json(&self) -> Result<String> {
-        self.render(Path::new(store::IN_MEMORY))
-    }
+    store::metrics_file_methods!(LatencyTracker, LatencyConfig, LatencyRecord, "latency");
 
     fn render(&self, path: &Path) -> Result<String> {
         let engine = &self.inner.engine;
@@ -622,94 +588,6 @@ impl LatencyTracker {
                 total.saturating_sub(records.len() as u64),
             )
         })
-    }
-
-    /// Loads a metrics file, replacing this tracker's records and statistics with the file's
-    /// (values converted to this tracker's unit), and returns what it read. Active sessions
-    /// end. Version-1 files and the Python original's files load; anything else is a clear
-    /// error naming the file, never a panic.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker, Error};
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("broken.json");
-    /// std::fs::write(&path, "{\"tracker_type\": ")?;
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// let err = tracker.load_metrics(&path).unwrap_err();
-    /// assert!(matches!(err, Error::MalformedFile { .. }));
-    /// assert!(err.to_string().contains("broken.json"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn load_metrics(&self, path: &Path) -> Result<MetricsFile<LatencyRecord>> {
-        self.load_metrics_json(&store::read(path)?, path)
-    }
-
-    /// Loads metrics from JSON text (what [`metrics_json`](Self::metrics_json) or
-    /// [`save_metrics`](Self::save_metrics) produced, or the Python original's layout) exactly
-    /// as [`load_metrics`](Self::load_metrics) loads a file; `source` names the text in errors.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker, Error};
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// let err = tracker.load_metrics_json("{\"format\": 1", "inline".as_ref()).unwrap_err();
-    /// assert!(matches!(err, Error::MalformedFile { line: 1, .. }));
-    /// assert!(err.to_string().starts_with("inline:"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn load_metrics_json(
-        &self,
-        text: &str,
-        source: &Path,
-    ) -> Result<MetricsFile<LatencyRecord>> {
-        self.load_text(text, source, Load::Replace)
-    }
-
-    /// Adds a metrics file's measurements to this tracker's, as if they had been recorded
-    /// here: summaries of the same label merge (percentiles are those of all the measurements
-    /// together, exact while a label holds at most `exact_limit` values and within the
-    /// sketch's 1 % otherwise), the file's records follow the retained ones (at most
-    /// `max_records` are kept, the oldest dropped and counted), and labels past `max_labels`
-    /// go to `"_other"`. Active sessions end, as with [`load_metrics`](Self::load_metrics).
-    /// Returns what the file held.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker};
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("other-process.json");
-    /// let other = LatencyTracker::new(LatencyConfig::default());
-    /// other.track("stage").stop();
-    /// other.save_metrics(&path)?;
-    ///
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// tracker.track("stage").stop();
-    /// tracker.merge_metrics(&path)?;
-    /// assert_eq!(tracker.records().len(), 2);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn merge_metrics(&self, path: &Path) -> Result<MetricsFile<LatencyRecord>> {
-        self.merge_metrics_json(&store::read(path)?, path)
-    }
-
-    /// Adds metrics from JSON text to this tracker's, exactly as
-    /// [`merge_metrics`](Self::merge_metrics) adds a file's; `source` names the text in errors.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker};
-    /// let a = LatencyTracker::new(LatencyConfig::default());
-    /// a.track("stage").stop();
-    /// let b = LatencyTracker::new(LatencyConfig::default());
-    /// b.track("stage").stop();
-    /// b.track("other").stop();
-    /// a.merge_metrics_json(&b.metrics_json()?, "b.json".as_ref())?;
-    /// assert_eq!(a.records().len(), 3);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn merge_metrics_json(
-        &self,
-        text: &str,
-        source: &Path,
-    ) -> Result<MetricsFile<LatencyRecord>> {
-        self.load_text(text, source, Load::Merge)
     }
 
     /// Loads metrics text, replacing or adding to this tracker's state.
