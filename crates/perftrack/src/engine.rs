@@ -130,6 +130,29 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         self.labels.get(label)
     }
 
+    /// The generation: renewed by every reset and load, never by a merge.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
+    }
+
+    /// Reads `read` within one generation (retrying a few times if a reset or load came in
+    /// between), and returns that generation with it.
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn within_generation<T>(&self, read: impl Fn() -> T) -> (u64, T) {
+        let mut before = self.generation();
+        let mut value = read();
+        for _ in 0..3 {
+            let after = self.generation();
+            if after == before {
+                break;
+            }
+            before = after;
+            value = read();
+        }
+        (before, value)
+    }
+
     /// When the tracker started, was last reset, or the loaded file's start.
     pub(crate) fn started(&self) -> Timestamp {
         *lock(&self.started)
@@ -202,67 +225,59 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         crate::store::to_json(path, &file)
     }
 
-    /// Installs what a load read: with [`Load::Replace`] the file's summaries and records
-    /// replace the tracker's; with [`Load::Merge`] they are added to the tracker's own (`current`
-    /// reads a state's summary; summaries of one label are combined with `merge`, the file's
-    /// records follow the retained ones, and counts of dropped records and overflowed labels
-    /// add up). Labels past `max_labels` are then merged into `"_other"` (counting
-    /// `measurements`), and each summary becomes a label state (with `make`). Returns what
+    /// Installs what a load read. With [`Load::Replace`] the file's summaries and records
+    /// replace the tracker's: active sessions end and a new generation starts (labels past
+    /// `max_labels` are merged into `"_other"`, counting `measurements`, and each summary
+    /// becomes a label state with `make`). With [`Load::Merge`] each summary is added into its
+    /// label's live state with `absorb` and the file's records follow the retained ones:
+    /// nothing running is touched, so active sessions, measurements in flight and what
+    /// exporters read keep going. Counts of overflowed labels add up either way. Returns what
     /// `load_metrics` returns.
     pub(crate) fn install_loaded<S>(
         &self,
         loaded: crate::store::Loaded<S, R>,
         mode: Load,
-        current: impl Fn(&St) -> S,
         measurements: impl Fn(&S) -> u64,
         merge: impl Fn(&mut S, S),
+        absorb: impl Fn(&St, S),
         make: impl Fn(Option<Arc<str>>, S, &Arc<Shared<R>>, u64) -> St,
     ) -> crate::MetricsFile<R> {
         let file = loaded.file;
         let file_start = file.start_time.unwrap_or_else(|| self.shared.wall_now());
         let file_records = file.records.clone();
         let (file_summaries, file_overflowed) = (loaded.summaries, loaded.overflowed);
-        self.install(|shared, generation| {
-            // Read under the admin lock, as late as possible: a merge keeps what was recorded
-            // up to here.
-            let (summaries, records, overflowed, started) = match mode {
-                Load::Replace => (file_summaries, file_records, file_overflowed, file_start),
-                Load::Merge => {
-                    let mut summaries: BTreeMap<String, S> = self
-                        .labels
-                        .all()
-                        .iter()
-                        .map(|state| (state.label().unwrap_or("").to_owned(), current(state)))
-                        .collect();
-                    for (label, summary) in file_summaries {
-                        match summaries.get_mut(&label) {
-                            Some(mine) => merge(mine, summary),
-                            None => {
-                                summaries.insert(label, summary);
-                            }
-                        }
-                    }
-                    let mut records = shared.log.snapshot();
-                    records.extend(file_records);
-                    (
-                        summaries,
-                        records,
-                        self.labels.overflowed() + file_overflowed,
-                        self.started().min(file_start),
-                    )
+        match mode {
+            Load::Replace => self.install(|shared, generation| {
+                let (summaries, merged) =
+                    cap_labels(file_summaries, self.max_labels, &measurements, &merge);
+                Installed {
+                    states: summaries
+                        .into_iter()
+                        .map(|(label, summary)| make(label_of(&label), summary, shared, generation))
+                        .collect(),
+                    records: file_records,
+                    overflowed: file_overflowed.saturating_add(merged),
+                    started: file_start,
                 }
-            };
-            let (summaries, merged) = cap_labels(summaries, self.max_labels, &measurements, &merge);
-            Installed {
-                states: summaries
-                    .into_iter()
-                    .map(|(label, summary)| make(label_of(&label), summary, shared, generation))
-                    .collect(),
-                records,
-                overflowed: overflowed + merged,
-                started,
+            }),
+            Load::Merge => {
+                // Serialised with resets, loads and saves: a file saved meanwhile holds all of
+                // the merge or none of it.
+                let _admin = lock(&self.admin);
+                let mut overflowed = file_overflowed;
+                for (label, summary) in file_summaries {
+                    let (state, capped) = self.labels.resolve(&label);
+                    if capped {
+                        overflowed = overflowed.saturating_add(measurements(&summary));
+                    }
+                    absorb(&state, summary);
+                }
+                self.labels.add_overflowed(overflowed);
+                self.shared.log.extend(file_records);
+                let mut started = lock(&self.started);
+                *started = (*started).min(file_start);
             }
-        });
+        }
         file
     }
 }
@@ -272,7 +287,8 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
 pub(crate) enum Load {
     /// The file's records and statistics replace the tracker's (`load_metrics`).
     Replace,
-    /// The file's records and statistics are added to the tracker's (`merge_metrics`).
+    /// The file's records and statistics are added to the tracker's live state
+    /// (`merge_metrics`); nothing running is touched.
     Merge,
 }
 

@@ -88,42 +88,59 @@ impl<T: Labelled> LabelRegistry<T> {
 
     #[cold]
     fn get_slow(&self, id: u64, label: &str) -> Arc<T> {
+        let (state, capped) = self.resolve(label);
+        if capped {
+            self.add_overflowed(1);
+        } else {
+            cache::put(id, label, &state);
+        }
+        state
+    }
+
+    /// The state of `label` (`""` means unlabelled), created on first use, and whether it is
+    /// [`OVERFLOW_LABEL`]'s because the cap was reached; the caller counts what it sends
+    /// there.
+    pub(crate) fn resolve(&self, label: &str) -> (Arc<T>, bool) {
         let found = self
             .map
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(label)
             .cloned();
-        let state = match found {
-            Some(state) => state,
-            None => {
-                let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-                let distinct = map.len()
-                    - usize::from(map.contains_key(OVERFLOW_LABEL))
-                    - usize::from(map.contains_key(""));
-                if let Some(state) = map.get(label) {
-                    Arc::clone(state)
-                } else if label.is_empty() {
-                    let state = Arc::new((self.make)(None));
-                    map.insert(Arc::from(""), Arc::clone(&state));
-                    state
-                } else if distinct < self.max_labels || label == OVERFLOW_LABEL {
-                    let name: Arc<str> = Arc::from(label);
-                    let state = Arc::new((self.make)(Some(Arc::clone(&name))));
-                    map.insert(name, Arc::clone(&state));
-                    state
-                } else {
-                    // Relaxed: a statistic read on its own.
-                    self.overflowed.fetch_add(1, Ordering::Relaxed);
-                    let state = map
-                        .entry(Arc::from(OVERFLOW_LABEL))
-                        .or_insert_with_key(|name| Arc::new((self.make)(Some(Arc::clone(name)))));
-                    return Arc::clone(state);
-                }
-            }
-        };
-        cache::put(id, label, &state);
-        state
+        if let Some(state) = found {
+            return (state, false);
+        }
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        let distinct = map.len()
+            - usize::from(map.contains_key(OVERFLOW_LABEL))
+            - usize::from(map.contains_key(""));
+        if let Some(state) = map.get(label) {
+            (Arc::clone(state), false)
+        } else if label.is_empty() {
+            let state = Arc::new((self.make)(None));
+            map.insert(Arc::from(""), Arc::clone(&state));
+            (state, false)
+        } else if distinct < self.max_labels || label == OVERFLOW_LABEL {
+            let name: Arc<str> = Arc::from(label);
+            let state = Arc::new((self.make)(Some(Arc::clone(&name))));
+            map.insert(name, Arc::clone(&state));
+            (state, false)
+        } else {
+            let state = map
+                .entry(Arc::from(OVERFLOW_LABEL))
+                .or_insert_with_key(|name| Arc::new((self.make)(Some(Arc::clone(name)))));
+            (Arc::clone(state), true)
+        }
+    }
+
+    /// Counts `n` more measurements sent to [`OVERFLOW_LABEL`]; saturates.
+    pub(crate) fn add_overflowed(&self, n: u64) {
+        // Relaxed: a statistic read on its own.
+        let _ = self
+            .overflowed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_add(n))
+            });
     }
 
     /// The state of `label` if it exists (`""` means unlabelled); creates nothing.

@@ -51,6 +51,21 @@ impl<R: Clone> RecordLog<R> {
         log.extend(records.into_iter().skip(skip));
     }
 
+    /// Appends `records` (given oldest first), keeping the newest `capacity`.
+    pub(crate) fn extend(&self, records: Vec<R>) {
+        if self.capacity == 0 {
+            return;
+        }
+        let skip = records.len().saturating_sub(self.capacity);
+        let mut log = lock(&self.records);
+        for record in records.into_iter().skip(skip) {
+            if log.len() >= self.capacity {
+                log.pop_front();
+            }
+            log.push_back(record);
+        }
+    }
+
     /// A copy of the retained records, oldest first.
     pub(crate) fn snapshot(&self) -> Vec<R> {
         lock(&self.records).iter().cloned().collect()

@@ -1,7 +1,11 @@
-//! One background sampling thread per tracker, started when the first session needs it,
-//! stopped (and joined) when the last one ends or the tracker drops.
+//! One background sampling thread per tracker. It starts with the first session that wants
+//! samples, runs while the tracker's session table holds such a session, and stops on its own
+//! once none is left, or when the tracker drops (which joins it).
+//!
+//! Whether the thread runs is derived from the session table, never counted separately: a
+//! reset, a load or a merge cannot make the sampler forget a session that wants samples.
 
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
 
@@ -15,107 +19,116 @@ pub(crate) const THREAD_NAME: &str = "perftrack-sampler";
 /// reading to every session that is due.
 pub(crate) trait Sample: Send + Sync + 'static {
     /// Takes one reading for the sessions that are due and returns how long to wait until
-    /// the next tick.
-    fn tick(&self) -> Duration;
+    /// the next tick, or `None` when no active session wants samples.
+    fn tick(&self) -> Option<Duration>;
+
+    /// Whether an active session wants background samples.
+    fn wants_samples(&self) -> bool;
 }
 
-/// One running thread's controls.
-#[derive(Debug, Default)]
-struct Control {
-    stop: Mutex<bool>,
-    wake: Condvar,
+/// The running thread.
+#[derive(Debug)]
+struct Running {
+    handle: JoinHandle<()>,
+    id: ThreadId,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// Sessions that want background samples.
-    sessions: usize,
-    thread: Option<(JoinHandle<()>, Arc<Control>, ThreadId)>,
+    /// Set once, when the tracker drops.
+    stop: bool,
+    running: Option<Running>,
 }
 
-/// Starts and stops the sampling thread of one tracker.
+#[derive(Debug, Default)]
+struct Control {
+    state: Mutex<State>,
+    wake: Condvar,
+}
+
+impl Control {
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+/// Starts the sampling thread of one tracker and stops it when the tracker drops. The sampler
+/// belongs to the tracker's handles, never to its guards: a guard that is forgotten keeps the
+/// tracker's state alive, not its thread.
 #[derive(Debug, Default)]
 pub(crate) struct Sampler {
-    state: Mutex<State>,
+    control: Arc<Control>,
 }
 
 impl Sampler {
-    /// A session that wants samples started: make sure the thread runs. `target` is held
-    /// weakly, so the thread never keeps its tracker alive.
+    /// A session that wants samples is now in the session table: make sure the thread runs.
+    /// `target` is held weakly, so the thread never keeps its tracker alive.
     pub(crate) fn session_started(&self, target: Weak<dyn Sample>) {
-        let mut state = lock(&self.state);
-        state.sessions += 1;
-        match &state.thread {
+        let mut state = self.control.state();
+        if state.stop {
+            return;
+        }
+        match &state.running {
             // Wake it, so a shorter interval applies at once.
-            Some((_, control, _)) => control.wake.notify_all(),
-            None => state.thread = spawn(target),
+            Some(_) => self.control.wake.notify_all(),
+            None => state.running = spawn(target, Arc::clone(&self.control)),
         }
     }
 
-    /// A session that wanted samples ended: the last one stops the thread and waits for it.
-    pub(crate) fn session_ended(&self) {
-        let stopping = {
-            let mut state = lock(&self.state);
-            state.sessions = state.sessions.saturating_sub(1);
-            if state.sessions == 0 {
-                state.thread.take()
-            } else {
-                None
-            }
-        };
-        finish(stopping);
-    }
-
-    /// Every session ended at once (a reset or a load).
-    pub(crate) fn all_ended(&self) {
-        let stopping = {
-            let mut state = lock(&self.state);
-            state.sessions = 0;
-            state.thread.take()
-        };
-        finish(stopping);
+    /// A handle that wakes the thread, for the tracker's state to keep.
+    pub(crate) fn bell(&self) -> Bell {
+        Bell(Arc::clone(&self.control))
     }
 
     /// Whether a sampling thread is running.
     #[cfg(test)]
     pub(crate) fn running(&self) -> bool {
-        lock(&self.state).thread.is_some()
+        self.control.state().running.is_some()
     }
 }
 
 impl Drop for Sampler {
     fn drop(&mut self) {
-        let stopping = lock(&self.state).thread.take();
-        finish(stopping);
+        let running = {
+            let mut state = self.control.state();
+            state.stop = true;
+            state.running.take()
+        };
+        self.control.wake.notify_all();
+        if let Some(running) = running {
+            // The thread never holds the tracker's handles, only its state, so it cannot be
+            // the one dropping the sampler; the check keeps a join on oneself impossible.
+            if running.id != thread::current().id() {
+                // A probe returns errors rather than panicking; if the thread panicked all
+                // the same, there is nothing more to clean up.
+                let _ = running.handle.join();
+            }
+        }
     }
 }
 
-/// Tells a thread to stop and joins it, unless this is that thread (the tracker's last
-/// reference can be dropped by its own sampler): then it stops on its own.
-fn finish(stopping: Option<(JoinHandle<()>, Arc<Control>, ThreadId)>) {
-    let Some((handle, control, id)) = stopping else {
-        return;
-    };
-    *lock(&control.stop) = true;
-    control.wake.notify_all();
-    if id != thread::current().id() {
-        // The thread never panics (ticks catch nothing, but probes return errors instead of
-        // panicking); if it did, there is nothing more to clean up.
-        let _ = handle.join();
+/// Wakes the sampling thread, so that it sees at once that a sampled session ended (and stops
+/// if it was the last) instead of at its next due sample.
+#[derive(Debug)]
+pub(crate) struct Bell(Arc<Control>);
+
+impl Bell {
+    pub(crate) fn ring(&self) {
+        // Under the lock, so the thread is either before its check or already waiting.
+        let _state = self.0.state();
+        self.0.wake.notify_all();
     }
 }
 
-fn spawn(target: Weak<dyn Sample>) -> Option<(JoinHandle<()>, Arc<Control>, ThreadId)> {
-    let control = Arc::new(Control::default());
-    let theirs = Arc::clone(&control);
+fn spawn(target: Weak<dyn Sample>, control: Arc<Control>) -> Option<Running> {
     let handle = thread::Builder::new()
         .name(THREAD_NAME.to_owned())
-        .spawn(move || run(&target, &theirs))
+        .spawn(move || run(&target, &control))
         // Without a thread the sessions still get their initial and final readings (and any
         // taken with `record_sample`); only the background timeline is missing.
         .ok()?;
     let id = handle.thread().id();
-    Some((handle, control, id))
+    Some(Running { handle, id })
 }
 
 fn run(target: &Weak<dyn Sample>, control: &Control) {
@@ -124,16 +137,35 @@ fn run(target: &Weak<dyn Sample>, control: &Control) {
             return;
         };
         let wait = tracker.tick();
-        drop(tracker);
-        let stop = lock(&control.stop);
-        if *stop {
+        let mut state = control.state();
+        if state.stop {
             return;
         }
-        let (stop, _) = control
+        let wait = match wait {
+            Some(wait) => wait,
+            // Checked again under the lock `session_started` takes after a session entered
+            // the table: either that session is seen here, or its start finds no thread
+            // running and spawns one.
+            None if tracker.wants_samples() => Duration::from_millis(1),
+            None => {
+                if state
+                    .running
+                    .as_ref()
+                    .is_some_and(|r| r.id == thread::current().id())
+                {
+                    // Detached: the thread ends here, and the next session starts another.
+                    state.running = None;
+                }
+                return;
+            }
+        };
+        // The thread holds its tracker only while it samples.
+        drop(tracker);
+        let (state, _) = control
             .wake
-            .wait_timeout(stop, wait)
+            .wait_timeout(state, wait)
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if *stop {
+        if state.stop {
             return;
         }
     }
@@ -144,34 +176,74 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    struct Counter(AtomicUsize);
+    /// A tracker with `sessions` sessions that want samples.
+    struct Counter {
+        ticks: AtomicUsize,
+        sessions: AtomicUsize,
+    }
 
     impl Sample for Counter {
-        fn tick(&self) -> Duration {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            Duration::from_millis(1)
+        fn tick(&self) -> Option<Duration> {
+            self.ticks.fetch_add(1, Ordering::SeqCst);
+            self.wants_samples().then_some(Duration::from_millis(1))
+        }
+
+        fn wants_samples(&self) -> bool {
+            self.sessions.load(Ordering::SeqCst) > 0
         }
     }
 
+    fn counter(sessions: usize) -> Arc<Counter> {
+        Arc::new(Counter {
+            ticks: AtomicUsize::new(0),
+            sessions: AtomicUsize::new(sessions),
+        })
+    }
+
+    fn wait_until(what: impl Fn() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !what() {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
     #[test]
-    fn the_thread_runs_while_sessions_need_it_and_is_joined_after() {
-        let counter: Arc<dyn Sample> = Arc::new(Counter(AtomicUsize::new(0)));
+    fn the_thread_runs_while_sessions_want_samples_and_ends_after() {
+        let counter = counter(1);
+        let target: Arc<dyn Sample> = counter.clone();
         let sampler = Sampler::default();
-        sampler.session_started(Arc::downgrade(&counter));
-        sampler.session_started(Arc::downgrade(&counter));
+        sampler.session_started(Arc::downgrade(&target));
         assert!(sampler.running());
-        sampler.session_ended();
+        assert!(wait_until(|| counter.ticks.load(Ordering::SeqCst) >= 3));
+        counter.sessions.store(0, Ordering::SeqCst);
+        assert!(wait_until(|| !sampler.running()), "ends with no session");
+        // A later session starts another thread.
+        counter.sessions.store(1, Ordering::SeqCst);
+        sampler.session_started(Arc::downgrade(&target));
         assert!(sampler.running());
-        sampler.session_ended();
-        assert!(!sampler.running());
+        let ticks = counter.ticks.load(Ordering::SeqCst);
+        assert!(wait_until(|| counter.ticks.load(Ordering::SeqCst) > ticks));
     }
 
     #[test]
     fn a_dropped_target_ends_the_thread() {
-        let counter: Arc<dyn Sample> = Arc::new(Counter(AtomicUsize::new(0)));
+        let target: Arc<dyn Sample> = counter(1);
         let sampler = Sampler::default();
-        sampler.session_started(Arc::downgrade(&counter));
-        drop(counter);
+        sampler.session_started(Arc::downgrade(&target));
+        drop(target);
         drop(sampler); // joins: would hang if the thread did not end
+    }
+
+    #[test]
+    fn dropping_the_sampler_stops_a_thread_whose_sessions_never_end() {
+        let target: Arc<dyn Sample> = counter(1);
+        let sampler = Sampler::default();
+        sampler.session_started(Arc::downgrade(&target));
+        drop(sampler); // joins: would hang if the thread went on
+        assert_eq!(Arc::strong_count(&target), 1);
     }
 }

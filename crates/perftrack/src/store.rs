@@ -667,13 +667,14 @@ macro_rules! metrics_file_methods {
         }
 
         #[doc = concat!(
-            "Adds a metrics file's measurements to this tracker's, as if they had been ",
-            "recorded here: summaries of the same label merge (percentiles are those of all the ",
-            "measurements together, exact while a label holds at most `exact_limit` values and ",
-            "within the sketch's 1 % otherwise), the file's records follow the retained ones (at ",
-            "most `max_records` are kept, the oldest dropped and counted), and labels past ",
-            "`max_labels` go to `\"_other\"`. Active sessions end, as with ",
-            "[`load_metrics`](Self::load_metrics). Returns what the file held.\n",
+            "Adds a metrics file's measurements to this tracker's: summaries of the same label ",
+            "merge (percentiles are those of all the measurements together, exact while a label ",
+            "holds at most `exact_limit` values and within the sketch's 1 % otherwise), the ",
+            "file's records follow the retained ones (at most `max_records` are kept, the oldest ",
+            "dropped and counted), and labels past `max_labels` go to `\"_other\"`. Nothing ",
+            "running is touched, unlike [`load_metrics`](Self::load_metrics): active sessions ",
+            "and measurements in flight go on and are counted when they end, rate windows and ",
+            "exported counters keep their values. Returns what the file held.\n",
             "\n```\n",
             "# use perftrack::{", stringify!($config), ", ", stringify!($tracker), "};\n",
             "let dir = tempfile::tempdir()?;\n",

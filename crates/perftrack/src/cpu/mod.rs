@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::engine::{Engine, Load, SessionSummary, Shared};
 use crate::label::Labelled;
 use crate::probe::{self, Pid, cpu::ThreadTime};
-use crate::sampler::{Sample, Sampler};
+use crate::sampler::{Bell, Sample, Sampler};
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
@@ -58,6 +58,9 @@ const MAX_THREADS: usize = 10;
 #[derive(Clone, Debug)]
 pub struct CpuUsageTracker {
     inner: Arc<Inner>,
+    /// The sampling thread belongs to the handles: it stops when the last handle drops, even
+    /// while a forgotten guard keeps the state alive.
+    sampler: Arc<Sampler>,
 }
 
 // A panic in user code never leaves the tracker's state half-updated.
@@ -69,14 +72,14 @@ struct Inner {
     config: CpuConfig,
     pid: Pid,
     engine: Engine<Slot, Arc<Mutex<Session>>, CpuRecord>,
-    sampler: Sampler,
+    /// Wakes the sampling thread when a sampled session ends.
+    bell: Bell,
     /// The tracker's previous reading, for `current_value(None)`.
     last: Mutex<Counters>,
     /// The cores the process may run on, and how many cores' worth of CPU it may use (its
     /// affinity, capped by a cgroup quota); read when the tracker is made.
     cores: Vec<u32>,
     available: Option<f64>,
-    this: Weak<Inner>,
 }
 
 /// One label's state.
@@ -232,13 +235,6 @@ impl Inner {
         (now, Arc::new(Mutex::new(session)))
     }
 
-    fn sample_in_background(&self, interval: Option<Duration>) {
-        if interval.is_some() {
-            let this: Weak<dyn Sample> = self.this.clone();
-            self.sampler.session_started(this);
-        }
-    }
-
     fn start(
         &self,
         label: Option<&str>,
@@ -246,7 +242,6 @@ impl Inner {
     ) -> (TrackId, Instant, Arc<Mutex<Session>>) {
         let (now, session) = self.open(label, interval);
         let id = self.engine.sessions.start(now, Arc::clone(&session));
-        self.sample_in_background(interval);
         (id, now, session)
     }
 
@@ -261,8 +256,8 @@ impl Inner {
         let threads_now = self.threads();
         let cores = self.cores();
         let mut session = lock(session);
-        if session.interval.take().is_some() {
-            self.sampler.session_ended();
+        if session.interval.is_some() {
+            self.bell.ring();
         }
         let mut reasons = BTreeMap::new();
         let value = between(&session.first, &last, self.switches(), &cores, &mut reasons);
@@ -333,16 +328,7 @@ impl Inner {
                 .include_timestamps
                 .then(|| end_time.saturating_sub(duration)),
             end_time: shared.include_timestamps.then_some(end_time),
-            samples: session
-                .samples
-                .finish()
-                .into_iter()
-                .map(|(timestamp, (cpu, duration_s))| CpuSample {
-                    timestamp,
-                    cpu,
-                    duration_s,
-                })
-                .collect(),
+            samples: session_samples(&session),
             process_normalized,
             process_user_s: user_s,
             process_system_s: system_s,
@@ -353,6 +339,20 @@ impl Inner {
         shared.keep(slot.generation, || record.clone());
         record
     }
+}
+
+/// A session's timeline so far, as its record shows it.
+fn session_samples(session: &Session) -> Vec<CpuSample> {
+    session
+        .samples
+        .finish()
+        .into_iter()
+        .map(|(timestamp, (cpu, duration_s))| CpuSample {
+            timestamp,
+            cpu,
+            duration_s,
+        })
+        .collect()
 }
 
 /// The threads that used the most CPU since `start`, busiest first (at most 10).
@@ -372,8 +372,15 @@ fn busiest(start: &BTreeMap<Pid, f64>, seen: &BTreeMap<Pid, (String, f64)>) -> V
 }
 
 impl Sample for Inner {
-    fn tick(&self) -> Duration {
-        const IDLE: Duration = Duration::from_secs(1);
+    fn wants_samples(&self) -> bool {
+        let mut wants = false;
+        self.engine.sessions.for_each(|active| {
+            wants |= lock(&active.state).interval.is_some();
+        });
+        wants
+    }
+
+    fn tick(&self) -> Option<Duration> {
         let now = self.engine.now();
         let mut due = false;
         self.engine.sessions.for_each(|active| {
@@ -395,8 +402,10 @@ impl Sample for Inner {
             }
             next = Some(next.map_or(session.next_due, |n| n.min(session.next_due)));
         });
-        next.map_or(IDLE, |n| n.saturating_duration_since(self.engine.now()))
-            .max(Duration::from_millis(1))
+        next.map(|n| {
+            n.saturating_duration_since(self.engine.now())
+                .max(Duration::from_millis(1))
+        })
     }
 }
 
@@ -473,37 +482,35 @@ impl CpuUsageTracker {
     /// ```
     pub fn with_clock(config: CpuConfig, clock: Arc<dyn Clock>) -> Self {
         let pid = config.pid.unwrap_or_else(std::process::id);
-        let inner = Arc::new_cyclic(|this: &Weak<Inner>| {
-            let engine = Engine::new(
-                clock,
-                config.include_timestamps,
-                config.max_records,
-                config.max_labels,
-                |label, shared, generation| Slot {
-                    label,
-                    generation,
-                    summary: Mutex::new(CpuSummary::default()),
-                    shared: Arc::clone(shared),
-                },
-            );
-            let first = Counters {
-                at: engine.now(),
-                process: None,
-                system: None,
-            };
-            Inner {
-                config,
-                pid,
-                engine,
-                sampler: Sampler::default(),
-                last: Mutex::new(first),
-                cores: probe::cpu::allowed_cores(pid).unwrap_or_default(),
-                available: probe::cpu::available_cores(pid),
-                this: this.clone(),
-            }
+        let engine = Engine::new(
+            clock,
+            config.include_timestamps,
+            config.max_records,
+            config.max_labels,
+            |label, shared, generation| Slot {
+                label,
+                generation,
+                summary: Mutex::new(CpuSummary::default()),
+                shared: Arc::clone(shared),
+            },
+        );
+        let first = Counters {
+            at: engine.now(),
+            process: None,
+            system: None,
+        };
+        let sampler = Arc::new(Sampler::default());
+        let inner = Arc::new(Inner {
+            config,
+            pid,
+            engine,
+            bell: sampler.bell(),
+            last: Mutex::new(first),
+            cores: probe::cpu::allowed_cores(pid).unwrap_or_default(),
+            available: probe::cpu::available_cores(pid),
         });
         *lock(&inner.last) = inner.counters();
-        Self { inner }
+        Self { inner, sampler }
     }
 
     /// The configuration the tracker was built with.
@@ -533,7 +540,17 @@ impl CpuUsageTracker {
     /// ```
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
         let interval = self.interval(self.inner.config.sampling_interval);
-        self.inner.start(label, interval).0
+        let id = self.inner.start(label, interval).0;
+        self.sample_in_background(interval);
+        id
+    }
+
+    /// Hands a session that is now in the table to the sampler, if it wants samples.
+    fn sample_in_background(&self, interval: Option<Duration>) {
+        if interval.is_some() {
+            let inner: Weak<dyn Sample> = Arc::downgrade(&self.inner) as Weak<Inner>;
+            self.sampler.session_started(inner);
+        }
     }
 
     /// Starts a session under an id the caller chooses; an active id is an
@@ -550,8 +567,30 @@ impl CpuUsageTracker {
         let interval = self.interval(self.inner.config.sampling_interval);
         let (now, session) = self.inner.open(label, interval);
         let id = self.inner.engine.sessions.start_named(id, now, session)?;
-        self.inner.sample_in_background(interval);
+        self.sample_in_background(interval);
         Ok(id)
+    }
+
+    /// The samples an active session holds so far, background and explicit ones, oldest
+    /// first: its timeline as the record would show it now. Nothing is read or recorded.
+    ///
+    /// ```
+    /// # use perftrack::{CpuConfig, CpuUsageTracker};
+    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
+    /// let id = tracker.start_tracking(None);
+    /// tracker.record_sample(&id)?;
+    /// assert_eq!(tracker.samples(&id)?.len(), 1);
+    /// tracker.stop_tracking(&id)?;
+    /// assert!(tracker.samples(&id).is_err());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn samples(&self, id: &TrackId) -> Result<Vec<CpuSample>> {
+        let session = self
+            .inner
+            .engine
+            .sessions
+            .with(id, |a| Arc::clone(&a.state))?;
+        Ok(session_samples(&lock(&session)))
     }
 
     /// Takes a sample now: the CPU use since the session's previous reading.
@@ -668,6 +707,7 @@ impl CpuUsageTracker {
 
     fn guard(&self, label: &str, interval: Option<Duration>) -> CpuGuard {
         let (id, _, session) = self.inner.start(Some(label), interval);
+        self.sample_in_background(interval);
         CpuGuard {
             tracker: Arc::clone(&self.inner),
             id,
@@ -774,7 +814,6 @@ impl CpuUsageTracker {
     /// ```
     pub fn reset(&self) {
         self.inner.engine.reset();
-        self.inner.sampler.all_ended();
     }
 
     store::metrics_file_methods!(CpuUsageTracker, CpuConfig, CpuRecord, "cpu");
@@ -822,9 +861,12 @@ impl CpuUsageTracker {
         let file = self.inner.engine.install_loaded(
             loaded,
             mode,
-            |slot| lock(&slot.summary).clone(),
             |s| s.sessions,
             |other, s| other.merge(&s),
+            |slot, mut s| {
+                s.set_exact_limit(exact_limit);
+                lock(&slot.summary).merge(&s);
+            },
             |label, mut summary, shared, generation| {
                 summary.set_exact_limit(exact_limit);
                 Slot {
@@ -835,7 +877,6 @@ impl CpuUsageTracker {
                 }
             },
         );
-        self.inner.sampler.all_ended();
         Ok(file)
     }
 }

@@ -214,10 +214,11 @@ impl LatencyTracker {
     }
 
     /// Every non-empty label's distribution of durations in seconds (`""`: unlabelled), for
-    /// exporters.
+    /// exporters, with the generation they belong to (renewed by a reset or load).
     #[cfg(feature = "prometheus")]
-    pub(crate) fn distributions(&self) -> BTreeMap<String, Distribution> {
-        self.inner.engine.summaries().0
+    pub(crate) fn distributions(&self) -> (u64, BTreeMap<String, Distribution>) {
+        let engine = &self.inner.engine;
+        engine.within_generation(|| engine.summaries().0)
     }
 
     /// Records a duration measured elsewhere that ended at `end` (an instant of this
@@ -631,9 +632,9 @@ impl LatencyTracker {
         Ok(self.inner.engine.install_loaded(
             loaded,
             mode,
-            |slot| lock(&slot.dist).clone(),
             Distribution::count,
             |other, d| other.merge(&d),
+            |slot, d| lock(&slot.dist).merge(&d),
             |label, mut dist, shared, generation| {
                 dist.set_exact_limit(exact_limit);
                 Slot {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::engine::{Engine, Load, SessionSummary, Shared};
 use crate::label::Labelled;
 use crate::probe::{self, Pid};
-use crate::sampler::{Sample, Sampler};
+use crate::sampler::{Bell, Sample, Sampler};
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
@@ -42,8 +42,9 @@ const PROCESS_PEAK_RSS: usize = 2;
 /// start and end of each session, background samples in between, and exact peaks.
 ///
 /// One background thread per tracker (named `perftrack-sampler`) samples every session that
-/// wants it; it starts with the first such session and stops when the last one ends or the
-/// tracker drops. With `kernel_peak` (the default) the kernel's high-water mark of the
+/// wants it; it starts with the first such session and stops when no active session wants
+/// samples any more, or when the last handle of the tracker drops (a guard, even a forgotten
+/// one, never keeps it running). With `kernel_peak` (the default) the kernel's high-water mark of the
 /// resident set is folded into `peak.process_rss`, so a spike between two samples is never
 /// missed. `MemoryUsageTracker` is `Clone + Send + Sync`; clones share their state.
 ///
@@ -63,6 +64,9 @@ const PROCESS_PEAK_RSS: usize = 2;
 #[derive(Clone, Debug)]
 pub struct MemoryUsageTracker {
     inner: Arc<Inner>,
+    /// The sampling thread belongs to the handles: it stops when the last handle drops, even
+    /// while a forgotten guard keeps the state alive.
+    sampler: Arc<Sampler>,
 }
 
 // A panic in user code never leaves the tracker's state half-updated (locks ignore poisoning
@@ -76,9 +80,8 @@ struct Inner {
     /// The watched process.
     pid: Pid,
     engine: Engine<Slot, Arc<Mutex<Session>>, MemoryRecord>,
-    sampler: Sampler,
-    /// This tracker, for the sampler thread and the kernel-peak registry (weakly).
-    this: Weak<Inner>,
+    /// Wakes the sampling thread when a sampled session ends.
+    bell: Bell,
 }
 
 /// One label's state.
@@ -216,14 +219,6 @@ impl Inner {
         (now, Arc::new(Mutex::new(session)))
     }
 
-    /// Hands a session that is now in the table to the sampler, if it wants samples.
-    fn sample_in_background(&self, interval: Option<Duration>) {
-        if interval.is_some() {
-            let this: Weak<dyn Sample> = self.this.clone();
-            self.sampler.session_started(this);
-        }
-    }
-
     /// Starts a session with a generated id.
     fn start(
         &self,
@@ -232,7 +227,6 @@ impl Inner {
     ) -> (TrackId, Instant, Arc<Mutex<Session>>) {
         let (now, session) = self.open(label, interval);
         let id = self.engine.sessions.start(now, Arc::clone(&session));
-        self.sample_in_background(interval);
         (id, now, session)
     }
 
@@ -252,8 +246,8 @@ impl Inner {
         let probed = self.probe();
         let end = self.engine.now();
         let mut session = lock(session);
-        if session.interval.take().is_some() {
-            self.sampler.session_ended();
+        if session.interval.is_some() {
+            self.bell.ring();
         }
         self.fold(&mut session, &probed.reading);
         let slot = Arc::clone(&session.slot);
@@ -286,15 +280,7 @@ impl Inner {
                 .include_timestamps
                 .then(|| end_time.saturating_sub(duration)),
             end_time: shared.include_timestamps.then_some(end_time),
-            samples: session
-                .samples
-                .finish()
-                .into_iter()
-                .map(|(timestamp, r)| MemorySample {
-                    timestamp,
-                    memory: MemorySnapshot::from_reading(&r, unit),
-                })
-                .collect(),
+            samples: session_samples(&session, unit),
             duration: Some(duration.as_secs_f64()),
             status,
             gpu_status: probed.gpu_status,
@@ -304,9 +290,29 @@ impl Inner {
     }
 }
 
+/// A session's timeline so far, as its record shows it.
+fn session_samples(session: &Session, unit: crate::MemoryUnit) -> Vec<MemorySample> {
+    session
+        .samples
+        .finish()
+        .into_iter()
+        .map(|(timestamp, r)| MemorySample {
+            timestamp,
+            memory: MemorySnapshot::from_reading(&r, unit),
+        })
+        .collect()
+}
+
 impl Sample for Inner {
-    fn tick(&self) -> Duration {
-        const IDLE: Duration = Duration::from_secs(1);
+    fn wants_samples(&self) -> bool {
+        let mut wants = false;
+        self.engine.sessions.for_each(|active| {
+            wants |= lock(&active.state).interval.is_some();
+        });
+        wants
+    }
+
+    fn tick(&self) -> Option<Duration> {
         let now = self.engine.now();
         let mut due = false;
         let mut next: Option<Instant> = None;
@@ -336,8 +342,10 @@ impl Sample for Inner {
                 next = Some(next.map_or(session.next_due, |n| n.min(session.next_due)));
             });
         }
-        next.map_or(IDLE, |n| n.saturating_duration_since(self.engine.now()))
-            .max(Duration::from_millis(1))
+        next.map(|n| {
+            n.saturating_duration_since(self.engine.now())
+                .max(Duration::from_millis(1))
+        })
     }
 }
 
@@ -433,32 +441,30 @@ impl MemoryUsageTracker {
     /// ```
     pub fn with_clock(config: MemoryConfig, clock: Arc<dyn Clock>) -> Self {
         let pid = config.pid.unwrap_or_else(std::process::id);
-        let inner = Arc::new_cyclic(|this: &Weak<Inner>| {
-            let engine = Engine::new(
-                clock,
-                config.include_timestamps,
-                config.max_records,
-                config.max_labels,
-                |label, shared, generation| Slot {
-                    label,
-                    generation,
-                    summary: Mutex::new(MemorySummary::default()),
-                    shared: Arc::clone(shared),
-                },
-            );
-            Inner {
-                config,
-                pid,
-                engine,
-                sampler: Sampler::default(),
-                this: this.clone(),
-            }
+        let engine = Engine::new(
+            clock,
+            config.include_timestamps,
+            config.max_records,
+            config.max_labels,
+            |label, shared, generation| Slot {
+                label,
+                generation,
+                summary: Mutex::new(MemorySummary::default()),
+                shared: Arc::clone(shared),
+            },
+        );
+        let sampler = Arc::new(Sampler::default());
+        let inner = Arc::new(Inner {
+            config,
+            pid,
+            engine,
+            bell: sampler.bell(),
         });
         if inner.config.kernel_peak {
             let weak: Weak<dyn FoldPeak> = Arc::downgrade(&inner) as Weak<Inner>;
             kernel_peak::register(weak);
         }
-        Self { inner }
+        Self { inner, sampler }
     }
 
     /// The configuration the tracker was built with.
@@ -488,7 +494,18 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
-        self.inner.start(label, self.interval()).0
+        let interval = self.interval();
+        let id = self.inner.start(label, interval).0;
+        self.sample_in_background(interval);
+        id
+    }
+
+    /// Hands a session that is now in the table to the sampler, if it wants samples.
+    fn sample_in_background(&self, interval: Option<Duration>) {
+        if interval.is_some() {
+            let inner: Weak<dyn Sample> = Arc::downgrade(&self.inner) as Weak<Inner>;
+            self.sampler.session_started(inner);
+        }
     }
 
     /// Starts a session under an id the caller chooses; an active id is an
@@ -505,7 +522,7 @@ impl MemoryUsageTracker {
         let interval = self.interval();
         let (now, session) = self.inner.open(label, interval);
         let id = self.inner.engine.sessions.start_named(id, now, session)?;
-        self.inner.sample_in_background(interval);
+        self.sample_in_background(interval);
         Ok(id)
     }
 
@@ -535,6 +552,28 @@ impl MemoryUsageTracker {
             timestamp: at,
             memory: MemorySnapshot::from_reading(&probed.reading, self.inner.config.unit),
         })
+    }
+
+    /// The samples an active session holds so far, background and explicit ones, oldest
+    /// first: its timeline as the record would show it now. Nothing is read or recorded.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+    /// let id = tracker.start_tracking(None);
+    /// tracker.record_sample(&id)?;
+    /// assert_eq!(tracker.samples(&id)?.len(), 1);
+    /// tracker.stop_tracking(&id)?;
+    /// assert!(tracker.samples(&id).is_err());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn samples(&self, id: &TrackId) -> Result<Vec<MemorySample>> {
+        let session = self
+            .inner
+            .engine
+            .sessions
+            .with(id, |a| Arc::clone(&a.state))?;
+        Ok(session_samples(&lock(&session), self.inner.config.unit))
     }
 
     /// Stops a session: takes the final snapshot and returns the record.
@@ -621,6 +660,7 @@ impl MemoryUsageTracker {
 
     fn guard(&self, label: &str, interval: Option<Duration>) -> MemoryGuard {
         let (id, started, session) = self.inner.start(Some(label), interval);
+        self.sample_in_background(interval);
         MemoryGuard {
             tracker: Arc::clone(&self.inner),
             id,
@@ -738,7 +778,6 @@ impl MemoryUsageTracker {
     /// ```
     pub fn reset(&self) {
         self.inner.engine.reset();
-        self.inner.sampler.all_ended();
     }
 
     store::metrics_file_methods!(MemoryUsageTracker, MemoryConfig, MemoryRecord, "memory");
@@ -800,9 +839,12 @@ impl MemoryUsageTracker {
         let file = self.inner.engine.install_loaded(
             loaded,
             mode,
-            |slot| lock(&slot.summary).clone(),
             |s| s.sessions,
             |other, s| other.merge(&s),
+            |slot, mut s| {
+                s.set_exact_limit(exact_limit);
+                lock(&slot.summary).merge(&s);
+            },
             |label, mut summary, shared, generation| {
                 summary.set_exact_limit(exact_limit);
                 Slot {
@@ -813,7 +855,6 @@ impl MemoryUsageTracker {
                 }
             },
         );
-        self.inner.sampler.all_ended();
         Ok(file)
     }
 }

@@ -471,21 +471,24 @@ impl ThroughputTracker {
     }
 
     /// Every label's events so far and its rate in events per second over the window ending
-    /// now (`""`: unlabelled), for exporters.
+    /// now (`""`: unlabelled), for exporters, with the generation they belong to (renewed by
+    /// a reset or load).
     #[cfg(feature = "prometheus")]
-    pub(crate) fn export_windows(&self) -> BTreeMap<String, (u64, Option<f64>)> {
-        let now = self.now();
-        self.inner
-            .engine
-            .labels
-            .all()
-            .into_iter()
-            .map(|slot| {
-                let window = lock(&slot.window);
-                let label = slot.label().unwrap_or("").to_owned();
-                (label, (window.total(), window.rate(now)))
-            })
-            .collect()
+    pub(crate) fn export_windows(&self) -> (u64, BTreeMap<String, (u64, Option<f64>)>) {
+        let engine = &self.inner.engine;
+        engine.within_generation(|| {
+            let now = self.now();
+            engine
+                .labels
+                .all()
+                .into_iter()
+                .map(|slot| {
+                    let window = lock(&slot.window);
+                    let label = slot.label().unwrap_or("").to_owned();
+                    (label, (window.total(), window.rate(now)))
+                })
+                .collect()
+        })
     }
 
     /// Runs `f` in a session under `label`, counts its result with `count`, and returns the
@@ -706,9 +709,9 @@ impl ThroughputTracker {
         Ok(self.inner.engine.install_loaded(
             loaded,
             mode,
-            |slot| lock(&slot.dist).clone(),
             Distribution::count,
             |other, d| other.merge(&d),
+            |slot, d| lock(&slot.dist).merge(&d),
             |label, mut dist, shared, generation| {
                 dist.set_exact_limit(exact_limit);
                 Slot::new(label, generation, unit, window_size, dist, shared)
