@@ -262,11 +262,68 @@ fn bucket_counts_never_fall_when_a_label_leaves_exact_mode() {
     for _ in 0..10 {
         latency.record("x", Duration::from_micros(9_995));
     }
-    assert!(bucket(&exporter.render()) >= 10);
-    // A reset starts the counts again.
+    let before_reset = bucket(&exporter.render());
+    assert!(before_reset >= 10);
+    // A reset does not take the bucket back: a value above its bound leaves it as it was.
     latency.reset();
     latency.record("x", Duration::from_millis(50));
-    assert_eq!(bucket(&exporter.render()), 0);
+    assert_eq!(bucket(&exporter.render()), before_reset);
+}
+
+/// Every `(le, count)` of the histogram of `label`, `+Inf` as infinity, in exposition order.
+fn buckets_of(text: &str, label: &str) -> Vec<(f64, u64)> {
+    let prefix = format!(r#"perftrack_latency_seconds_bucket{{label="{label}",le=""#);
+    text.lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| {
+            let (le, count) = rest.split_once(r#""} "#).unwrap();
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap()
+            };
+            (le, count.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn after_a_reset_every_bucket_adds_the_new_values_to_what_was_exported() {
+    let latency = LatencyTracker::new(LatencyConfig::default());
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    exporter
+        .add_latency(&latency, LatencyExport::default())
+        .unwrap();
+    // M values in high buckets, scraped, then a reset and N >= M values in low buckets (within
+    // `exact_limit`, so every count is exact).
+    let high: Vec<f64> = (0..40).map(|i| 2.0 + 0.5 * f64::from(i)).collect();
+    let low: Vec<f64> = (0..60).map(|i| 0.001 + 0.0003 * f64::from(i)).collect();
+    for &v in &high {
+        latency.record("x", Duration::from_secs_f64(v));
+    }
+    let before = buckets_of(&exporter.render(), "x");
+    latency.reset();
+    for &v in &low {
+        latency.record("x", Duration::from_secs_f64(v));
+    }
+    let after = buckets_of(&exporter.render(), "x");
+    assert_eq!(after.len(), before.len());
+    assert!(after.len() > 10);
+    for ((le, n), (le_before, n_before)) in after.iter().zip(&before) {
+        assert_eq!(le, le_before);
+        let at_most = |values: &[f64]| values.iter().filter(|&&v| v <= *le).count() as u64;
+        assert_eq!(*n_before, at_most(&high), "le={le} before the reset");
+        assert_eq!(
+            *n,
+            at_most(&high) + at_most(&low),
+            "le={le} after the reset"
+        );
+    }
+    let text = exporter.render();
+    assert_eq!(
+        sample(&text, r#"perftrack_latency_seconds_count{label="x"}"#),
+        100.0
+    );
 }
 
 /// This thread's CPU time (user and system), from `/proc/thread-self/stat`.
@@ -515,4 +572,40 @@ fn query_targets(api: &str) -> String {
         .ok()
         .and_then(|mut r| r.body_mut().read_to_string().ok())
         .unwrap_or_default()
+}
+
+#[test]
+fn throughput_counters_never_go_backwards_across_a_merge_or_a_reset() {
+    let throughput = ThroughputTracker::new(ThroughputConfig::default());
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    exporter.add_throughput(&throughput, None).unwrap();
+    let events = |exporter: &PrometheusExporter| {
+        sample(
+            &exporter.render(),
+            r#"perftrack_throughput_events_total{label="queries"}"#,
+        )
+    };
+    throughput.record("queries", 250);
+    assert_eq!(events(&exporter), 250.0);
+    let file = {
+        let other = ThroughputTracker::new(ThroughputConfig::default());
+        other.track("queries").stop();
+        other.metrics_json().unwrap()
+    };
+    throughput
+        .merge_metrics_json(&file, "worker.json".as_ref())
+        .unwrap();
+    assert_eq!(
+        events(&exporter),
+        250.0,
+        "a merge keeps the window's events"
+    );
+    throughput.reset();
+    assert_eq!(
+        events(&exporter),
+        250.0,
+        "a reset carries what was exported"
+    );
+    throughput.record("queries", 5);
+    assert_eq!(events(&exporter), 255.0);
 }

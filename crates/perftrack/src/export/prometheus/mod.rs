@@ -27,6 +27,7 @@ use crate::{
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 mod buckets;
+mod carry;
 mod render;
 mod server;
 mod text;
@@ -35,7 +36,7 @@ mod text;
     clippy::wildcard_imports,
     reason = "the exporter's modules share their helpers"
 )]
-use self::{render::*, server::*, text::*};
+use self::{carry::Totals, render::*, server::*, text::*};
 pub use buckets::Buckets;
 pub use server::MetricsServer;
 
@@ -116,8 +117,16 @@ pub struct LatencyExport {
 /// `_count` and `_sum` of a histogram are exact. Bucket counts are exact while a label holds
 /// exact values (`exact_limit`); beyond that they come from the label's sketch, where only
 /// values within 1 % of a bucket bound can be counted on the wrong side of it. A bucket never
-/// decreases between scrapes (unless the tracker is reset): when a label leaves exact mode,
-/// each bucket keeps the larger of its previous and its new count, still within that bound.
+/// decreases between scrapes: when a label leaves exact mode, each bucket keeps the larger of
+/// its previous and its new count, still within that bound.
+///
+/// Counters never go backwards, not even across a tracker's `reset` or `load_metrics`: the
+/// exporter adds what it exported before the reset to what the tracker counts after it. So
+/// after a reset every bucket, `_count`, `_sum`, `_failed_total`, `_cancelled_total` and
+/// `perftrack_throughput_events_total` equals its value at the last scrape before the reset
+/// plus the new measurements (a label not used since keeps its last values); the quantiles and
+/// rates are those of the new measurements alone. A `merge_metrics` adds to the tracker's
+/// counts, so its series simply grow.
 ///
 /// The exporter is `Clone + Send + Sync`; clones share their trackers.
 ///
@@ -161,9 +170,8 @@ struct LatencySource {
     buckets: Buckets,
     label_buckets: BTreeMap<String, Buckets>,
     admitted: Mutex<BTreeSet<String>>,
-    /// Per exported label, the count and bucket counts of the previous scrape, so that no
-    /// bucket ever decreases when a label's counts move from exact values to its sketch.
-    previous: Mutex<BTreeMap<String, (u64, Vec<u64>)>>,
+    /// What previous scrapes exported, so that no counter or bucket ever decreases.
+    carry: Mutex<carry::Carry>,
 }
 
 #[derive(Debug)]
@@ -171,6 +179,8 @@ struct ThroughputSource {
     tracker: ThroughputTracker,
     name: Option<String>,
     admitted: Mutex<BTreeSet<String>>,
+    /// What previous scrapes exported, so that no counter ever decreases.
+    carry: Mutex<carry::Carry>,
 }
 
 #[derive(Debug)]
@@ -260,7 +270,7 @@ impl PrometheusExporter {
                 .unwrap_or_else(|| self.inner.config.latency_buckets.clone()),
             label_buckets: options.label_buckets,
             admitted: Mutex::default(),
-            previous: Mutex::default(),
+            carry: Mutex::default(),
         });
         Ok(())
     }
@@ -290,6 +300,7 @@ impl PrometheusExporter {
             tracker: tracker.clone(),
             name,
             admitted: Mutex::default(),
+            carry: Mutex::default(),
         });
         Ok(())
     }

@@ -57,20 +57,62 @@ pub(super) fn series_labels<'a>(
     labels
 }
 
+/// One exported label of a latency tracker: its carried totals, and its distribution now
+/// (`None` for a label kept only by its carried totals after a reset).
+struct LatencySeries<'a> {
+    label: String,
+    totals: Totals,
+    dist: Option<&'a Distribution>,
+}
+
 pub(super) fn render_latency(
     out: &mut Writer,
     sources: &[LatencySource],
     config: &PrometheusConfig,
 ) {
-    let data: Vec<BTreeMap<String, Distribution>> = sources
+    let data: Vec<(u64, BTreeMap<String, Distribution>)> = sources
         .iter()
         .map(|s| {
-            cap(
-                &s.admitted,
-                config.max_label_values,
-                s.tracker.distributions(),
-                |a, b| a.merge(&b),
-            )
+            let (generation, dists) = s.tracker.distributions();
+            let dists = cap(&s.admitted, config.max_label_values, dists, |a, b| {
+                a.merge(&b);
+            });
+            (generation, dists)
+        })
+        .collect();
+    let series: Vec<Vec<LatencySeries<'_>>> = sources
+        .iter()
+        .zip(&data)
+        .map(|(source, (generation, dists))| {
+            let mut carry = lock(&source.carry);
+            carry.begin(*generation);
+            let labels: BTreeSet<String> = dists.keys().chain(carry.carried()).cloned().collect();
+            let series: Vec<LatencySeries<'_>> = labels
+                .into_iter()
+                .map(|label| {
+                    let dist = dists.get(&label);
+                    let buckets = source.label_buckets.get(&label).unwrap_or(&source.buckets);
+                    let bounds = buckets.bounds();
+                    let mut current = Totals {
+                        buckets: vec![0; bounds.len()],
+                        ..Totals::default()
+                    };
+                    if let Some(dist) = dist {
+                        dist.counts_at_most(bounds, &mut current.buckets);
+                        current.count = dist.count();
+                        current.sum = dist.sum();
+                        (current.failed, current.cancelled) = dist.failed_cancelled();
+                    }
+                    let totals = carry.export(&label, &current);
+                    LatencySeries {
+                        label,
+                        totals,
+                        dist,
+                    }
+                })
+                .collect();
+            carry.finish(|label| series.iter().any(|s| s.label == label));
+            series
         })
         .collect();
 
@@ -79,25 +121,14 @@ pub(super) fn render_latency(
         "histogram",
         "Duration of each measured operation, by label.",
     );
-    for (source, dists) in sources.iter().zip(&data) {
-        let mut previous = lock(&source.previous);
-        for (label, dist) in dists {
-            let buckets = source.label_buckets.get(label).unwrap_or(&source.buckets);
-            let bounds = buckets.bounds();
-            let mut counts = vec![0; bounds.len()];
-            dist.counts_at_most(bounds, &mut counts);
-            let count = dist.count();
-            match previous.get(label) {
-                // Counts only fall on a reset or load; otherwise no bucket may decrease.
-                Some((prev_count, prev)) if *prev_count <= count && prev.len() == counts.len() => {
-                    for (c, p) in counts.iter_mut().zip(prev) {
-                        *c = (*c).max(*p);
-                    }
-                }
-                _ => {}
-            }
-            let labels = series_labels(source.name.as_deref(), label);
-            for (bound, n) in bounds.iter().zip(&counts) {
+    for (source, series) in sources.iter().zip(&series) {
+        for s in series {
+            let buckets = source
+                .label_buckets
+                .get(&s.label)
+                .unwrap_or(&source.buckets);
+            let labels = series_labels(source.name.as_deref(), &s.label);
+            for (bound, n) in buckets.bounds().iter().zip(&s.totals.buckets) {
                 let le = format_float(*bound);
                 out.sample_with(
                     "perftrack_latency_seconds_bucket",
@@ -110,22 +141,19 @@ pub(super) fn render_latency(
                 "perftrack_latency_seconds_bucket",
                 &labels,
                 ("le", "+Inf"),
-                Value::Int(count),
+                Value::Int(s.totals.count),
             );
             out.sample(
                 "perftrack_latency_seconds_sum",
                 &labels,
-                Value::Float(dist.sum()),
+                Value::Float(s.totals.sum),
             );
             out.sample(
                 "perftrack_latency_seconds_count",
                 &labels,
-                Value::Int(count),
+                Value::Int(s.totals.count),
             );
-            previous.insert(label.clone(), (count, counts));
         }
-        // Only labels exported now are remembered: the map stays within the label cap.
-        previous.retain(|label, _| dists.contains_key(label));
     }
 
     if config.quantiles {
@@ -134,12 +162,12 @@ pub(super) fn render_latency(
             "summary",
             "Percentiles of each operation's duration since start, exact or within 1 %.",
         );
-        for (source, dists) in sources.iter().zip(&data) {
-            for (label, dist) in dists {
-                let Some(stats) = dist.statistics(1.0, "s") else {
+        for (source, series) in sources.iter().zip(&series) {
+            for s in series {
+                let Some(stats) = s.dist.and_then(|d| d.statistics(1.0, "s")) else {
                     continue;
                 };
-                let labels = series_labels(source.name.as_deref(), label);
+                let labels = series_labels(source.name.as_deref(), &s.label);
                 for (q, v) in [
                     ("0.5", stats.p50),
                     ("0.9", stats.p90),
@@ -156,12 +184,12 @@ pub(super) fn render_latency(
                 out.sample(
                     "perftrack_latency_quantile_seconds_sum",
                     &labels,
-                    Value::Float(dist.sum()),
+                    Value::Float(s.totals.sum),
                 );
                 out.sample(
                     "perftrack_latency_quantile_seconds_count",
                     &labels,
-                    Value::Int(dist.count()),
+                    Value::Int(s.totals.count),
                 );
             }
         }
@@ -180,11 +208,15 @@ pub(super) fn render_latency(
         ),
     ] {
         out.family(family, "counter", help);
-        for (source, dists) in sources.iter().zip(&data) {
-            for (label, dist) in dists {
-                let (f, c) = dist.failed_cancelled();
-                let labels = series_labels(source.name.as_deref(), label);
-                out.sample(family, &labels, Value::Int(if failed { f } else { c }));
+        for (source, series) in sources.iter().zip(&series) {
+            for s in series {
+                let labels = series_labels(source.name.as_deref(), &s.label);
+                let n = if failed {
+                    s.totals.failed
+                } else {
+                    s.totals.cancelled
+                };
+                out.sample(family, &labels, Value::Int(n));
             }
         }
     }
@@ -195,21 +227,35 @@ pub(super) fn render_throughput(
     sources: &[ThroughputSource],
     config: &PrometheusConfig,
 ) {
-    let data: Vec<BTreeMap<String, (u64, Option<f64>)>> = sources
+    // Per source: label, events exported (carried across resets), rate now.
+    let data: Vec<Vec<(String, u64, Option<f64>)>> = sources
         .iter()
         .map(|s| {
-            cap(
-                &s.admitted,
-                config.max_label_values,
-                s.tracker.export_windows(),
-                |a, b| {
-                    a.0 = a.0.saturating_add(b.0);
-                    a.1 = match (a.1, b.1) {
-                        (Some(x), Some(y)) => Some(x + y),
-                        (x, y) => x.or(y),
+            let (generation, windows) = s.tracker.export_windows();
+            let windows = cap(&s.admitted, config.max_label_values, windows, |a, b| {
+                a.0 = a.0.saturating_add(b.0);
+                a.1 = match (a.1, b.1) {
+                    (Some(x), Some(y)) => Some(x + y),
+                    (x, y) => x.or(y),
+                };
+            });
+            let mut carry = lock(&s.carry);
+            carry.begin(generation);
+            let labels: BTreeSet<String> = windows.keys().chain(carry.carried()).cloned().collect();
+            let series: Vec<(String, u64, Option<f64>)> = labels
+                .into_iter()
+                .map(|label| {
+                    let (total, rate) = windows.get(&label).copied().unwrap_or((0, None));
+                    let current = Totals {
+                        count: total,
+                        ..Totals::default()
                     };
-                },
-            )
+                    let exported = carry.export(&label, &current).count;
+                    (label, exported, rate)
+                })
+                .collect();
+            carry.finish(|label| series.iter().any(|(l, _, _)| l == label));
+            series
         })
         .collect();
     out.family(
@@ -217,8 +263,8 @@ pub(super) fn render_throughput(
         "counter",
         "Events counted (queries, documents, tokens), by label.",
     );
-    for (source, windows) in sources.iter().zip(&data) {
-        for (label, (total, _)) in windows {
+    for (source, series) in sources.iter().zip(&data) {
+        for (label, total, _) in series {
             let labels = series_labels(source.name.as_deref(), label);
             out.sample(
                 "perftrack_throughput_events_total",
@@ -232,8 +278,8 @@ pub(super) fn render_throughput(
         "gauge",
         "Events per second over the tracker's sliding window, by label.",
     );
-    for (source, windows) in sources.iter().zip(&data) {
-        for (label, (_, rate)) in windows {
+    for (source, series) in sources.iter().zip(&data) {
+        for (label, _, rate) in series {
             if let Some(rate) = rate {
                 let labels = series_labels(source.name.as_deref(), label);
                 out.sample(
