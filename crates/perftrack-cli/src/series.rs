@@ -153,6 +153,11 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
                 },
             )?;
         }
+        other => anyhow::bail!(
+            "{}: perftrack cannot compare {} metrics yet",
+            input.source.display(),
+            perftrack::PerformanceTracker::tracker_type(other)
+        ),
     }
     Ok(out)
 }

@@ -490,6 +490,8 @@ fn class_name(tracker: &AnyTracker) -> &'static str {
         AnyTracker::Throughput(_) => "ThroughputTracker",
         AnyTracker::Memory(_) => "MemoryUsageTracker",
         AnyTracker::Cpu(_) => "CpuUsageTracker",
+        // Kinds added after this example was written.
+        _ => "a newer tracker",
     }
 }
 

@@ -13,6 +13,9 @@ use crate::{
 /// What every tracker can do, for code that handles trackers generically (a list of them, an
 /// exporter, a command-line tool). Object-safe: `Box<dyn PerformanceTracker>` works.
 ///
+/// The trait is sealed: only perftrack's trackers implement it, so later versions can add
+/// methods without breaking anyone.
+///
 /// The concrete trackers keep their typed methods of the same names (which return typed
 /// records); call these through the trait, an [`AnyTracker`] or a `dyn PerformanceTracker`.
 ///
@@ -30,7 +33,7 @@ use crate::{
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub trait PerformanceTracker: Send + Sync {
+pub trait PerformanceTracker: Send + Sync + sealed::Sealed {
     /// `"latency"`, `"throughput"`, `"memory"` or `"cpu"`.
     fn tracker_type(&self) -> &'static str;
     /// Starts a session; `Some("")` and `None` mean no label.
@@ -92,6 +95,7 @@ pub trait PerformanceTracker: Send + Sync {
     clippy::large_enum_variant,
     reason = "one record per finished session, handed to the caller and not kept in bulk"
 )]
+#[non_exhaustive]
 pub enum AnyRecord {
     /// A latency record.
     Latency(LatencyRecord),
@@ -130,6 +134,7 @@ any_record_from!(
 /// # Ok::<(), perftrack::Error>(())
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum AnyTracker {
     /// A latency tracker.
     Latency(LatencyTracker),
@@ -202,6 +207,16 @@ impl AnyTracker {
 /// JSON of a value that always serialises (the library's own types do).
 fn json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// Keeps [`PerformanceTracker`] implemented by perftrack's trackers alone.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::LatencyTracker {}
+    impl Sealed for crate::ThroughputTracker {}
+    impl Sealed for crate::MemoryUsageTracker {}
+    impl Sealed for crate::CpuUsageTracker {}
+    impl Sealed for super::AnyTracker {}
 }
 
 macro_rules! delegate {

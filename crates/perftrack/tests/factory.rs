@@ -90,6 +90,7 @@ fn every_tracker_works_as_a_boxed_trait_object() {
                 AnyTracker::Throughput(t) => Box::new(t),
                 AnyTracker::Memory(t) => Box::new(t),
                 AnyTracker::Cpu(t) => Box::new(t),
+                other => Box::new(other),
             };
             boxed
         })
