@@ -113,8 +113,10 @@ impl<T: Labelled> LabelRegistry<T> {
                     map.insert(name, Arc::clone(&state));
                     state
                 } else {
-                    // Relaxed: a statistic read on its own.
-                    self.overflowed.fetch_add(1, Ordering::Relaxed);
+                    // Relaxed: a statistic read on its own. Saturates rather than wraps: a
+                    // loaded or merged count may already be `u64::MAX`.
+                    let (relaxed, add_one) = (Ordering::Relaxed, |n: u64| n.checked_add(1));
+                    let _ = self.overflowed.fetch_update(relaxed, relaxed, add_one);
                     let state = map
                         .entry(Arc::from(OVERFLOW_LABEL))
                         .or_insert_with_key(|name| Arc::new((self.make)(Some(Arc::clone(name)))));
