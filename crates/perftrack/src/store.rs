@@ -429,6 +429,48 @@ impl<C, R, S> FileV1<C, R, S> {
         Ok(records)
     }
 
+    /// The measurements all summaries count together (`measurements` counts one summary's),
+    /// checked to fit a `u64`, as must `overflowed_labels` plus that total: a tracker with a
+    /// smaller `max_labels` adds the measurements of the labels it merges into `"_other"` to
+    /// `overflowed_labels`.
+    pub(crate) fn check_counts(
+        &self,
+        path: &Path,
+        text: &str,
+        measurements: fn(&S) -> u64,
+    ) -> Result<u64> {
+        let mut measured: u64 = 0;
+        for (label, summary) in &self.summaries {
+            measured = measured.checked_add(measurements(summary)).ok_or_else(|| {
+                invalid_at_key(
+                    path,
+                    text,
+                    "summaries",
+                    format!(
+                        "`summaries` count more than {} measurements together (the total \
+                         overflows at `{label}`)",
+                        u64::MAX
+                    ),
+                )
+            })?;
+        }
+        if self.overflowed_labels.checked_add(measured).is_none() {
+            return Err(invalid_at_key(
+                path,
+                text,
+                "overflowed_labels",
+                format!(
+                    "`overflowed_labels` ({}) plus the measurements `summaries` count \
+                     ({measured}) is more than {}; a tracker with a smaller `max_labels` adds \
+                     those measurements to it",
+                    self.overflowed_labels,
+                    u64::MAX
+                ),
+            ));
+        }
+        Ok(measured)
+    }
+
     /// Checks `dropped_records` against the measurements the summaries count and the number of
     /// records that are counted in them.
     pub(crate) fn check_dropped(
@@ -536,7 +578,7 @@ where
             invalid_at_key(path, text, label, format!("summary `{label}`: {reason}"))
         })?;
     }
-    let measured = file.summaries.values().map(rules.measurements).sum();
+    let measured = file.check_counts(path, text, rules.measurements)?;
     let counted = records.iter().filter(|r| (rules.counted)(r)).count();
     file.check_dropped(path, text, measured, counted)?;
     Ok(Loaded {

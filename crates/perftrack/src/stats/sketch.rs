@@ -173,7 +173,7 @@ impl Store {
         for &n in &data.counts {
             total = total.checked_add(n).ok_or_else(|| {
                 format!(
-                    "sketch {side} store's `counts` add up to more than {}",
+                    "sketch `{side}` store's `counts` add up to more than {}",
                     u64::MAX
                 )
             })?;
