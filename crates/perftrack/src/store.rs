@@ -430,18 +430,19 @@ impl<C, R, S> FileV1<C, R, S> {
     }
 
     /// The measurements all summaries count together (`measurements` counts one summary's),
-    /// checked to fit a `u64`, as must `overflowed_labels` plus that total: a tracker with a
-    /// smaller `max_labels` adds the measurements of the labels it merges into `"_other"` to
-    /// `overflowed_labels`.
+    /// checked to fit a `u64`. So must `overflowed_labels` plus the measurements of every label
+    /// but the unlabelled `""` and `"_other"`: a tracker with a smaller `max_labels` merges
+    /// such labels into `"_other"` and adds their measurements to `overflowed_labels`.
     pub(crate) fn check_counts(
         &self,
         path: &Path,
         text: &str,
         measurements: fn(&S) -> u64,
     ) -> Result<u64> {
-        let mut measured: u64 = 0;
+        let (mut measured, mut mergeable) = (0u64, 0u64);
         for (label, summary) in &self.summaries {
-            measured = measured.checked_add(measurements(summary)).ok_or_else(|| {
+            let n = measurements(summary);
+            measured = measured.checked_add(n).ok_or_else(|| {
                 invalid_at_key(
                     path,
                     text,
@@ -453,18 +454,23 @@ impl<C, R, S> FileV1<C, R, S> {
                     ),
                 )
             })?;
+            if !label.is_empty() && label != crate::OVERFLOW_LABEL {
+                // At most `measured`, which did not overflow.
+                mergeable += n;
+            }
         }
-        if self.overflowed_labels.checked_add(measured).is_none() {
+        if self.overflowed_labels.checked_add(mergeable).is_none() {
             return Err(invalid_at_key(
                 path,
                 text,
                 "overflowed_labels",
                 format!(
-                    "`overflowed_labels` ({}) plus the measurements `summaries` count \
-                     ({measured}) is more than {}; a tracker with a smaller `max_labels` adds \
-                     those measurements to it",
+                    "`overflowed_labels` ({}) plus the measurements of the labels in `summaries` \
+                     ({mergeable}) is more than {}; a tracker with a smaller `max_labels` merges \
+                     those labels into `{}` and adds their measurements to it",
                     self.overflowed_labels,
-                    u64::MAX
+                    u64::MAX,
+                    crate::OVERFLOW_LABEL
                 ),
             ));
         }

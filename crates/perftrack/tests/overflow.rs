@@ -133,10 +133,31 @@ fn overflowed_labels_that_cannot_take_the_file_s_measurements_are_rejected() {
     });
     let message = malformed(tracker.load_metrics_json(&text, source()).unwrap_err());
     assert!(message.contains("`overflowed_labels`"), "{message}");
-    // Without measurements, any count loads.
-    let text = latency_file(&[], 0, u64::MAX);
+    // Measurements already in `"_other"` (or unlabelled) are never added to it again.
+    let text = latency_file(&[("", 1), ("_other", 1)], 2, u64::MAX);
     tracker.load_metrics_json(&text, source()).unwrap();
     assert_eq!(tracker.overflowed_labels(), u64::MAX);
+}
+
+#[test]
+fn a_file_whose_labels_went_to_other_on_load_saves_a_file_that_loads() {
+    // `a` is merged into `"_other"` and its HALF measurements added to `overflowed_labels`:
+    // the saved file counts them twice, once in `"_other"` and once there.
+    let text = latency_file(&[("a", HALF)], HALF, 0);
+    let capped = || {
+        LatencyTracker::new(LatencyConfig {
+            max_labels: 0,
+            ..LatencyConfig::default()
+        })
+    };
+    let tracker = capped();
+    tracker.load_metrics_json(&text, source()).unwrap();
+    assert_eq!(tracker.overflowed_labels(), HALF);
+    let saved = tracker.metrics_json().unwrap();
+    let again = capped();
+    again.load_metrics_json(&saved, source()).unwrap();
+    assert_eq!(again.overflowed_labels(), HALF);
+    assert_eq!(again.statistics_by_label(), tracker.statistics_by_label());
 }
 
 #[test]
