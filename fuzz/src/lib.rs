@@ -4,10 +4,13 @@
 //!
 //! Every function accepts any bytes. Errors are expected and fine; a panic, a hang or an
 //! unbounded allocation is a defect. Where an input is accepted, the functions also check that
-//! it survives a round trip (save → load, config → JSON → config, unit → name → unit).
+//! it survives a round trip (save → load, config → JSON → config, unit → name → unit), and a
+//! tracker that loaded a file keeps working: it records, merges the same file again and reports
+//! statistics (counts near `u64::MAX` saturate; nothing may overflow).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use perftrack::{
     CpuConfig, CpuUsageTracker, LatencyConfig, LatencyTracker, MemoryConfig, MemoryUnit,
@@ -41,7 +44,9 @@ impl Drop for TempFile {
 
 /// Loads `data` as a metrics file with each of the four tracker types. Where a load succeeds,
 /// the tracker's statistics are read, saved and loaded into a fresh tracker, which must then
-/// report the same statistics, records and dropped-record count.
+/// report the same statistics, records and dropped-record count. The loaded tracker then
+/// records (a session, for memory and CPU), merges the same file again and reports statistics
+/// and its metrics file, which a fresh tracker then loads or rejects; none of it may panic.
 pub fn load_metrics(data: &[u8]) {
     let input = TempFile::new("input");
     if std::fs::write(input.path(), data).is_err() {
@@ -57,20 +62,25 @@ pub fn load_metrics(data: &[u8]) {
     let time_unit = [TimeUnit::Milliseconds, TimeUnit::Seconds][n / 6 % 2];
     let memory_unit = [MemoryUnit::MB, MemoryUnit::B][n / 6 % 2];
     let rate_unit = [RateUnit::PerSecond, RateUnit::PerMinute][n / 6 % 2];
-    // Trackers that read no GPU and register no process-wide peak hook, so that creating four
-    // of them per input stays cheap; loading does not depend on either setting.
+    // Trackers that read no GPU, register no process-wide peak hook and sample nothing in the
+    // background, so that creating four of them per input, and a session on each, stays cheap;
+    // loading does not depend on these settings.
+    let no_sampling = SamplingInterval::from_duration(Duration::ZERO);
     let memory = || {
         MemoryUsageTracker::new(MemoryConfig {
             track_gpu: false,
             kernel_peak: false,
+            sampling_interval: no_sampling,
             unit: memory_unit,
             max_labels,
             exact_limit,
             ..MemoryConfig::default()
         })
     };
+    // Whatever loads is UTF-8 text.
+    let text = std::str::from_utf8(data).unwrap_or_default();
     macro_rules! round_trip {
-        ($make:expr) => {{
+        ($make:expr, $use_after_load:expr) => {{
             let tracker = $make;
             if let Ok(file) = tracker.load_metrics(input.path()) {
                 let stats = tracker.statistics_by_label();
@@ -94,27 +104,95 @@ pub fn load_metrics(data: &[u8]) {
                 );
                 assert_eq!(again.records(), records, "save → load changed records");
                 assert_eq!(reloaded.dropped_records, file.dropped_records);
+                // Records, merges the file again and reads statistics.
+                $use_after_load(&tracker, text, input.path());
+                let _ = tracker.records();
+                let merged = tracker.metrics_json().expect("a merged tracker renders");
+                // Counts that saturated, or sums that became infinite, make the file one that
+                // does not load; either way, no panic.
+                let _ = $make.load_metrics_json(&merged, saved.path());
             }
         }};
     }
-    round_trip!(LatencyTracker::new(LatencyConfig {
-        time_unit,
-        max_labels,
-        exact_limit,
-        ..LatencyConfig::default()
-    }));
-    round_trip!(ThroughputTracker::new(ThroughputConfig {
-        time_unit: rate_unit,
-        max_labels,
-        exact_limit,
-        ..ThroughputConfig::default()
-    }));
-    round_trip!(memory());
-    round_trip!(CpuUsageTracker::new(CpuConfig {
-        max_labels,
-        exact_limit,
-        ..CpuConfig::default()
-    }));
+    round_trip!(
+        LatencyTracker::new(LatencyConfig {
+            time_unit,
+            max_labels,
+            exact_limit,
+            ..LatencyConfig::default()
+        }),
+        use_latency
+    );
+    round_trip!(
+        ThroughputTracker::new(ThroughputConfig {
+            time_unit: rate_unit,
+            max_labels,
+            exact_limit,
+            ..ThroughputConfig::default()
+        }),
+        use_throughput
+    );
+    round_trip!(memory(), use_memory);
+    round_trip!(
+        CpuUsageTracker::new(CpuConfig {
+            sampling_interval: no_sampling,
+            max_labels,
+            exact_limit,
+            ..CpuConfig::default()
+        }),
+        use_cpu
+    );
+}
+
+/// After a load: records two durations, merges `text` again, and checks that the total count
+/// is the loaded one twice plus two (saturating at `u64::MAX`).
+fn use_latency(tracker: &LatencyTracker, text: &str, source: &Path) {
+    let loaded = tracker.statistics(None).map_or(0, |s| s.count);
+    tracker.record("fuzz", Duration::from_micros(1500));
+    tracker.time("", || ());
+    tracker
+        .merge_metrics_json(text, source)
+        .expect("a file that loads merges");
+    let merged = tracker.statistics(None).map_or(0, |s| s.count);
+    assert_eq!(
+        merged,
+        loaded.saturating_add(2).saturating_add(loaded),
+        "merging lost or invented measurements"
+    );
+    let _ = tracker.statistics_by_label();
+    let _ = (tracker.dropped_records(), tracker.overflowed_labels());
+}
+
+/// After a load: records events and a session, merges `text` again, reads statistics and rates.
+fn use_throughput(tracker: &ThroughputTracker, text: &str, source: &Path) {
+    tracker.record("fuzz", 3);
+    tracker.track("fuzz").record(2);
+    tracker
+        .merge_metrics_json(text, source)
+        .expect("a file that loads merges");
+    let _ = (tracker.statistics(None), tracker.statistics_by_label());
+    let _ = (tracker.dropped_records(), tracker.overflowed_labels());
+    let _ = tracker.current_rate("fuzz");
+}
+
+/// After a load: one session (no background sampling), `text` merged again, statistics read.
+fn use_memory(tracker: &MemoryUsageTracker, text: &str, source: &Path) {
+    let id = tracker.start_tracking(Some("fuzz"));
+    tracker.stop_tracking(&id).expect("a started session stops");
+    tracker
+        .merge_metrics_json(text, source)
+        .expect("a file that loads merges");
+    let _ = (tracker.statistics(None), tracker.statistics_by_label());
+}
+
+/// After a load: one session (no background sampling), `text` merged again, statistics read.
+fn use_cpu(tracker: &CpuUsageTracker, text: &str, source: &Path) {
+    let id = tracker.start_tracking(Some("fuzz"));
+    tracker.stop_tracking(&id).expect("a started session stops");
+    tracker
+        .merge_metrics_json(text, source)
+        .expect("a file that loads merges");
+    let _ = (tracker.statistics(None), tracker.statistics_by_label());
 }
 
 /// Parses `data` as the JSON configuration of each tracker type, and through the factory for
@@ -175,6 +253,8 @@ pub fn config(data: &[u8]) {
     let _ = get_performance_tracker(text, None);
 }
 
+/// Saves the tracker's metrics, loads them back, records a session, merges the file again and
+/// reads the statistics.
 fn save_and_load(tracker: &dyn PerformanceTracker) {
     let file = TempFile::new("config");
     tracker
@@ -183,6 +263,12 @@ fn save_and_load(tracker: &dyn PerformanceTracker) {
     tracker
         .load_metrics(file.path())
         .expect("a tracker loads its own file");
+    let id = tracker.start_tracking(Some("fuzz"));
+    tracker.stop_tracking(&id).expect("a started session stops");
+    tracker
+        .merge_metrics(file.path())
+        .expect("a tracker merges its own file");
+    let _ = tracker.statistics_json(None);
 }
 
 /// Parses `data` as each unit, a timestamp, a sampling interval and a window size; whatever

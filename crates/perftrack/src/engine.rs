@@ -347,7 +347,7 @@ impl<St: Scalar, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         for state in self.labels.all() {
             let dist = lock(state.distribution()).clone();
             if dist.count() > 0 {
-                total += dist.count();
+                total = dist.count().saturating_add(total);
                 summaries.insert(state.label().unwrap_or("").to_owned(), dist);
             }
         }
@@ -416,7 +416,7 @@ impl<St: SessionSummary, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R>
         for state in self.labels.all() {
             let summary = lock(state.summary()).clone();
             if St::sessions(&summary) > 0 {
-                sessions += St::sessions(&summary);
+                sessions = St::sessions(&summary).saturating_add(sessions);
                 summaries.insert(state.label().unwrap_or("").to_owned(), summary);
             }
         }
@@ -457,7 +457,7 @@ pub(crate) fn cap_labels<D>(
     }
     let mut overflowed = 0;
     for summary in merged {
-        overflowed += measurements(&summary);
+        overflowed = measurements(&summary).saturating_add(overflowed);
         match kept.get_mut(OVERFLOW_LABEL) {
             Some(other) => merge(other, summary),
             None => {

@@ -429,6 +429,54 @@ impl<C, R, S> FileV1<C, R, S> {
         Ok(records)
     }
 
+    /// The measurements all summaries count together (`measurements` counts one summary's),
+    /// checked to fit a `u64`. So must `overflowed_labels` plus the measurements of every label
+    /// but the unlabelled `""` and `"_other"`: a tracker with a smaller `max_labels` merges
+    /// such labels into `"_other"` and adds their measurements to `overflowed_labels`.
+    pub(crate) fn check_counts(
+        &self,
+        path: &Path,
+        text: &str,
+        measurements: fn(&S) -> u64,
+    ) -> Result<u64> {
+        let (mut measured, mut mergeable) = (0u64, 0u64);
+        for (label, summary) in &self.summaries {
+            let n = measurements(summary);
+            measured = measured.checked_add(n).ok_or_else(|| {
+                invalid_at_key(
+                    path,
+                    text,
+                    "summaries",
+                    format!(
+                        "`summaries` count more than {} measurements together (the total \
+                         overflows at `{label}`)",
+                        u64::MAX
+                    ),
+                )
+            })?;
+            if !label.is_empty() && label != crate::OVERFLOW_LABEL {
+                // At most `measured`, which did not overflow.
+                mergeable += n;
+            }
+        }
+        if self.overflowed_labels.checked_add(mergeable).is_none() {
+            return Err(invalid_at_key(
+                path,
+                text,
+                "overflowed_labels",
+                format!(
+                    "`overflowed_labels` ({}) plus the measurements of the labels in `summaries` \
+                     ({mergeable}) is more than {}; a tracker with a smaller `max_labels` merges \
+                     those labels into `{}` and adds their measurements to it",
+                    self.overflowed_labels,
+                    u64::MAX,
+                    crate::OVERFLOW_LABEL
+                ),
+            ));
+        }
+        Ok(measured)
+    }
+
     /// Checks `dropped_records` against the measurements the summaries count and the number of
     /// records that are counted in them.
     pub(crate) fn check_dropped(
@@ -536,7 +584,7 @@ where
             invalid_at_key(path, text, label, format!("summary `{label}`: {reason}"))
         })?;
     }
-    let measured = file.summaries.values().map(rules.measurements).sum();
+    let measured = file.check_counts(path, text, rules.measurements)?;
     let counted = records.iter().filter(|r| (rules.counted)(r)).count();
     file.check_dropped(path, text, measured, counted)?;
     Ok(Loaded {

@@ -89,6 +89,20 @@ fn v1(tracker_type: &str) -> serde_json::Value {
     })
 }
 
+/// The saved form of a latency distribution of `n` values of 1.0.
+fn ones(n: u64) -> serde_json::Value {
+    json!({
+        "count": n, "failed": 0, "cancelled": 0,
+        "sum": n as f64, "min": 1.0, "max": 1.0, "mean": 1.0, "m2": 0.0, "last": 1.0,
+        "last_time": "2025-01-02T03:04:05Z",
+        "sketch": {
+            "relative_accuracy": 0.01, "zero_count": 0,
+            "positive": {"offset": 0, "counts": [n]},
+            "negative": {"offset": 0, "counts": []}
+        }
+    })
+}
+
 fn table() -> Table {
     let dir = tempfile::tempdir().unwrap().keep();
     let mut t = Table {
@@ -373,6 +387,79 @@ fn table() -> Table {
     t.error(
         "`load_metrics`",
         "a `dropped_records` the summaries contradict",
+        latency.load_metrics(&p),
+    );
+    // Counts that overflow when added up.
+    const HALF: u64 = u64::MAX / 2 + 1;
+    let mut file = v1("latency");
+    file["summaries"] = json!({"a": ones(HALF), "b": ones(HALF)});
+    let p = t.file(
+        "counts.json",
+        serde_json::to_string_pretty(&file).unwrap().as_bytes(),
+    );
+    t.error(
+        "`load_metrics`",
+        "summary counts that add up past 2⁶⁴ − 1",
+        latency.load_metrics(&p),
+    );
+    let mut file = v1("memory");
+    let memory_summary = |n: u64| json!({"sessions": n, "value": {}, "peak": {}, "change": {}});
+    file["summaries"] = json!({"a": memory_summary(HALF), "b": memory_summary(HALF)});
+    let p = t.file(
+        "sessions.json",
+        serde_json::to_string_pretty(&file).unwrap().as_bytes(),
+    );
+    t.error(
+        "`load_metrics` (memory, CPU)",
+        "summary `sessions` that add up past 2⁶⁴ − 1",
+        memory.load_metrics(&p),
+    );
+    let mut file = v1("latency");
+    file["summaries"] = json!({"a": ones(1)});
+    file["dropped_records"] = json!(1);
+    file["overflowed_labels"] = json!(u64::MAX);
+    let p = t.file(
+        "overflowed.json",
+        serde_json::to_string_pretty(&file).unwrap().as_bytes(),
+    );
+    t.error(
+        "`load_metrics`",
+        "an `overflowed_labels` that passes 2⁶⁴ − 1 with the summaries' counts",
+        latency.load_metrics(&p),
+    );
+    let mut file = v1("latency");
+    let mut summary = ones(u64::MAX);
+    summary["failed"] = json!(u64::MAX);
+    summary["cancelled"] = json!(1);
+    file["summaries"] = json!({"a": summary});
+    file["dropped_records"] = json!(u64::MAX);
+    let p = t.file(
+        "failed.json",
+        serde_json::to_string_pretty(&file).unwrap().as_bytes(),
+    );
+    t.error(
+        "`load_metrics`",
+        "a summary's `failed` and `cancelled` that add up past 2⁶⁴ − 1",
+        latency.load_metrics(&p),
+    );
+    let mut file = v1("latency");
+    let mut summary = ones(u64::MAX);
+    summary["sketch"]["positive"]["counts"] = json!([u64::MAX, 1]);
+    file["summaries"] = json!({"a": summary});
+    let p = t.file("store.json", file.to_string().as_bytes());
+    t.error(
+        "`load_metrics`",
+        "sketch bucket `counts` that add up past 2⁶⁴ − 1",
+        latency.load_metrics(&p),
+    );
+    let mut file = v1("latency");
+    let mut summary = ones(u64::MAX);
+    summary["sketch"]["zero_count"] = json!(1);
+    file["summaries"] = json!({"a": summary});
+    let p = t.file("sketch.json", file.to_string().as_bytes());
+    t.error(
+        "`load_metrics`",
+        "a sketch's `zero_count` and bucket `counts` that add up past 2⁶⁴ − 1",
         latency.load_metrics(&p),
     );
     let mut file = v1("latency");

@@ -95,13 +95,14 @@ impl CpuSummary {
         at: Timestamp,
         exact_limit: usize,
     ) {
-        self.sessions += 1;
+        self.sessions = self.sessions.saturating_add(1);
         record_snapshot(&mut self.value, value, status, at, exact_limit);
         record_snapshot(&mut self.peak, peak, status, at, exact_limit);
     }
 
+    /// Adds every session of `other`; counts saturate at `u64::MAX`.
     pub(crate) fn merge(&mut self, other: &CpuSummary) {
-        self.sessions += other.sessions;
+        self.sessions = self.sessions.saturating_add(other.sessions);
         readings::merge(&mut self.value, &other.value);
         readings::merge(&mut self.peak, &other.peak);
     }

@@ -85,7 +85,7 @@ impl MemorySummary {
         at: Timestamp,
         exact_limit: usize,
     ) {
-        self.sessions += 1;
+        self.sessions = self.sessions.saturating_add(1);
         record_reading(&mut self.value, value, status, at, exact_limit);
         if let Some(peak) = peak {
             record_reading(&mut self.peak, peak, status, at, exact_limit);
@@ -93,8 +93,9 @@ impl MemorySummary {
         record_reading(&mut self.change, change, status, at, exact_limit);
     }
 
+    /// Adds every session of `other`; counts saturate at `u64::MAX`.
     pub(crate) fn merge(&mut self, other: &MemorySummary) {
-        self.sessions += other.sessions;
+        self.sessions = self.sessions.saturating_add(other.sessions);
         readings::merge(&mut self.value, &other.value);
         readings::merge(&mut self.peak, &other.peak);
         readings::merge(&mut self.change, &other.change);

@@ -117,11 +117,12 @@ impl Distribution {
         if !value.is_finite() {
             return false;
         }
-        self.count += 1;
+        // Counts saturate: a distribution loaded or merged up to `u64::MAX` stays there.
+        self.count = self.count.saturating_add(1);
         match status {
             Status::Ok => {}
-            Status::Failed => self.failed += 1,
-            Status::Cancelled => self.cancelled += 1,
+            Status::Failed => self.failed = self.failed.saturating_add(1),
+            Status::Cancelled => self.cancelled = self.cancelled.saturating_add(1),
         }
         self.sum += value;
         self.min = self.min.min(value);
@@ -153,7 +154,7 @@ impl Distribution {
 
     /// Adds every measurement of `other`, as if they had been recorded here. Moments merge
     /// exactly (Chan et al.), sketches bucket by bucket, and exact values stay exact while the
-    /// total is within this distribution's `exact_limit`.
+    /// total is within this distribution's `exact_limit`. Counts saturate at `u64::MAX`.
     ///
     /// ```
     /// use perftrack::{Distribution, Status, Timestamp};
@@ -172,9 +173,9 @@ impl Distribution {
         let delta = other.mean - self.mean;
         self.mean += delta * nb / n;
         self.m2 += other.m2 + delta * delta * na * nb / n;
-        self.count += other.count;
-        self.failed += other.failed;
-        self.cancelled += other.cancelled;
+        self.count = self.count.saturating_add(other.count);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.cancelled = self.cancelled.saturating_add(other.cancelled);
         self.sum += other.sum;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
@@ -342,7 +343,10 @@ impl Distribution {
                 sketch.count()
             ));
         }
-        if s.failed.saturating_add(s.cancelled) > s.count {
+        if s.failed
+            .checked_add(s.cancelled)
+            .is_none_or(|n| n > s.count)
+        {
             return Err(format!(
                 "summary has {} failed and {} cancelled of only {} measurements",
                 s.failed, s.cancelled, s.count
@@ -516,5 +520,63 @@ mod tests {
         let mut bad = d.to_summary();
         bad.exact.as_mut().unwrap().pop();
         assert!(Distribution::from_summary(bad, 10).is_err());
+    }
+
+    /// The saved form of `n` values of 1.0, `failed` and `cancelled` of them not ok.
+    fn ones(n: u64, failed: u64, cancelled: u64) -> Summary {
+        Summary {
+            count: n,
+            failed,
+            cancelled,
+            sum: Some(n as f64),
+            min: Some(1.0),
+            max: Some(1.0),
+            mean: Some(1.0),
+            m2: Some(0.0),
+            last: Some(1.0),
+            last_time: Some(t(0)),
+            exact: None,
+            sketch: SketchData {
+                relative_accuracy: super::super::RELATIVE_ACCURACY,
+                zero_count: 0,
+                positive: super::super::sketch::StoreData {
+                    offset: 0,
+                    counts: vec![n],
+                },
+                negative: Default::default(),
+            },
+        }
+    }
+
+    #[test]
+    fn merging_and_recording_past_u64_max_saturate() {
+        let mut big = Distribution::from_summary(ones(u64::MAX, u64::MAX - 1, 1), 10).unwrap();
+        let mut small = Distribution::new(10);
+        small.record(2.0, Status::Failed, t(1));
+        small.record(3.0, Status::Cancelled, t(2));
+        big.merge(&small);
+        let s = big.statistics(1.0, "s").unwrap();
+        assert_eq!((s.count, s.failed, s.cancelled), (u64::MAX, u64::MAX, 2));
+        assert_eq!((s.max, s.last), (3.0, 3.0));
+        assert!(s.p99 >= s.min && s.p99 <= s.max);
+        big.record(4.0, Status::Failed, t(3));
+        big.record(4.0, Status::Cancelled, t(4));
+        let s = big.statistics(1.0, "s").unwrap();
+        assert_eq!((s.count, s.failed, s.cancelled), (u64::MAX, u64::MAX, 3));
+        // Into itself, and the other way round.
+        big.merge(&big.clone());
+        small.merge(&big);
+        for d in [&big, &small] {
+            let s = d.statistics(1.0, "s").unwrap();
+            assert_eq!((s.count, s.failed), (u64::MAX, u64::MAX));
+            assert!(s.median.is_finite() && s.stddev.is_finite());
+        }
+    }
+
+    #[test]
+    fn a_summary_whose_failed_and_cancelled_overflow_is_rejected() {
+        let err = Distribution::from_summary(ones(u64::MAX, u64::MAX, 1), 10).unwrap_err();
+        assert!(err.contains("failed"), "{err}");
+        assert!(Distribution::from_summary(ones(u64::MAX, u64::MAX, 0), 10).is_ok());
     }
 }

@@ -81,8 +81,10 @@ impl Store {
         } else {
             (key - self.offset) as usize
         };
-        self.counts[index] += n;
-        self.total += n;
+        // Counts saturate at `u64::MAX` rather than wrap (only merges of loaded sketches get
+        // there).
+        self.counts[index] = self.counts[index].saturating_add(n);
+        self.total = self.total.saturating_add(n);
     }
 
     /// Makes room for a key below the range and returns its index (0 when it had to be folded
@@ -112,12 +114,12 @@ impl Store {
         if span > MAX_BINS {
             let new_offset = key - MAX_BINS as i32 + 1;
             let fold = ((new_offset - self.offset) as usize).min(self.counts.len());
-            let folded: u64 = self.counts.drain(..fold).sum();
+            let folded = self.counts.drain(..fold).fold(0, u64::saturating_add);
             self.offset = new_offset;
             if self.counts.is_empty() {
                 self.counts.push(0);
             }
-            self.counts[0] += folded;
+            self.counts[0] = self.counts[0].saturating_add(folded);
         }
         let len = (key - self.offset) as usize + 1;
         self.counts.resize(len, 0);
@@ -169,9 +171,12 @@ impl Store {
         }
         let mut total: u64 = 0;
         for &n in &data.counts {
-            total = total
-                .checked_add(n)
-                .ok_or_else(|| format!("sketch {side} store counts overflow"))?;
+            total = total.checked_add(n).ok_or_else(|| {
+                format!(
+                    "sketch `{side}` store's `counts` add up to more than {}",
+                    u64::MAX
+                )
+            })?;
         }
         Ok(Self {
             offset: data.offset,
@@ -219,20 +224,22 @@ impl Sketch {
         } else if value <= -MIN_INDEXABLE {
             self.negative.add(key(-value), 1);
         } else {
-            self.zero_count += 1;
+            self.zero_count = self.zero_count.saturating_add(1);
         }
     }
 
-    /// How many values the sketch holds.
+    /// How many values the sketch holds (at most `u64::MAX`: counts saturate).
     ///
     /// ```
     /// assert_eq!(perftrack::Sketch::default().count(), 0);
     /// ```
     pub fn count(&self) -> u64 {
-        self.zero_count + self.positive.total + self.negative.total
+        self.zero_count
+            .saturating_add(self.positive.total)
+            .saturating_add(self.negative.total)
     }
 
-    /// Adds every value of `other` to this sketch.
+    /// Adds every value of `other` to this sketch. Counts saturate at `u64::MAX`.
     ///
     /// ```
     /// use perftrack::Sketch;
@@ -243,7 +250,7 @@ impl Sketch {
     /// assert_eq!(a.count(), 2);
     /// ```
     pub fn merge(&mut self, other: &Sketch) {
-        self.zero_count += other.zero_count;
+        self.zero_count = self.zero_count.saturating_add(other.zero_count);
         self.positive.merge(&other.positive);
         self.negative.merge(&other.negative);
     }
@@ -271,7 +278,7 @@ impl Sketch {
         let zeros = std::iter::once((0.0, self.zero_count));
         let positives = self.positive.buckets().map(|(k, n)| (value(k), n));
         for (v, n) in negatives.chain(zeros).chain(positives) {
-            seen += n;
+            seen = seen.saturating_add(n);
             while next < ranks.len() && ranks[next] < seen {
                 out[next] = v;
                 next += 1;
@@ -301,7 +308,7 @@ impl Sketch {
                 out[next] = seen;
                 next += 1;
             }
-            seen += n;
+            seen = seen.saturating_add(n);
         }
         for slot in out.iter_mut().take(bounds.len()).skip(next) {
             *slot = seen;
@@ -333,7 +340,12 @@ impl Sketch {
             .zero_count
             .checked_add(sketch.positive.total)
             .and_then(|n| n.checked_add(sketch.negative.total))
-            .ok_or("sketch counts overflow")?;
+            .ok_or_else(|| {
+                format!(
+                    "sketch `zero_count` and store `counts` add up to more than {}",
+                    u64::MAX
+                )
+            })?;
         Ok(sketch)
     }
 }
@@ -474,5 +486,42 @@ mod tests {
         let mut bad = s.to_data();
         bad.negative.counts = vec![u64::MAX, 1];
         assert!(Sketch::from_data(bad).is_err());
+    }
+
+    /// A sketch of `n` values in bucket `key` of the positive store.
+    fn bucket(key: i32, n: u64) -> Sketch {
+        Sketch::from_data(SketchData {
+            relative_accuracy: RELATIVE_ACCURACY,
+            zero_count: 0,
+            positive: StoreData {
+                offset: key,
+                counts: vec![n],
+            },
+            negative: StoreData::default(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn merged_and_folded_counts_saturate() {
+        let mut s = bucket(0, u64::MAX);
+        s.merge(&bucket(10, u64::MAX));
+        let mut zero = Sketch::default();
+        zero.add(0.0);
+        zero.add(-1.0);
+        s.merge(&zero);
+        assert_eq!(s.count(), u64::MAX);
+        assert_eq!(s.positive.total, u64::MAX);
+        // A value 2048 keys above folds both full buckets into the lowest one kept.
+        s.add(value(MAX_BINS as i32 + 20));
+        assert_eq!(s.positive.counts[0], u64::MAX);
+        s.add(0.0);
+        assert_eq!(s.count(), u64::MAX);
+        let mut out = [0.0; 3];
+        assert!(s.values_at_ranks(&[0, 1, u64::MAX - 1], &mut out));
+        assert!(out[0] < 0.0 && out[1] == 0.0 && out[2] > 0.0);
+        let mut counts = [0; 2];
+        s.counts_at_most(&[0.0, f64::MAX], &mut counts);
+        assert_eq!(counts, [3, u64::MAX]);
     }
 }

@@ -84,7 +84,7 @@ impl RateWindow {
             }
             self.current += 1;
             let slot = (self.current % N) as usize;
-            self.sum -= self.counts[slot];
+            self.sum = self.sum.saturating_sub(self.counts[slot]);
             self.counts[slot] = 0;
         }
     }
@@ -101,8 +101,10 @@ impl RateWindow {
             // a later event): it no longer counts towards the window.
             return;
         }
-        self.counts[(index % N) as usize] += n;
-        self.sum += n;
+        // Saturating: a caller's counts near `u64::MAX` pin the window there, never wrap it.
+        let slot = &mut self.counts[(index % N) as usize];
+        *slot = slot.saturating_add(n);
+        self.sum = self.sum.saturating_add(n);
     }
 
     /// The events in the window that ends at `now`, and the time that window covers: the
@@ -119,11 +121,11 @@ impl RateWindow {
             let gone: u64 = if index > self.current && index >= N {
                 ((self.current + 1).saturating_sub(N)..=index - N)
                     .map(|b| self.counts[(b % N) as usize])
-                    .sum()
+                    .fold(0, u64::saturating_add)
             } else {
                 0
             };
-            self.sum - gone
+            self.sum.saturating_sub(gone)
         };
         let covered_from = (index + 1).saturating_sub(N) * self.width;
         (
