@@ -90,11 +90,13 @@
 //! ## Metrics files
 //!
 //! Every tracker's `save_metrics` writes a versioned JSON file atomically; `load_metrics`
-//! validates it (and reads the Python original's files too).
+//! validates it (and reads the Python original's files too). [`AtomicFile`] is that writer,
+//! for any file a program writes whole or as it goes.
 //! The format is specified in `docs/FORMAT.md`.
 
 #![forbid(unsafe_code)]
 
+mod atomic;
 mod clock;
 mod config;
 mod cpu;
@@ -118,6 +120,7 @@ mod timeline;
 mod timestamp;
 mod units;
 
+pub use atomic::AtomicFile;
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use cpu::{
     Cores, CpuConfig, CpuGuard, CpuRecord, CpuSample, CpuSnapshot, CpuStatistics, CpuUsageTracker,

@@ -2,9 +2,7 @@
 //! (`docs/FORMAT.md` specifies every field).
 
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -66,10 +64,7 @@ pub(crate) enum Layout {
 
 /// Reads a file, naming it in any error.
 pub(crate) fn read(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes = fs::read(path).map_err(io_error(path))?;
     String::from_utf8(bytes).map_err(|err| {
         let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -251,53 +246,17 @@ pub(crate) fn check_header(
     Ok(Layout::V1)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
-/// flushed to disk and renamed over `path`, so readers (and a crash at any moment) see either
-/// the old file or the new one, never a part.
+/// Writes `bytes` to `path` atomically with [`AtomicFile::write`](crate::AtomicFile::write): a
+/// temporary file in the same directory is written, flushed to disk and renamed over `path`, so
+/// readers (and a crash at any moment) see either the old file or the new one, never a part.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| Error::Io { path, source }
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Io {
-            path: path.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
-        })?
-        .to_string_lossy();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    // Relaxed: the counter only makes names distinct within this process.
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
-    // Every error names the file the caller asked for: the temporary is an implementation
-    // detail, and what fails (a missing directory, permissions, a full disk) is about the
-    // target's place too.
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(io(path))?;
-        file.write_all(bytes).map_err(io(path))?;
-        file.sync_all().map_err(io(path))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename itself durable; not every platform can open a directory, so this is
-    // best effort.
-    if let Ok(d) = fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::AtomicFile::write(path, bytes)
+}
+
+/// Turns an operating-system error about `path` into [`Error::Io`] naming it.
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
+    let path = path.to_owned();
+    move |source| Error::Io { path, source }
 }
 
 /// Serialises `value` as pretty JSON ending in a newline: the text of a metrics file. `path`

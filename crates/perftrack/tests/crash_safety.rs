@@ -91,7 +91,7 @@ fn generation_on_disk(path: &Path) -> u64 {
     generation.last.round() as u64
 }
 
-/// The writer's temporaries (`.{name}.{pid}.{n}.tmp`) in `dir`.
+/// The writer's temporaries (`.{name}.{pid}.{n}.{random}.tmp`) in `dir`.
 fn temporaries(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()

@@ -49,7 +49,7 @@ impl CsvFile {
     /// Prepares `path` and writes the header.
     pub(crate) fn create(path: &Path) -> anyhow::Result<Self> {
         let mut output = Output::prepare(path)?;
-        writeln!(output.file()?, "{HEADER}")
+        writeln!(output.file(), "{HEADER}")
             .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Self {
             output,
@@ -62,12 +62,11 @@ impl CsvFile {
         if self.error.is_some() {
             return;
         }
-        let path = self.output.path().display().to_string();
         let result = self
             .output
             .file()
-            .and_then(|f| Ok(f.write_all(row.to_line().as_bytes())?))
-            .with_context(|| format!("cannot write {path}"));
+            .write_all(row.to_line().as_bytes())
+            .with_context(|| format!("cannot write {}", self.output.path().display()));
         if let Err(e) = result {
             self.error = Some(e);
         }
