@@ -9,8 +9,18 @@ use crate::{Result, SamplingInterval};
 /// Its JSON form uses the Python original's key names; unknown keys and bad values are errors
 /// that name the key. A `sampling_interval` below [`MIN_SAMPLING_INTERVAL`] is raised to it:
 /// the kernel counts CPU time in 10 ms ticks, so shorter intervals would read mostly 0 % and
-/// 200 %. Retention is bounded as for memory: at most `max_records` records of at most
-/// `max_samples` samples.
+/// 200 %.
+///
+/// Retention is bounded as for memory (see [`MemoryConfig`](crate::MemoryConfig)), by records
+/// and by per-label statistics. Records: at most `max_records` of at most `max_samples` samples;
+/// a sample takes 72 bytes plus its map of per-core figures (144 bytes up to 11 cores, 528 for
+/// 16, 1,536 for 64). Statistics: each of up to `max_labels + 2` labels keeps two summaries
+/// (value, peak) of one distribution per reading (`process`, `system` and each core the process
+/// may run on), each up to `exact_limit` exact values (8 bytes each) and a sketch of at most
+/// 32 KiB, plus 208 bytes of its own. With the defaults and 16 cores, that is at most about
+/// 1,000 × 256 × 600 B ≈ 150 MiB of records (with their own fields) plus 1,002 × 2 × 18 ×
+/// 112,976 B ≈ 3.8 GiB of statistics; the exact values' vectors grow by doubling, so the memory
+/// allocated can be up to about 1.5 times the statistics' share.
 ///
 /// ```
 /// use perftrack::CpuConfig;

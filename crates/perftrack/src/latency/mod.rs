@@ -32,8 +32,11 @@ const PYTHON_TRACKER_TYPE: &str = "LatencyTracker";
 /// measured elsewhere, with exact statistics per label.
 ///
 /// `LatencyTracker` is `Clone + Send + Sync`; clones share their state, so one tracker can be
-/// handed to every thread and task of a service. Recording takes no tracker-wide lock and, in
-/// steady state with `max_records: 0`, allocates nothing.
+/// handed to every thread and task of a service. Label lookups take no tracker-wide lock in
+/// steady state (a per-thread cache finds the label's state, and each label has its own lock)
+/// and statistics only read-lock the label map. With `max_records > 0` (the default) each record
+/// also enters the tracker's one record-log mutex; with `max_records: 0` recording locks nothing
+/// tracker-wide and, in steady state, allocates nothing.
 ///
 /// ```
 /// use perftrack::{LatencyConfig, LatencyTracker};

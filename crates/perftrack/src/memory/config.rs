@@ -11,9 +11,26 @@ use crate::{Error, MemoryUnit, Result};
 /// Its JSON form uses the Python original's key names; unknown keys and bad values are errors
 /// that name the key.
 ///
-/// What one tracker retains is bounded: at most `max_records` records of at most
-/// `max_samples` samples each. A snapshot takes 232 bytes, so with the defaults (1,000
-/// records of 256 samples) a tracker keeps at most about 61 MiB however long it runs.
+/// What one tracker retains is bounded however long it runs, by two things (sizes on 64-bit
+/// targets):
+///
+/// - **Records**: at most `max_records` records of at most `max_samples` samples each. A record
+///   takes 1,048 bytes and a sample 232, so with the defaults (1,000 records of 256 samples)
+///   records take at most about 58 MiB.
+/// - **Per-label statistics**: each of up to `max_labels + 2` labels (the unlabelled state and
+///   `"_other"` included) keeps three summaries (final value, peak, change) of one distribution
+///   per reading, 14 readings. A distribution holds up to `exact_limit` exact values (8 bytes
+///   each) and a sketch of at most 32 KiB, plus 208 bytes of its own; once a label has seen more
+///   than `exact_limit` sessions its exact values are freed and only the sketch remains.
+///
+/// The worst case, every label at exactly `exact_limit` sessions with every reading available,
+/// is about `max_records × (1,048 + 232 × max_samples) + (max_labels + 2) × 3 × 14 ×
+/// (8 × exact_limit + 32,976)` bytes: with the defaults, 1,000 × 60,440 B + 1,002 × 42 ×
+/// 112,976 B ≈ 58 MiB + 4.4 GiB ≈ 4.5 GiB, almost all of it per-label statistics. The exact
+/// values' vector grows by doubling, so the memory allocated can be higher still (16,384 slots
+/// for 10,000 values: about 6.5 GiB with the defaults). Lower `max_labels` or `exact_limit` to
+/// lower the bound; with `exact_limit: 0` the statistics take at most 1,002 × 42 × 32,976 B ≈
+/// 1.3 GiB with the default `max_labels`.
 ///
 /// ```
 /// use perftrack::{MemoryConfig, MemoryUnit};
