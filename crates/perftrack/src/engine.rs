@@ -383,6 +383,16 @@ impl<St: SessionSummary, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R>
         }
     }
 
+    /// How many finished sessions have no retained record (the log keeps the newest
+    /// `max_records`).
+    pub(crate) fn dropped_sessions(&self) -> u64 {
+        let mut sessions: u64 = 0;
+        for state in self.labels.all() {
+            sessions = sessions.saturating_add(St::sessions(&lock(state.summary())));
+        }
+        sessions.saturating_sub(self.shared.log.len() as u64)
+    }
+
     /// The summaries of labelled states, by label.
     pub(crate) fn labelled_summaries(&self) -> Vec<(String, St::Summary)> {
         self.labels

@@ -235,6 +235,13 @@ impl Inner {
         Ok(self.finish(active.id, active.started, &active.state, status))
     }
 
+    /// A session ended without a record: if it was sampled, the sampler may stop.
+    fn discarded(&self, session: &Mutex<Session>) {
+        if lock(session).interval.is_some() {
+            self.bell.ring();
+        }
+    }
+
     /// Takes the final reading and turns the session into its record.
     fn finish(
         &self,
@@ -400,6 +407,35 @@ impl MemoryGuard {
     /// ```
     pub fn stop(mut self) -> MemoryRecord {
         self.end(Status::Ok)
+    }
+
+    /// Ends the session now with `status` (for example [`Status::Failed`] when the work
+    /// failed without panicking) and returns its record.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker, Status};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+    /// let record = tracker.track("x").stop_with(Status::Failed);
+    /// assert_eq!(record.status, Status::Failed);
+    /// ```
+    pub fn stop_with(mut self, status: Status) -> MemoryRecord {
+        self.end(status)
+    }
+
+    /// Ends the session without recording it: no record, no statistics, and its sampling
+    /// stops.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+    /// tracker.track("abandoned").discard();
+    /// assert!(tracker.records().is_empty());
+    /// assert_eq!(tracker.active_sessions(), 0);
+    /// ```
+    pub fn discard(mut self) {
+        self.done = true;
+        let _ = self.tracker.engine.sessions.remove(&self.id);
+        self.tracker.discarded(&self.session);
     }
 
     fn end(&mut self, status: Status) -> MemoryRecord {
@@ -765,6 +801,52 @@ impl MemoryUsageTracker {
     /// ```
     pub fn records(&self) -> Vec<MemoryRecord> {
         self.inner.engine.shared.log.snapshot()
+    }
+
+    /// Ends a session without recording it: no record, no statistics, and its sampling
+    /// stops. An unknown id is an [`Error::UnknownTrackId`](crate::Error::UnknownTrackId).
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+    /// let id = tracker.start_tracking(Some("warm-up"));
+    /// tracker.discard_tracking(&id)?;
+    /// assert!(tracker.records().is_empty() && tracker.statistics_by_label().is_empty());
+    /// assert!(tracker.discard_tracking(&id).is_err());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
+        let active = self.inner.engine.sessions.remove(id)?;
+        self.inner.discarded(&active.state);
+        Ok(())
+    }
+
+    /// How many finished sessions have no retained record: the log keeps the newest
+    /// `max_records`, while statistics count every session.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { max_records: 1, track_gpu: false, ..Default::default() });
+    /// tracker.track("a").stop();
+    /// tracker.track("b").stop();
+    /// assert_eq!((tracker.records().len(), tracker.dropped_records()), (1, 1));
+    /// ```
+    pub fn dropped_records(&self) -> u64 {
+        self.inner.engine.dropped_sessions()
+    }
+
+    /// How many sessions were recorded under `"_other"` because `max_labels` distinct labels
+    /// already existed.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { max_labels: 1, track_gpu: false, ..Default::default() });
+    /// tracker.track("a").stop();
+    /// tracker.track("b").stop();
+    /// assert_eq!(tracker.overflowed_labels(), 1);
+    /// ```
+    pub fn overflowed_labels(&self) -> u64 {
+        self.inner.engine.labels.overflowed()
     }
 
     /// Discards every record, statistic and active session (their sampling stops).
