@@ -110,6 +110,7 @@ mod latency;
 mod log;
 mod memory;
 mod probe;
+mod sampled;
 mod sampler;
 mod session;
 mod stats;

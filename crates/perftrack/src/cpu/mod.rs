@@ -12,13 +12,12 @@ pub use summary::CpuStatistics;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Load, SessionSummary, Shared};
-use crate::label::Labelled;
+use crate::engine::{Load, Shared};
 use crate::probe::{self, Pid, cpu::ThreadTime};
-use crate::sampler::{Bell, Sample, Sampler};
+use crate::sampled::{self, Core, Guard, Handle, Slot};
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
@@ -57,23 +56,18 @@ const MAX_THREADS: usize = 10;
 /// ```
 #[derive(Clone, Debug)]
 pub struct CpuUsageTracker {
-    inner: Arc<Inner>,
-    /// The sampling thread belongs to the handles: it stops when the last handle drops, even
-    /// while a forgotten guard keeps the state alive.
-    sampler: Arc<Sampler>,
+    handle: Handle<Cpu>,
 }
 
 // A panic in user code never leaves the tracker's state half-updated.
 impl std::panic::UnwindSafe for CpuUsageTracker {}
 impl std::panic::RefUnwindSafe for CpuUsageTracker {}
 
+/// What the CPU tracker reads: the sampled-session lifecycle comes from [`sampled`].
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Cpu {
     config: CpuConfig,
     pid: Pid,
-    engine: Engine<Slot, Arc<Mutex<Session>>, CpuRecord>,
-    /// Wakes the sampling thread when a sampled session ends.
-    bell: Bell,
     /// The tracker's previous reading, for `current_value(None)`.
     last: Mutex<Counters>,
     /// The cores the process may run on, and how many cores' worth of CPU it may use (its
@@ -82,41 +76,23 @@ struct Inner {
     available: Option<f64>,
 }
 
-/// One label's state.
+impl sampled::Summary for CpuSummary {
+    fn sessions(&self) -> u64 {
+        self.sessions
+    }
+
+    fn merge(&mut self, other: &Self) {
+        CpuSummary::merge(self, other);
+    }
+
+    fn set_exact_limit(&mut self, exact_limit: usize) {
+        CpuSummary::set_exact_limit(self, exact_limit);
+    }
+}
+
+/// One running session's readings.
 #[derive(Debug)]
-pub(crate) struct Slot {
-    label: Option<Arc<str>>,
-    generation: u64,
-    summary: Mutex<CpuSummary>,
-    shared: Arc<Shared<CpuRecord>>,
-}
-
-impl Labelled for Slot {
-    fn label(&self) -> Option<&str> {
-        self.label.as_deref()
-    }
-}
-
-impl SessionSummary for Slot {
-    type Summary = CpuSummary;
-
-    fn summary(&self) -> &Mutex<CpuSummary> {
-        &self.summary
-    }
-
-    fn sessions(summary: &CpuSummary) -> u64 {
-        summary.sessions
-    }
-
-    fn merge(summary: &mut CpuSummary, other: &CpuSummary) {
-        summary.merge(other);
-    }
-}
-
-/// One running session.
-#[derive(Debug)]
-pub(crate) struct Session {
-    slot: Arc<Slot>,
+pub(crate) struct Data {
     first: Counters,
     /// The latest reading, where the next sample's interval starts.
     previous: Counters,
@@ -127,11 +103,16 @@ pub(crate) struct Session {
     threads_seen: BTreeMap<Pid, (String, f64)>,
     peak: Option<CpuSnapshot>,
     samples: Timeline<(CpuSnapshot, f64)>,
-    interval: Option<Duration>,
-    next_due: Instant,
 }
 
-impl Inner {
+/// One reading of every probe: the CPU counters, the cores, and the threads.
+pub(crate) struct Reading {
+    counters: Counters,
+    cores: Vec<u32>,
+    threads: Option<Vec<ThreadTime>>,
+}
+
+impl Cpu {
     fn switches(&self) -> Switches {
         Switches {
             process: self.config.track_process,
@@ -140,7 +121,7 @@ impl Inner {
         }
     }
 
-    fn counters(&self) -> Counters {
+    fn counters(&self, shared: &Shared<CpuRecord>) -> Counters {
         let process = (self.config.track_process)
             .then(|| probe::cpu::process_times(self.pid, self.config.include_children).ok())
             .flatten();
@@ -148,7 +129,7 @@ impl Inner {
             .then(|| probe::cpu::system_times().ok())
             .flatten();
         Counters {
-            at: self.engine.now(),
+            at: shared.now(),
             process,
             system,
         }
@@ -167,7 +148,7 @@ impl Inner {
     }
 
     /// Notes each living thread's CPU time in a session.
-    fn see_threads(session: &mut Session, threads: Option<&[ThreadTime]>) {
+    fn see_threads(session: &mut Data, threads: Option<&[ThreadTime]>) {
         for t in threads.unwrap_or_default() {
             session
                 .threads_seen
@@ -176,12 +157,13 @@ impl Inner {
     }
 
     /// Adds a sample ending at `now` to a session.
-    fn sample(
+    fn add_sample(
         &self,
-        session: &mut Session,
+        session: &mut Data,
         now: Counters,
         cores: &[u32],
         threads: Option<&[ThreadTime]>,
+        shared: &Shared<CpuRecord>,
     ) -> CpuSample {
         Self::see_threads(session, threads);
         let mut reasons = BTreeMap::new();
@@ -196,7 +178,7 @@ impl Inner {
             .at
             .saturating_duration_since(session.previous.at)
             .as_secs_f64();
-        let timestamp = self.engine.shared.timestamp(now.at);
+        let timestamp = shared.timestamp(now.at);
         session.peak = Some(match &session.peak {
             Some(peak) => peak.max(&cpu),
             None => cpu.clone(),
@@ -210,62 +192,12 @@ impl Inner {
         }
     }
 
-    fn open(
-        &self,
-        label: Option<&str>,
-        interval: Option<Duration>,
-    ) -> (Instant, Arc<Mutex<Session>>) {
-        let threads = self.threads();
-        let first = self.counters();
-        let slot = self.engine.state(label.unwrap_or(""));
-        let now = first.at;
-        let session = Session {
-            slot,
-            previous: first.clone(),
-            first,
-            threads_start: threads
-                .as_ref()
-                .map(|ts| ts.iter().map(|t| (t.tid, t.cpu_s)).collect()),
-            threads_seen: BTreeMap::new(),
-            peak: None,
-            samples: Timeline::new(self.config.max_samples, merge_samples),
-            interval,
-            next_due: now + interval.unwrap_or_default(),
-        };
-        (now, Arc::new(Mutex::new(session)))
-    }
-
-    fn start(
-        &self,
-        label: Option<&str>,
-        interval: Option<Duration>,
-    ) -> (TrackId, Instant, Arc<Mutex<Session>>) {
-        let (now, session) = self.open(label, interval);
-        let id = self.engine.sessions.start(now, Arc::clone(&session));
-        (id, now, session)
-    }
-
-    fn stop(&self, id: &TrackId, status: Status) -> Result<CpuRecord> {
-        let active = self.engine.sessions.remove(id)?;
-        Ok(self.finish(active.id, &active.state, status))
-    }
-
-    /// A session ended without a record: if it was sampled, the sampler may stop.
-    fn discarded(&self, session: &Mutex<Session>) {
-        if lock(session).interval.is_some() {
-            self.bell.ring();
-        }
-    }
-
     /// Takes the final reading and turns the session into its record.
-    fn finish(&self, id: TrackId, session: &Mutex<Session>, status: Status) -> CpuRecord {
-        let last = self.counters();
+    fn end(&self, session: &mut Data, slot: &Slot<Self>, id: TrackId, status: Status) -> CpuRecord {
+        let shared = &slot.shared;
+        let last = self.counters(shared);
         let threads_now = self.threads();
         let cores = self.cores();
-        let mut session = lock(session);
-        if session.interval.is_some() {
-            self.bell.ring();
-        }
         let mut reasons = BTreeMap::new();
         let value = between(&session.first, &last, self.switches(), &cores, &mut reasons);
         // The last interval (from the latest sample to now) counts towards the peak too.
@@ -283,8 +215,6 @@ impl Inner {
             }
             None => value.clone(),
         };
-        let slot = Arc::clone(&session.slot);
-        let shared = &slot.shared;
         let end_time = shared.timestamp(last.at);
         let duration = last.at.saturating_duration_since(session.first.at);
         let (user_s, system_s) = match (session.first.process, last.process) {
@@ -304,7 +234,7 @@ impl Inner {
             );
         }
         let threads = if self.config.track_threads {
-            Self::see_threads(&mut session, threads_now.as_deref());
+            Self::see_threads(session, threads_now.as_deref());
             let busiest = session
                 .threads_start
                 .as_ref()
@@ -320,36 +250,34 @@ impl Inner {
         } else {
             None
         };
-        if shared.is_current(slot.generation) {
-            lock(&slot.summary).record(&value, &peak, status, end_time, self.config.exact_limit);
-        }
-        let record = CpuRecord {
+        slot.add(|summary| {
+            summary.record(&value, &peak, status, end_time, self.config.exact_limit);
+        });
+        CpuRecord {
             track_id: id,
             value,
             peak,
             timestamp: end_time,
             duration: Some(duration.as_secs_f64()),
             unit: "percent".to_owned(),
-            label: slot.label.clone(),
+            label: slot.label_arc(),
             start_time: shared
                 .include_timestamps
                 .then(|| end_time.saturating_sub(duration)),
             end_time: shared.include_timestamps.then_some(end_time),
-            samples: session_samples(&session),
+            samples: session_samples(session),
             process_normalized,
             process_user_s: user_s,
             process_system_s: system_s,
             threads,
             status,
             reasons,
-        };
-        shared.keep(slot.generation, || record.clone());
-        record
+        }
     }
 }
 
 /// A session's timeline so far, as its record shows it.
-fn session_samples(session: &Session) -> Vec<CpuSample> {
+fn session_samples(session: &Data) -> Vec<CpuSample> {
     session
         .samples
         .finish()
@@ -378,41 +306,71 @@ fn busiest(start: &BTreeMap<Pid, f64>, seen: &BTreeMap<Pid, (String, f64)>) -> V
     used
 }
 
-impl Sample for Inner {
-    fn wants_samples(&self) -> bool {
-        let mut wants = false;
-        self.engine.sessions.for_each(|active| {
-            wants |= lock(&active.state).interval.is_some();
-        });
-        wants
+impl sampled::Kind for Cpu {
+    type Record = CpuRecord;
+    type Summary = CpuSummary;
+    type Data = Data;
+    type Reading = Reading;
+    type Sample = CpuSample;
+
+    fn read(&self, shared: &Shared<CpuRecord>) -> Reading {
+        Reading {
+            counters: self.counters(shared),
+            cores: self.cores(),
+            threads: self.threads(),
+        }
     }
 
-    fn tick(&self) -> Option<Duration> {
-        let now = self.engine.now();
-        let mut due = false;
-        self.engine.sessions.for_each(|active| {
-            let session = lock(&active.state);
-            due |= session.interval.is_some() && session.next_due <= now;
-        });
-        let mut next: Option<Instant> = None;
-        let reading = due.then(|| (self.counters(), self.cores(), self.threads()));
-        self.engine.sessions.for_each(|active| {
-            let mut session = lock(&active.state);
-            let Some(interval) = session.interval else {
-                return;
-            };
-            if let Some((counters, cores, threads)) = &reading {
-                if session.next_due <= now {
-                    self.sample(&mut session, counters.clone(), cores, threads.as_deref());
-                    session.next_due = (session.next_due + interval).max(counters.at);
-                }
-            }
-            next = Some(next.map_or(session.next_due, |n| n.min(session.next_due)));
-        });
-        next.map(|n| {
-            n.saturating_duration_since(self.engine.now())
-                .max(Duration::from_millis(1))
-        })
+    fn open(&self, shared: &Shared<CpuRecord>) -> (Instant, Data) {
+        let threads = self.threads();
+        let first = self.counters(shared);
+        let data = Data {
+            previous: first.clone(),
+            threads_start: threads
+                .as_ref()
+                .map(|ts| ts.iter().map(|t| (t.tid, t.cpu_s)).collect()),
+            threads_seen: BTreeMap::new(),
+            peak: None,
+            samples: Timeline::new(self.config.max_samples, merge_samples),
+            first,
+        };
+        (data.first.at, data)
+    }
+
+    fn sample(
+        &self,
+        data: &mut Data,
+        reading: &Reading,
+        _at: Instant,
+        shared: &Shared<CpuRecord>,
+    ) -> CpuSample {
+        let counters = reading.counters.clone();
+        self.add_sample(
+            data,
+            counters,
+            &reading.cores,
+            reading.threads.as_deref(),
+            shared,
+        )
+    }
+
+    fn samples(&self, data: &Data) -> Vec<CpuSample> {
+        session_samples(data)
+    }
+
+    fn finish(
+        &self,
+        data: &mut Data,
+        slot: &Slot<Self>,
+        id: TrackId,
+        _started: Instant,
+        status: Status,
+    ) -> CpuRecord {
+        self.end(data, slot, id, status)
+    }
+
+    fn exact_limit(&self) -> usize {
+        self.config.exact_limit
     }
 }
 
@@ -430,10 +388,7 @@ impl Sample for Inner {
 #[must_use = "a guard measures until it is dropped; `let _ = tracker.track(..)` drops it at once, use `let _guard`"]
 #[derive(Debug)]
 pub struct CpuGuard {
-    tracker: Arc<Inner>,
-    id: TrackId,
-    session: Arc<Mutex<Session>>,
-    done: bool,
+    guard: Guard<Cpu>,
 }
 
 impl std::panic::UnwindSafe for CpuGuard {}
@@ -448,7 +403,7 @@ impl CpuGuard {
     /// assert_eq!(tracker.track("x").stop().label.as_deref(), Some("x"));
     /// ```
     pub fn stop(mut self) -> CpuRecord {
-        self.end(Status::Ok)
+        self.guard.stop_with(Status::Ok)
     }
 
     /// Ends the session now with `status` (for example [`Status::Failed`] when the work
@@ -461,7 +416,7 @@ impl CpuGuard {
     /// assert_eq!(record.status, Status::Failed);
     /// ```
     pub fn stop_with(mut self, status: Status) -> CpuRecord {
-        self.end(status)
+        self.guard.stop_with(status)
     }
 
     /// Ends the session without recording it: no record, no statistics, and its sampling
@@ -475,24 +430,7 @@ impl CpuGuard {
     /// assert_eq!(tracker.active_sessions(), 0);
     /// ```
     pub fn discard(mut self) {
-        self.done = true;
-        let _ = self.tracker.engine.sessions.remove(&self.id);
-        self.tracker.discarded(&self.session);
-    }
-
-    fn end(&mut self, status: Status) -> CpuRecord {
-        self.done = true;
-        // Gone from the table only after a reset or load; the record is still built.
-        let _ = self.tracker.engine.sessions.remove(&self.id);
-        self.tracker.finish(self.id.clone(), &self.session, status)
-    }
-}
-
-impl Drop for CpuGuard {
-    fn drop(&mut self) {
-        if !self.done {
-            self.end(Status::on_drop());
-        }
+        self.guard.discard();
     }
 }
 
@@ -518,35 +456,30 @@ impl CpuUsageTracker {
     /// ```
     pub fn with_clock(config: CpuConfig, clock: Arc<dyn Clock>) -> Self {
         let pid = config.pid.unwrap_or_else(std::process::id);
-        let engine = Engine::new(
-            clock,
+        let (include_timestamps, max_records, max_labels) = (
             config.include_timestamps,
             config.max_records,
             config.max_labels,
-            |label, shared, generation| Slot {
-                label,
-                generation,
-                summary: Mutex::new(CpuSummary::default()),
-                shared: Arc::clone(shared),
-            },
         );
-        let first = Counters {
-            at: engine.now(),
-            process: None,
-            system: None,
-        };
-        let sampler = Arc::new(Sampler::default());
-        let inner = Arc::new(Inner {
+        let kind = Cpu {
             config,
             pid,
-            engine,
-            bell: sampler.bell(),
-            last: Mutex::new(first),
+            last: Mutex::new(Counters {
+                at: clock.now(),
+                process: None,
+                system: None,
+            }),
             cores: probe::cpu::allowed_cores(pid).unwrap_or_default(),
             available: probe::cpu::available_cores(pid),
-        });
-        *lock(&inner.last) = inner.counters();
-        Self { inner, sampler }
+        };
+        let handle = Handle::new(kind, clock, include_timestamps, max_records, max_labels);
+        let core = &handle.core;
+        *lock(&core.kind.last) = core.kind.counters(&core.engine.shared);
+        Self { handle }
+    }
+
+    fn core(&self) -> &Core<Cpu> {
+        &self.handle.core
     }
 
     /// The configuration the tracker was built with.
@@ -557,7 +490,7 @@ impl CpuUsageTracker {
     /// assert!(tracker.config().track_threads);
     /// ```
     pub fn config(&self) -> &CpuConfig {
-        &self.inner.config
+        &self.core().kind.config
     }
 
     /// The background interval: the configured one, raised to [`MIN_SAMPLING_INTERVAL`].
@@ -575,18 +508,8 @@ impl CpuUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
-        let interval = self.interval(self.inner.config.sampling_interval);
-        let id = self.inner.start(label, interval).0;
-        self.sample_in_background(interval);
-        id
-    }
-
-    /// Hands a session that is now in the table to the sampler, if it wants samples.
-    fn sample_in_background(&self, interval: Option<Duration>) {
-        if interval.is_some() {
-            let inner: Weak<dyn Sample> = Arc::downgrade(&self.inner) as Weak<Inner>;
-            self.sampler.session_started(inner);
-        }
+        let interval = self.interval(self.core().kind.config.sampling_interval);
+        self.handle.start(label, interval)
     }
 
     /// Starts a session under an id the caller chooses; an active id is an
@@ -600,11 +523,8 @@ impl CpuUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
-        let interval = self.interval(self.inner.config.sampling_interval);
-        let (now, session) = self.inner.open(label, interval);
-        let id = self.inner.engine.sessions.start_named(id, now, session)?;
-        self.sample_in_background(interval);
-        Ok(id)
+        let interval = self.interval(self.core().kind.config.sampling_interval);
+        self.handle.start_named(id, label, interval)
     }
 
     /// The samples an active session holds so far, background and explicit ones, oldest
@@ -621,12 +541,7 @@ impl CpuUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn samples(&self, id: &TrackId) -> Result<Vec<CpuSample>> {
-        let session = self
-            .inner
-            .engine
-            .sessions
-            .with(id, |a| Arc::clone(&a.state))?;
-        Ok(session_samples(&lock(&session)))
+        self.core().samples(id)
     }
 
     /// Takes a sample now: the CPU use since the session's previous reading.
@@ -640,18 +555,7 @@ impl CpuUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn record_sample(&self, id: &TrackId) -> Result<CpuSample> {
-        let session = self
-            .inner
-            .engine
-            .sessions
-            .with(id, |a| Arc::clone(&a.state))?;
-        let now = self.inner.counters();
-        let cores = self.inner.cores();
-        let threads = self.inner.threads();
-        let mut session = lock(&session);
-        Ok(self
-            .inner
-            .sample(&mut session, now, &cores, threads.as_deref()))
+        self.core().record_sample(id)
     }
 
     /// Stops a session: takes the final reading and returns the record.
@@ -664,7 +568,7 @@ impl CpuUsageTracker {
     /// assert!(tracker.stop_tracking(&id).is_err());
     /// ```
     pub fn stop_tracking(&self, id: &TrackId) -> Result<CpuRecord> {
-        self.inner.stop(id, Status::Ok)
+        self.core().stop(id, Status::Ok)
     }
 
     /// Stops a session with the given status.
@@ -677,20 +581,22 @@ impl CpuUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn stop_tracking_with_status(&self, id: &TrackId, status: Status) -> Result<CpuRecord> {
-        self.inner.stop(id, status)
+        self.core().stop(id, status)
     }
 
     /// Cumulative counters now, for exporters that compute use between two scrapes.
     #[cfg(feature = "prometheus")]
     pub(crate) fn export_counters(&self) -> Counters {
-        self.inner.counters()
+        let core = self.core();
+        core.kind.counters(&core.engine.shared)
     }
 
     /// The CPU use between two counters, with this tracker's switches and cores.
     #[cfg(feature = "prometheus")]
     pub(crate) fn export_between(&self, a: &Counters, b: &Counters) -> CpuSnapshot {
         let mut reasons = BTreeMap::new();
-        between(a, b, self.inner.switches(), &self.inner.cores, &mut reasons)
+        let kind = &self.core().kind;
+        between(a, b, kind.switches(), &kind.cores, &mut reasons)
     }
 
     /// With an id, the CPU use since that session started; with `None`, since the tracker's
@@ -706,21 +612,18 @@ impl CpuUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn current_value(&self, id: Option<&TrackId>) -> Result<CpuSnapshot> {
-        let now = self.inner.counters();
-        let cores = self.inner.cores();
-        let switches = self.inner.switches();
+        let core = self.core();
+        let now = core.kind.counters(&core.engine.shared);
+        let cores = core.kind.cores();
+        let switches = core.kind.switches();
         let mut reasons = BTreeMap::new();
         Ok(match id {
             Some(id) => {
-                let first = self
-                    .inner
-                    .engine
-                    .sessions
-                    .with(id, |a| lock(&a.state).first.clone())?;
+                let first = core.with_data(id, |data| data.first.clone())?;
                 between(&first, &now, switches, &cores, &mut reasons)
             }
             None => {
-                let mut last = lock(&self.inner.last);
+                let mut last = lock(&core.kind.last);
                 let snapshot = between(&last, &now, switches, &cores, &mut reasons);
                 *last = now;
                 snapshot
@@ -737,18 +640,13 @@ impl CpuUsageTracker {
     /// assert_eq!(record.unit, "percent");
     /// ```
     pub fn track(&self, label: &str) -> CpuGuard {
-        let interval = self.interval(self.inner.config.sampling_interval);
+        let interval = self.interval(self.core().kind.config.sampling_interval);
         self.guard(label, interval)
     }
 
     fn guard(&self, label: &str, interval: Option<Duration>) -> CpuGuard {
-        let (id, _, session) = self.inner.start(Some(label), interval);
-        self.sample_in_background(interval);
         CpuGuard {
-            tracker: Arc::clone(&self.inner),
-            id,
-            session,
-            done: false,
+            guard: self.handle.guard(label, interval),
         }
     }
 
@@ -776,7 +674,7 @@ impl CpuUsageTracker {
         f: impl FnOnce() -> T,
     ) -> (T, CpuRecord) {
         let interval =
-            self.interval(sampling_interval.unwrap_or(self.inner.config.sampling_interval));
+            self.interval(sampling_interval.unwrap_or(self.core().kind.config.sampling_interval));
         let guard = self.guard(label, interval);
         let result = f();
         (result, guard.stop())
@@ -791,7 +689,7 @@ impl CpuUsageTracker {
     /// assert_eq!(tracker.active_sessions(), 1);
     /// ```
     pub fn active_sessions(&self) -> usize {
-        self.inner.engine.sessions.len()
+        self.core().engine.sessions.len()
     }
 
     /// Statistics per reading (`process`, `system`, `core_N`) over finished sessions of one
@@ -803,7 +701,7 @@ impl CpuUsageTracker {
     /// assert!(tracker.statistics(None).is_empty());
     /// ```
     pub fn statistics(&self, label: Option<&str>) -> BTreeMap<String, CpuStatistics> {
-        self.inner
+        self.core()
             .engine
             .session_summary(label)
             .map(|s| s.statistics())
@@ -818,7 +716,7 @@ impl CpuUsageTracker {
     /// assert!(tracker.statistics_by_label().is_empty());
     /// ```
     pub fn statistics_by_label(&self) -> BTreeMap<String, BTreeMap<String, CpuStatistics>> {
-        self.inner
+        self.core()
             .engine
             .labelled_summaries()
             .into_iter()
@@ -836,7 +734,7 @@ impl CpuUsageTracker {
     /// assert_eq!(tracker.records().len(), 1);
     /// ```
     pub fn records(&self) -> Vec<CpuRecord> {
-        self.inner.engine.shared.log.snapshot()
+        self.core().engine.shared.log.snapshot()
     }
 
     /// Ends a session without recording it: no record, no statistics, and its sampling
@@ -852,9 +750,7 @@ impl CpuUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
-        let active = self.inner.engine.sessions.remove(id)?;
-        self.inner.discarded(&active.state);
-        Ok(())
+        self.core().discard(id)
     }
 
     /// How many finished sessions have no retained record: the log keeps the newest
@@ -868,7 +764,7 @@ impl CpuUsageTracker {
     /// assert_eq!((tracker.records().len(), tracker.dropped_records()), (1, 1));
     /// ```
     pub fn dropped_records(&self) -> u64 {
-        self.inner.engine.dropped_sessions()
+        self.core().engine.dropped_sessions()
     }
 
     /// How many sessions were recorded under `"_other"` because `max_labels` distinct labels
@@ -882,7 +778,7 @@ impl CpuUsageTracker {
     /// assert_eq!(tracker.overflowed_labels(), 1);
     /// ```
     pub fn overflowed_labels(&self) -> u64 {
-        self.inner.engine.labels.overflowed()
+        self.core().engine.labels.overflowed()
     }
 
     /// Discards every record, statistic and active session (their sampling stops).
@@ -895,21 +791,21 @@ impl CpuUsageTracker {
     /// assert!(tracker.records().is_empty());
     /// ```
     pub fn reset(&self) {
-        self.inner.engine.reset();
+        self.core().engine.reset();
     }
 
     store::metrics_file_methods!(CpuUsageTracker, CpuConfig, CpuRecord, "cpu");
 
     fn render(&self, path: &Path) -> Result<String> {
-        let config = &self.inner.config;
-        self.inner
+        let config = &self.core().kind.config;
+        self.core()
             .engine
             .render_sessions(path, TRACKER_TYPE, config, &config.metric_name)
     }
 
     /// Loads metrics text, replacing or adding to this tracker's state.
     fn load_text(&self, text: &str, source: &Path, mode: Load) -> Result<MetricsFile<CpuRecord>> {
-        let exact_limit = self.inner.config.exact_limit;
+        let exact_limit = self.core().kind.config.exact_limit;
         let loaded = match store::check_header(source, text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
             Layout::V1 => store::load_v1(
                 source,
@@ -940,25 +836,7 @@ impl CpuUsageTracker {
                 },
             )?,
         };
-        let file = self.inner.engine.install_loaded(
-            loaded,
-            mode,
-            |s| s.sessions,
-            |other, s| other.merge(&s),
-            |slot, mut s| {
-                s.set_exact_limit(exact_limit);
-                lock(&slot.summary).merge(&s);
-            },
-            |label, mut summary, shared, generation| {
-                summary.set_exact_limit(exact_limit);
-                Slot {
-                    label,
-                    generation,
-                    summary: Mutex::new(summary),
-                    shared: Arc::clone(shared),
-                }
-            },
-        );
+        let file = self.core().install(loaded, mode);
         Ok(file)
     }
 }

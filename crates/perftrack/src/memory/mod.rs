@@ -14,13 +14,12 @@ pub use summary::KeyStatistics;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Load, SessionSummary, Shared};
-use crate::label::Labelled;
+use crate::engine::{Load, Shared};
 use crate::probe::{self, Pid};
-use crate::sampler::{Bell, Sample, Sampler};
+use crate::sampled::{self, Core, Guard, Handle, Slot};
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
@@ -63,10 +62,7 @@ const PROCESS_PEAK_RSS: usize = 2;
 /// ```
 #[derive(Clone, Debug)]
 pub struct MemoryUsageTracker {
-    inner: Arc<Inner>,
-    /// The sampling thread belongs to the handles: it stops when the last handle drops, even
-    /// while a forgotten guard keeps the state alive.
-    sampler: Arc<Sampler>,
+    handle: Handle<Memory>,
 }
 
 // A panic in user code never leaves the tracker's state half-updated (locks ignore poisoning
@@ -74,68 +70,46 @@ pub struct MemoryUsageTracker {
 impl std::panic::UnwindSafe for MemoryUsageTracker {}
 impl std::panic::RefUnwindSafe for MemoryUsageTracker {}
 
+/// What the memory tracker reads: the sampled-session lifecycle comes from [`sampled`].
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Memory {
     config: MemoryConfig,
     /// The watched process.
     pid: Pid,
-    engine: Engine<Slot, Arc<Mutex<Session>>, MemoryRecord>,
-    /// Wakes the sampling thread when a sampled session ends.
-    bell: Bell,
 }
 
-/// One label's state.
+/// One running session's readings.
 #[derive(Debug)]
-pub(crate) struct Slot {
-    label: Option<Arc<str>>,
-    generation: u64,
-    summary: Mutex<MemorySummary>,
-    shared: Arc<Shared<MemoryRecord>>,
-}
-
-impl Labelled for Slot {
-    fn label(&self) -> Option<&str> {
-        self.label.as_deref()
-    }
-}
-
-impl SessionSummary for Slot {
-    type Summary = MemorySummary;
-
-    fn summary(&self) -> &Mutex<MemorySummary> {
-        &self.summary
-    }
-
-    fn sessions(summary: &MemorySummary) -> u64 {
-        summary.sessions
-    }
-
-    fn merge(summary: &mut MemorySummary, other: &MemorySummary) {
-        summary.merge(other);
-    }
-}
-
-/// One running session.
-#[derive(Debug)]
-pub(crate) struct Session {
-    slot: Arc<Slot>,
+pub(crate) struct Data {
     initial: Reading,
     peak: Reading,
     samples: Timeline<Reading>,
-    interval: Option<Duration>,
-    next_due: Instant,
     /// Whether the kernel's mark was reset when the session started, so the mark read later
     /// is a peak within the session.
     kernel_mark: bool,
 }
 
 /// One reading of every probe.
-struct Probed {
+pub(crate) struct Probed {
     reading: Reading,
     gpu_status: Option<String>,
 }
 
-impl Inner {
+impl sampled::Summary for MemorySummary {
+    fn sessions(&self) -> u64 {
+        self.sessions
+    }
+
+    fn merge(&mut self, other: &Self) {
+        MemorySummary::merge(self, other);
+    }
+
+    fn set_exact_limit(&mut self, exact_limit: usize) {
+        MemorySummary::set_exact_limit(self, exact_limit);
+    }
+}
+
+impl Memory {
     /// Reads every probe once.
     fn probe(&self) -> Probed {
         let mut reading = EMPTY;
@@ -186,86 +160,92 @@ impl Inner {
 
     /// Adds a reading to a session's peak, with the kernel's mark where it is a peak within
     /// the session.
-    fn fold(&self, session: &mut Session, reading: &Reading) {
-        session.peak = worst(&session.peak, reading);
-        if session.kernel_mark {
+    fn fold(data: &mut Data, reading: &Reading) {
+        data.peak = worst(&data.peak, reading);
+        if data.kernel_mark {
             if let Some(mark) = reading[PROCESS_PEAK_RSS] {
-                let rss = &mut session.peak[PROCESS_RSS];
+                let rss = &mut data.peak[PROCESS_RSS];
                 *rss = Some(rss.map_or(mark, |r| r.max(mark)));
             }
         }
     }
 
-    /// Takes a session's initial reading; it starts counting once it is in the table.
-    fn open(
-        &self,
-        label: Option<&str>,
-        interval: Option<Duration>,
-    ) -> (Instant, Arc<Mutex<Session>>) {
+    /// A session's timeline so far, as its record shows it.
+    fn timeline(&self, data: &Data) -> Vec<MemorySample> {
+        data.samples
+            .finish()
+            .into_iter()
+            .map(|(timestamp, r)| MemorySample {
+                timestamp,
+                memory: MemorySnapshot::from_reading(&r, self.config.unit),
+            })
+            .collect()
+    }
+}
+
+impl sampled::Kind for Memory {
+    type Record = MemoryRecord;
+    type Summary = MemorySummary;
+    type Data = Data;
+    type Reading = Probed;
+    type Sample = MemorySample;
+
+    fn read(&self, _shared: &Shared<MemoryRecord>) -> Probed {
+        self.probe()
+    }
+
+    fn open(&self, shared: &Shared<MemoryRecord>) -> (Instant, Data) {
         let kernel_mark = self.config.kernel_peak && kernel_peak::fold_and_reset(self.pid);
         let probed = self.probe();
-        let slot = self.engine.state(label.unwrap_or(""));
-        let now = self.engine.now();
-        let mut session = Session {
-            slot,
+        let mut data = Data {
             initial: probed.reading,
             peak: probed.reading,
             samples: Timeline::new(self.config.max_samples, worst),
-            interval,
-            next_due: now + interval.unwrap_or_default(),
             kernel_mark,
         };
-        self.fold(&mut session, &probed.reading);
-        (now, Arc::new(Mutex::new(session)))
+        Self::fold(&mut data, &probed.reading);
+        (shared.now(), data)
     }
 
-    /// Starts a session with a generated id.
-    fn start(
+    fn sample(
         &self,
-        label: Option<&str>,
-        interval: Option<Duration>,
-    ) -> (TrackId, Instant, Arc<Mutex<Session>>) {
-        let (now, session) = self.open(label, interval);
-        let id = self.engine.sessions.start(now, Arc::clone(&session));
-        (id, now, session)
-    }
-
-    fn stop(&self, id: &TrackId, status: Status) -> Result<MemoryRecord> {
-        let active = self.engine.sessions.remove(id)?;
-        Ok(self.finish(active.id, active.started, &active.state, status))
-    }
-
-    /// A session ended without a record: if it was sampled, the sampler may stop.
-    fn discarded(&self, session: &Mutex<Session>) {
-        if lock(session).interval.is_some() {
-            self.bell.ring();
+        data: &mut Data,
+        probed: &Probed,
+        at: Instant,
+        shared: &Shared<MemoryRecord>,
+    ) -> MemorySample {
+        let timestamp = shared.timestamp(at);
+        data.samples.push(timestamp, probed.reading);
+        Self::fold(data, &probed.reading);
+        MemorySample {
+            timestamp,
+            memory: MemorySnapshot::from_reading(&probed.reading, self.config.unit),
         }
     }
 
-    /// Takes the final reading and turns the session into its record.
+    fn samples(&self, data: &Data) -> Vec<MemorySample> {
+        self.timeline(data)
+    }
+
     fn finish(
         &self,
+        data: &mut Data,
+        slot: &Slot<Self>,
         id: TrackId,
         started: Instant,
-        session: &Mutex<Session>,
         status: Status,
     ) -> MemoryRecord {
         let probed = self.probe();
-        let end = self.engine.now();
-        let mut session = lock(session);
-        if session.interval.is_some() {
-            self.bell.ring();
-        }
-        self.fold(&mut session, &probed.reading);
-        let slot = Arc::clone(&session.slot);
         let shared = &slot.shared;
+        let end = shared.now();
+        Self::fold(data, &probed.reading);
         let unit = self.config.unit;
         let end_time = shared.timestamp(end);
         let duration = end.saturating_duration_since(started);
-        let difference = change(&session.initial, &probed.reading);
-        let peak = self.config.track_peak.then_some(session.peak);
-        if shared.is_current(slot.generation) {
-            lock(&slot.summary).record(
+        let difference = change(&data.initial, &probed.reading);
+        let peak = self.config.track_peak.then_some(data.peak);
+        slot.add(|summary| {
+            summary.record(
                 &probed.reading,
                 peak.as_ref(),
                 &difference,
@@ -273,98 +253,41 @@ impl Inner {
                 end_time,
                 self.config.exact_limit,
             );
-        }
-        let record = MemoryRecord {
+        });
+        MemoryRecord {
             track_id: id,
             value: MemorySnapshot::from_reading(&probed.reading, unit),
-            initial: MemorySnapshot::from_reading(&session.initial, unit),
+            initial: MemorySnapshot::from_reading(&data.initial, unit),
             change: MemorySnapshot::from_reading(&difference, unit),
             peak: peak.map(|p| MemorySnapshot::from_reading(&p, unit)),
             timestamp: end_time,
             unit,
-            label: slot.label.clone(),
+            label: slot.label_arc(),
             start_time: shared
                 .include_timestamps
                 .then(|| end_time.saturating_sub(duration)),
             end_time: shared.include_timestamps.then_some(end_time),
-            samples: session_samples(&session, unit),
+            samples: self.timeline(data),
             duration: Some(duration.as_secs_f64()),
             status,
             gpu_status: probed.gpu_status,
-        };
-        shared.keep(slot.generation, || record.clone());
-        record
-    }
-}
-
-/// A session's timeline so far, as its record shows it.
-fn session_samples(session: &Session, unit: crate::MemoryUnit) -> Vec<MemorySample> {
-    session
-        .samples
-        .finish()
-        .into_iter()
-        .map(|(timestamp, r)| MemorySample {
-            timestamp,
-            memory: MemorySnapshot::from_reading(&r, unit),
-        })
-        .collect()
-}
-
-impl Sample for Inner {
-    fn wants_samples(&self) -> bool {
-        let mut wants = false;
-        self.engine.sessions.for_each(|active| {
-            wants |= lock(&active.state).interval.is_some();
-        });
-        wants
-    }
-
-    fn tick(&self) -> Option<Duration> {
-        let now = self.engine.now();
-        let mut due = false;
-        let mut next: Option<Instant> = None;
-        self.engine.sessions.for_each(|active| {
-            let session = lock(&active.state);
-            if session.interval.is_some() {
-                due |= session.next_due <= now;
-                next = Some(next.map_or(session.next_due, |n| n.min(session.next_due)));
-            }
-        });
-        if due {
-            let probed = self.probe();
-            let at = self.engine.now();
-            let stamp = self.engine.shared.timestamp(at);
-            next = None;
-            self.engine.sessions.for_each(|active| {
-                let mut session = lock(&active.state);
-                let Some(interval) = session.interval else {
-                    return;
-                };
-                if session.next_due <= now {
-                    session.samples.push(stamp, probed.reading);
-                    self.fold(&mut session, &probed.reading);
-                    // Keep the cadence; after a stall, start again from now.
-                    session.next_due = (session.next_due + interval).max(at);
-                }
-                next = Some(next.map_or(session.next_due, |n| n.min(session.next_due)));
-            });
         }
-        next.map(|n| {
-            n.saturating_duration_since(self.engine.now())
-                .max(Duration::from_millis(1))
-        })
+    }
+
+    fn exact_limit(&self) -> usize {
+        self.config.exact_limit
     }
 }
 
-impl FoldPeak for Inner {
+impl FoldPeak for Core<Memory> {
     fn fold(&self, pid: Pid, mark: f64) {
-        if pid != self.pid || !self.config.kernel_peak {
+        if pid != self.kind.pid || !self.kind.config.kernel_peak {
             return;
         }
         self.engine.sessions.for_each(|active| {
             let mut session = lock(&active.state);
-            if session.kernel_mark {
-                let rss = &mut session.peak[PROCESS_RSS];
+            if session.data.kernel_mark {
+                let rss = &mut session.data.peak[PROCESS_RSS];
                 *rss = Some(rss.map_or(mark, |r| r.max(mark)));
             }
         });
@@ -386,11 +309,7 @@ impl FoldPeak for Inner {
 #[must_use = "a guard measures until it is dropped; `let _ = tracker.track(..)` drops it at once, use `let _guard`"]
 #[derive(Debug)]
 pub struct MemoryGuard {
-    tracker: Arc<Inner>,
-    id: TrackId,
-    started: Instant,
-    session: Arc<Mutex<Session>>,
-    done: bool,
+    guard: Guard<Memory>,
 }
 
 impl std::panic::UnwindSafe for MemoryGuard {}
@@ -406,7 +325,7 @@ impl MemoryGuard {
     /// assert_eq!(record.label.as_deref(), Some("x"));
     /// ```
     pub fn stop(mut self) -> MemoryRecord {
-        self.end(Status::Ok)
+        self.guard.stop_with(Status::Ok)
     }
 
     /// Ends the session now with `status` (for example [`Status::Failed`] when the work
@@ -419,7 +338,7 @@ impl MemoryGuard {
     /// assert_eq!(record.status, Status::Failed);
     /// ```
     pub fn stop_with(mut self, status: Status) -> MemoryRecord {
-        self.end(status)
+        self.guard.stop_with(status)
     }
 
     /// Ends the session without recording it: no record, no statistics, and its sampling
@@ -433,25 +352,7 @@ impl MemoryGuard {
     /// assert_eq!(tracker.active_sessions(), 0);
     /// ```
     pub fn discard(mut self) {
-        self.done = true;
-        let _ = self.tracker.engine.sessions.remove(&self.id);
-        self.tracker.discarded(&self.session);
-    }
-
-    fn end(&mut self, status: Status) -> MemoryRecord {
-        self.done = true;
-        // Gone from the table only after a reset or load; the record is still built.
-        let _ = self.tracker.engine.sessions.remove(&self.id);
-        self.tracker
-            .finish(self.id.clone(), self.started, &self.session, status)
-    }
-}
-
-impl Drop for MemoryGuard {
-    fn drop(&mut self) {
-        if !self.done {
-            self.end(Status::on_drop());
-        }
+        self.guard.discard();
     }
 }
 
@@ -477,30 +378,22 @@ impl MemoryUsageTracker {
     /// ```
     pub fn with_clock(config: MemoryConfig, clock: Arc<dyn Clock>) -> Self {
         let pid = config.pid.unwrap_or_else(std::process::id);
-        let engine = Engine::new(
-            clock,
+        let (include_timestamps, max_records, max_labels) = (
             config.include_timestamps,
             config.max_records,
             config.max_labels,
-            |label, shared, generation| Slot {
-                label,
-                generation,
-                summary: Mutex::new(MemorySummary::default()),
-                shared: Arc::clone(shared),
-            },
         );
-        let sampler = Arc::new(Sampler::default());
-        let inner = Arc::new(Inner {
-            config,
-            pid,
-            engine,
-            bell: sampler.bell(),
-        });
-        if inner.config.kernel_peak {
-            let weak: Weak<dyn FoldPeak> = Arc::downgrade(&inner) as Weak<Inner>;
+        let kind = Memory { config, pid };
+        let handle = Handle::new(kind, clock, include_timestamps, max_records, max_labels);
+        if handle.core.kind.config.kernel_peak {
+            let weak: Weak<dyn FoldPeak> = Arc::downgrade(&handle.core) as Weak<Core<Memory>>;
             kernel_peak::register(weak);
         }
-        Self { inner, sampler }
+        Self { handle }
+    }
+
+    fn core(&self) -> &Core<Memory> {
+        &self.handle.core
     }
 
     /// The configuration the tracker was built with.
@@ -511,11 +404,11 @@ impl MemoryUsageTracker {
     /// assert_eq!(tracker.config().metric_name, "memory_usage");
     /// ```
     pub fn config(&self) -> &MemoryConfig {
-        &self.inner.config
+        &self.core().kind.config
     }
 
     fn interval(&self) -> Option<Duration> {
-        self.inner.config.sampling_interval.as_duration()
+        self.core().kind.config.sampling_interval.as_duration()
     }
 
     /// Starts a session: takes the initial snapshot and, unless `sampling_interval` is 0,
@@ -530,18 +423,7 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
-        let interval = self.interval();
-        let id = self.inner.start(label, interval).0;
-        self.sample_in_background(interval);
-        id
-    }
-
-    /// Hands a session that is now in the table to the sampler, if it wants samples.
-    fn sample_in_background(&self, interval: Option<Duration>) {
-        if interval.is_some() {
-            let inner: Weak<dyn Sample> = Arc::downgrade(&self.inner) as Weak<Inner>;
-            self.sampler.session_started(inner);
-        }
+        self.handle.start(label, self.interval())
     }
 
     /// Starts a session under an id the caller chooses; an active id is an
@@ -555,11 +437,7 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
-        let interval = self.interval();
-        let (now, session) = self.inner.open(label, interval);
-        let id = self.inner.engine.sessions.start_named(id, now, session)?;
-        self.sample_in_background(interval);
-        Ok(id)
+        self.handle.start_named(id, label, self.interval())
     }
 
     /// Takes a sample for a session now, in addition to the background ones.
@@ -574,20 +452,7 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn record_sample(&self, id: &TrackId) -> Result<MemorySample> {
-        let session = self
-            .inner
-            .engine
-            .sessions
-            .with(id, |a| Arc::clone(&a.state))?;
-        let probed = self.inner.probe();
-        let at = self.inner.engine.shared.timestamp(self.inner.engine.now());
-        let mut session = lock(&session);
-        session.samples.push(at, probed.reading);
-        self.inner.fold(&mut session, &probed.reading);
-        Ok(MemorySample {
-            timestamp: at,
-            memory: MemorySnapshot::from_reading(&probed.reading, self.inner.config.unit),
-        })
+        self.core().record_sample(id)
     }
 
     /// The samples an active session holds so far, background and explicit ones, oldest
@@ -604,12 +469,7 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn samples(&self, id: &TrackId) -> Result<Vec<MemorySample>> {
-        let session = self
-            .inner
-            .engine
-            .sessions
-            .with(id, |a| Arc::clone(&a.state))?;
-        Ok(session_samples(&lock(&session), self.inner.config.unit))
+        self.core().samples(id)
     }
 
     /// Stops a session: takes the final snapshot and returns the record.
@@ -622,7 +482,7 @@ impl MemoryUsageTracker {
     /// assert!(tracker.stop_tracking(&id).is_err());
     /// ```
     pub fn stop_tracking(&self, id: &TrackId) -> Result<MemoryRecord> {
-        self.inner.stop(id, Status::Ok)
+        self.core().stop(id, Status::Ok)
     }
 
     /// Stops a session with the given status.
@@ -635,14 +495,14 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn stop_tracking_with_status(&self, id: &TrackId, status: Status) -> Result<MemoryRecord> {
-        self.inner.stop(id, status)
+        self.core().stop(id, status)
     }
 
     /// Every available reading now, by field name, in bytes (percentages as they are), for
     /// exporters.
     #[cfg(feature = "prometheus")]
     pub(crate) fn export_reading(&self) -> Vec<(&'static str, f64)> {
-        let reading = self.inner.probe().reading;
+        let reading = self.core().kind.probe().reading;
         snapshot::KEYS
             .iter()
             .zip(reading)
@@ -664,17 +524,12 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn current_value(&self, id: Option<&TrackId>) -> Result<MemorySnapshot> {
-        let unit = self.inner.config.unit;
+        let unit = self.core().kind.config.unit;
         let initial = match id {
-            Some(id) => Some(
-                self.inner
-                    .engine
-                    .sessions
-                    .with(id, |a| lock(&a.state).initial)?,
-            ),
+            Some(id) => Some(self.core().with_data(id, |data| data.initial)?),
             None => None,
         };
-        let now = self.inner.probe().reading;
+        let now = self.core().kind.probe().reading;
         Ok(match initial {
             Some(initial) => MemorySnapshot::from_reading(&change(&initial, &now), unit),
             None => MemorySnapshot::from_reading(&now, unit),
@@ -695,14 +550,8 @@ impl MemoryUsageTracker {
     }
 
     fn guard(&self, label: &str, interval: Option<Duration>) -> MemoryGuard {
-        let (id, started, session) = self.inner.start(Some(label), interval);
-        self.sample_in_background(interval);
         MemoryGuard {
-            tracker: Arc::clone(&self.inner),
-            id,
-            started,
-            session,
-            done: false,
+            guard: self.handle.guard(label, interval),
         }
     }
 
@@ -748,7 +597,7 @@ impl MemoryUsageTracker {
     /// assert_eq!(tracker.active_sessions(), 1);
     /// ```
     pub fn active_sessions(&self) -> usize {
-        self.inner.engine.sessions.len()
+        self.core().engine.sessions.len()
     }
 
     /// Statistics per reading over finished sessions of one label, or of every session with
@@ -763,8 +612,8 @@ impl MemoryUsageTracker {
     /// assert_eq!(stats["system_percent"].unit, "percent");
     /// ```
     pub fn statistics(&self, label: Option<&str>) -> BTreeMap<String, KeyStatistics> {
-        let unit = self.inner.config.unit;
-        self.inner
+        let unit = self.core().kind.config.unit;
+        self.core()
             .engine
             .session_summary(label)
             .map(|s| s.statistics(unit))
@@ -781,8 +630,8 @@ impl MemoryUsageTracker {
     /// assert!(tracker.statistics_by_label().contains_key("embed"));
     /// ```
     pub fn statistics_by_label(&self) -> BTreeMap<String, BTreeMap<String, KeyStatistics>> {
-        let unit = self.inner.config.unit;
-        self.inner
+        let unit = self.core().kind.config.unit;
+        self.core()
             .engine
             .labelled_summaries()
             .into_iter()
@@ -800,7 +649,7 @@ impl MemoryUsageTracker {
     /// assert_eq!(tracker.records().len(), 1);
     /// ```
     pub fn records(&self) -> Vec<MemoryRecord> {
-        self.inner.engine.shared.log.snapshot()
+        self.core().engine.shared.log.snapshot()
     }
 
     /// Ends a session without recording it: no record, no statistics, and its sampling
@@ -816,9 +665,7 @@ impl MemoryUsageTracker {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
-        let active = self.inner.engine.sessions.remove(id)?;
-        self.inner.discarded(&active.state);
-        Ok(())
+        self.core().discard(id)
     }
 
     /// How many finished sessions have no retained record: the log keeps the newest
@@ -832,7 +679,7 @@ impl MemoryUsageTracker {
     /// assert_eq!((tracker.records().len(), tracker.dropped_records()), (1, 1));
     /// ```
     pub fn dropped_records(&self) -> u64 {
-        self.inner.engine.dropped_sessions()
+        self.core().engine.dropped_sessions()
     }
 
     /// How many sessions were recorded under `"_other"` because `max_labels` distinct labels
@@ -846,7 +693,7 @@ impl MemoryUsageTracker {
     /// assert_eq!(tracker.overflowed_labels(), 1);
     /// ```
     pub fn overflowed_labels(&self) -> u64 {
-        self.inner.engine.labels.overflowed()
+        self.core().engine.labels.overflowed()
     }
 
     /// Discards every record, statistic and active session (their sampling stops).
@@ -859,14 +706,14 @@ impl MemoryUsageTracker {
     /// assert!(tracker.records().is_empty());
     /// ```
     pub fn reset(&self) {
-        self.inner.engine.reset();
+        self.core().engine.reset();
     }
 
     store::metrics_file_methods!(MemoryUsageTracker, MemoryConfig, MemoryRecord, "memory");
 
     fn render(&self, path: &Path) -> Result<String> {
-        let config = &self.inner.config;
-        self.inner
+        let config = &self.core().kind.config;
+        self.core()
             .engine
             .render_sessions(path, TRACKER_TYPE, config, &config.metric_name)
     }
@@ -878,7 +725,7 @@ impl MemoryUsageTracker {
         source: &Path,
         mode: Load,
     ) -> Result<MetricsFile<MemoryRecord>> {
-        let config = &self.inner.config;
+        let config = &self.core().kind.config;
         let (unit, exact_limit) = (config.unit, config.exact_limit);
         let loaded = match store::check_header(source, text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
             Layout::V1 => store::load_v1(
@@ -918,25 +765,7 @@ impl MemoryUsageTracker {
                 },
             )?,
         };
-        let file = self.inner.engine.install_loaded(
-            loaded,
-            mode,
-            |s| s.sessions,
-            |other, s| other.merge(&s),
-            |slot, mut s| {
-                s.set_exact_limit(exact_limit);
-                lock(&slot.summary).merge(&s);
-            },
-            |label, mut summary, shared, generation| {
-                summary.set_exact_limit(exact_limit);
-                Slot {
-                    label,
-                    generation,
-                    summary: Mutex::new(summary),
-                    shared: Arc::clone(shared),
-                }
-            },
-        );
+        let file = self.core().install(loaded, mode);
         Ok(file)
     }
 }
