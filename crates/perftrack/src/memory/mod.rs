@@ -27,15 +27,15 @@ use crate::{Clock, MonotonicClock, Result, Status, TrackId};
 use kernel_peak::FoldPeak;
 use record::PythonMemoryRecord;
 use snapshot::{Reading, change, worst};
-use summary::{EMPTY, MemorySummary};
+use summary::MemorySummary;
 
 /// The tracker type as metrics files name it.
 const TRACKER_TYPE: &str = "memory";
 /// The tracker type as the Python original's files name it.
 const PYTHON_TRACKER_TYPE: &str = "MemoryUsageTracker";
-/// The index of `process_rss` and `process_peak_rss` in a reading.
-const PROCESS_RSS: usize = 0;
-const PROCESS_PEAK_RSS: usize = 2;
+/// Where `process_rss` and `process_peak_rss` are in a reading.
+const PROCESS_RSS: usize = snapshot::index("process_rss");
+const PROCESS_PEAK_RSS: usize = snapshot::index("process_peak_rss");
 
 /// Measures the memory footprint of stages: process, system, cgroup and GPU memory at the
 /// start and end of each session, background samples in between, and exact peaks.
@@ -112,49 +112,50 @@ impl sampled::Summary for MemorySummary {
 impl Memory {
     /// Reads every probe once.
     fn probe(&self) -> Probed {
-        let mut reading = EMPTY;
+        // In bytes (percentages as they are): the snapshot's fields name every reading.
+        let mut r = MemorySnapshot::default();
         if let Ok(p) = probe::process::read_tree(self.pid, self.config.include_children) {
-            reading[0] = Some(p.rss as f64);
-            reading[1] = Some(p.vms as f64);
-            reading[2] = (p.peak_rss > 0).then_some(p.peak_rss as f64);
+            r.process_rss = Some(p.rss as f64);
+            r.process_vms = Some(p.vms as f64);
+            r.process_peak_rss = (p.peak_rss > 0).then_some(p.peak_rss as f64);
         }
         if let Ok(s) = probe::system::read() {
-            reading[3] = Some(s.total as f64);
-            reading[4] = Some(s.available as f64);
-            reading[5] = Some(s.used as f64);
-            reading[6] = Some(s.free as f64);
-            reading[7] = Some(s.percent);
+            r.system_total = Some(s.total as f64);
+            r.system_available = Some(s.available as f64);
+            r.system_used = Some(s.used as f64);
+            r.system_free = Some(s.free as f64);
+            r.system_percent = Some(s.percent);
         }
-        reading[8] = probe::system::cgroup_limit().map(|l| l as f64);
+        r.cgroup_limit = probe::system::cgroup_limit().map(|l| l as f64);
         let gpu_status = if self.config.track_gpu {
-            self.probe_gpu(&mut reading).err()
+            self.probe_gpu(&mut r).err()
         } else {
             None
         };
         Probed {
-            reading,
+            reading: r.to_array(),
             gpu_status,
         }
     }
 
     #[cfg(feature = "gpu")]
-    fn probe_gpu(&self, reading: &mut Reading) -> std::result::Result<(), String> {
+    fn probe_gpu(&self, r: &mut MemorySnapshot) -> std::result::Result<(), String> {
         let gpu = probe::gpu::Gpu::get()?;
         let mut pids = vec![self.pid];
         if self.config.include_children {
             pids.extend(probe::process::descendants(self.pid));
         }
         let m = gpu.memory(self.config.gpu_device, &pids)?;
-        reading[9] = Some(m.total as f64);
-        reading[10] = Some(m.used as f64);
-        reading[11] = Some(m.free as f64);
-        reading[12] = (m.total > 0).then(|| m.used as f64 * 100.0 / m.total as f64);
-        reading[13] = m.process_used.map(|b| b as f64);
+        r.gpu_total = Some(m.total as f64);
+        r.gpu_used = Some(m.used as f64);
+        r.gpu_free = Some(m.free as f64);
+        r.gpu_percent = (m.total > 0).then(|| m.used as f64 * 100.0 / m.total as f64);
+        r.gpu_process_used = m.process_used.map(|b| b as f64);
         Ok(())
     }
 
     #[cfg(not(feature = "gpu"))]
-    fn probe_gpu(&self, _reading: &mut Reading) -> std::result::Result<(), String> {
+    fn probe_gpu(&self, _reading: &mut MemorySnapshot) -> std::result::Result<(), String> {
         Err("perftrack was built without the `gpu` feature".to_owned())
     }
 

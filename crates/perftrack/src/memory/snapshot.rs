@@ -51,7 +51,8 @@ macro_rules! snapshot {
         pub(crate) const KEYS: [(&str, Kind); N] = [$((stringify!($field), Kind::$kind)),*];
 
         impl MemorySnapshot {
-            fn to_array(self) -> Reading {
+            /// The readings as an array, as they are (no unit conversion).
+            pub(crate) fn to_array(self) -> Reading {
                 [$(self.$field),*]
             }
 
@@ -94,6 +95,35 @@ snapshot! {
     gpu_percent: Percent,
     /// GPU memory used by the watched process (and its descendants).
     gpu_process_used: Used,
+}
+
+/// The position of the reading called `name` in a [`Reading`]; for constants, so that an
+/// unknown name fails the build.
+#[allow(clippy::panic, reason = "only evaluated at compile time, in constants")]
+pub(crate) const fn index(name: &str) -> usize {
+    let mut i = 0;
+    while i < N {
+        if same(KEYS[i].0, name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("no memory reading of that name")
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// The factor a reading of `kind` is divided by to express it in `unit`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::snapshot::{KEYS, Kind, N, Reading, scale};
+use super::snapshot::{KEYS, Kind, Reading, scale};
 use crate::stats::readings::{self, Readings};
 use crate::{MemoryUnit, Status, Timestamp};
 
@@ -158,6 +158,3 @@ impl MemorySummary {
         out
     }
 }
-
-/// A reading array that is all `None`.
-pub(crate) const EMPTY: Reading = [None; N];
