@@ -124,8 +124,8 @@ mod units;
 pub use atomic::AtomicFile;
 pub use clock::{Clock, ManualClock, MonotonicClock};
 pub use cpu::{
-    Cores, CpuConfig, CpuGuard, CpuRecord, CpuSample, CpuSnapshot, CpuStatistics, CpuUsageTracker,
-    MIN_SAMPLING_INTERVAL, ThreadUsage,
+    Cores, CpuConfig, CpuCounters, CpuGuard, CpuRecord, CpuSample, CpuSnapshot, CpuStatistics,
+    CpuUsageTracker, MIN_SAMPLING_INTERVAL, ThreadUsage,
 };
 pub use error::{Error, Result};
 #[cfg(feature = "prometheus")]

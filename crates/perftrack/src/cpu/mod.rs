@@ -7,7 +7,7 @@ mod summary;
 
 pub use config::{CpuConfig, MIN_SAMPLING_INTERVAL};
 pub use record::{CpuRecord, ThreadUsage};
-pub use snapshot::{Cores, CpuSample, CpuSnapshot};
+pub use snapshot::{Cores, CpuCounters, CpuSample, CpuSnapshot};
 pub use summary::CpuStatistics;
 
 use std::collections::BTreeMap;
@@ -584,19 +584,47 @@ impl CpuUsageTracker {
         self.core().stop(id, status)
     }
 
-    /// Cumulative counters now, for exporters that compute use between two scrapes.
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn export_counters(&self) -> Counters {
+    /// The cumulative CPU counters now (process and system times), for readers that compute
+    /// use over intervals of their own, such as an exporter between two scrapes. Nothing is
+    /// recorded, and [`current_value`](Self::current_value) is not disturbed.
+    ///
+    /// ```
+    /// # use perftrack::{CpuConfig, CpuUsageTracker};
+    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
+    /// let before = tracker.counters();
+    /// let after = tracker.counters();
+    /// let usage = tracker.usage_between(&before, &after);
+    /// # #[cfg(target_os = "linux")]
+    /// assert!(after.process_cpu_seconds() >= before.process_cpu_seconds());
+    /// # let _ = usage;
+    /// ```
+    pub fn counters(&self) -> CpuCounters {
         let core = self.core();
-        core.kind.counters(&core.engine.shared)
+        CpuCounters(core.kind.counters(&core.engine.shared))
     }
 
-    /// The CPU use between two counters, with this tracker's switches and cores.
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn export_between(&self, a: &Counters, b: &Counters) -> CpuSnapshot {
+    /// The CPU use between two [`counters`](Self::counters) readings, with this tracker's
+    /// figures and cores (a figure shorter than one kernel tick is absent).
+    ///
+    /// ```
+    /// # use perftrack::{CpuConfig, CpuUsageTracker};
+    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
+    /// let before = tracker.counters();
+    /// std::thread::sleep(std::time::Duration::from_millis(30));
+    /// let usage = tracker.usage_between(&before, &tracker.counters());
+    /// # #[cfg(target_os = "linux")]
+    /// assert!(usage.process.is_some());
+    /// ```
+    pub fn usage_between(&self, earlier: &CpuCounters, later: &CpuCounters) -> CpuSnapshot {
         let mut reasons = BTreeMap::new();
         let kind = &self.core().kind;
-        between(a, b, kind.switches(), &kind.cores, &mut reasons)
+        between(
+            &earlier.0,
+            &later.0,
+            kind.switches(),
+            &kind.cores,
+            &mut reasons,
+        )
     }
 
     /// With an id, the CPU use since that session started; with `None`, since the tracker's

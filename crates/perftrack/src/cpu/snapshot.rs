@@ -214,6 +214,33 @@ pub(crate) struct Counters {
     pub(crate) system: Option<SystemTimes>,
 }
 
+/// A [`CpuUsageTracker`](crate::CpuUsageTracker)'s cumulative CPU counters at one moment;
+/// two of them give the use in between
+/// ([`usage_between`](crate::CpuUsageTracker::usage_between)).
+///
+/// ```
+/// # use perftrack::{CpuConfig, CpuUsageTracker};
+/// let counters = CpuUsageTracker::new(CpuConfig::default()).counters();
+/// # #[cfg(target_os = "linux")]
+/// assert!(counters.process_cpu_seconds().is_some());
+/// ```
+#[derive(Clone, Debug)]
+pub struct CpuCounters(pub(crate) Counters);
+
+impl CpuCounters {
+    /// The watched process's (tree's) CPU time so far, user and system together, in seconds
+    /// (counted in the kernel's 10 ms ticks); `None` if it cannot be read or is not tracked.
+    ///
+    /// ```
+    /// # use perftrack::{CpuConfig, CpuUsageTracker};
+    /// let tracker = CpuUsageTracker::new(CpuConfig { track_process: false, ..Default::default() });
+    /// assert_eq!(tracker.counters().process_cpu_seconds(), None);
+    /// ```
+    pub fn process_cpu_seconds(&self) -> Option<f64> {
+        self.0.process.map(|p| p.user_s + p.system_s)
+    }
+}
+
 /// Which figures to compute.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Switches {

@@ -499,16 +499,22 @@ impl MemoryUsageTracker {
         self.core().stop(id, status)
     }
 
-    /// Every available reading now, by field name, in bytes (percentages as they are), for
-    /// exporters.
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn export_reading(&self) -> Vec<(&'static str, f64)> {
-        let reading = self.core().kind.probe().reading;
-        snapshot::KEYS
-            .iter()
-            .zip(reading)
-            .filter_map(|((name, _), value)| Some((*name, value?)))
-            .collect()
+    /// Every reading now in bytes (percentages as they are), whatever the tracker's unit: what
+    /// an exporter reads at each scrape. Nothing is recorded.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUnit, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig {
+    ///     unit: MemoryUnit::GiB,
+    ///     track_gpu: false,
+    ///     ..Default::default()
+    /// });
+    /// let bytes = tracker.current_bytes();
+    /// # #[cfg(target_os = "linux")]
+    /// assert!(bytes.process_rss.unwrap() > 1024.0 * 1024.0);
+    /// ```
+    pub fn current_bytes(&self) -> MemorySnapshot {
+        MemorySnapshot::from_reading(&self.core().kind.probe().reading, crate::MemoryUnit::B)
     }
 
     /// With an id, the change of every reading since that session started; with `None`, an

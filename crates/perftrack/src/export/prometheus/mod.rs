@@ -11,11 +11,10 @@ use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cpu::Counters;
 use crate::session::lock;
 use crate::{
-    CpuUsageTracker, Distribution, Error, LatencyTracker, MemoryUsageTracker, OVERFLOW_LABEL,
-    Result, ThroughputTracker,
+    CpuCounters, CpuUsageTracker, Distribution, Error, LatencyTracker, MemoryUsageTracker,
+    OVERFLOW_LABEL, Result, ThroughputTracker,
 };
 
 /// The `Content-Type` of the text exposition format that [`PrometheusExporter::render`]
@@ -187,7 +186,7 @@ struct ThroughputSource {
 struct CpuSource {
     tracker: CpuUsageTracker,
     name: Option<String>,
-    previous: Mutex<Counters>,
+    previous: Mutex<CpuCounters>,
 }
 
 /// A name given to a second tracker of a kind must differ from every other one's.
@@ -345,7 +344,7 @@ impl PrometheusExporter {
         let mut sources = lock(&self.inner.sources);
         let name = check_name("CPU", sources.cpu.iter().map(|s| &s.name), name)?;
         sources.cpu.push(CpuSource {
-            previous: Mutex::new(tracker.export_counters()),
+            previous: Mutex::new(tracker.counters()),
             tracker: tracker.clone(),
             name,
         });

@@ -357,7 +357,10 @@ pub(super) const MEMORY_GAUGES: [(&str, &str, &str); 12] = [
 ];
 
 pub(super) fn render_memory(out: &mut Writer, sources: &[(MemoryUsageTracker, Option<String>)]) {
-    let readings: Vec<Vec<(&str, f64)>> = sources.iter().map(|(t, _)| t.export_reading()).collect();
+    let readings: Vec<Vec<(&str, f64)>> = sources
+        .iter()
+        .map(|(t, _)| t.current_bytes().readings().collect())
+        .collect();
     for (key, family, help) in MEMORY_GAUGES {
         let values: Vec<(Option<&str>, f64)> = sources
             .iter()
@@ -382,10 +385,10 @@ pub(super) fn render_memory(out: &mut Writer, sources: &[(MemoryUsageTracker, Op
 pub(super) fn render_cpu(out: &mut Writer, sources: &[CpuSource]) {
     let mut readings = Vec::with_capacity(sources.len());
     for source in sources {
-        let now = source.tracker.export_counters();
+        let now = source.tracker.counters();
         let mut previous = lock(&source.previous);
-        let snapshot = source.tracker.export_between(&previous, &now);
-        let seconds = now.process.map(|p| p.user_s + p.system_s);
+        let snapshot = source.tracker.usage_between(&previous, &now);
+        let seconds = now.process_cpu_seconds();
         *previous = now;
         readings.push((source.name.as_deref(), seconds, snapshot));
     }
