@@ -19,7 +19,8 @@ use crate::label::Labelled;
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::{
-    Clock, Distribution, MonotonicClock, Result, Statistics, Status, TimeUnit, Timestamp, TrackId,
+    Clock, Distribution, MonotonicClock, Result, Snapshot, Statistics, Status, TimeUnit, Timestamp,
+    TrackId,
 };
 use record::PythonLatencyRecord;
 
@@ -226,6 +227,36 @@ impl LatencyTracker {
     /// ```
     pub fn now(&self) -> Instant {
         self.inner.engine.now()
+    }
+
+    /// Every label's distribution of durations, with the epoch, the start, and the dropped
+    /// records and overflowed labels, all from one epoch (a reset or load in progress is
+    /// waited for; recording is not). Durations are in **seconds**, whatever the tracker's
+    /// `time_unit`: `labels[label].statistics(1.0, "s")`, or with the unit's scale, gives
+    /// what [`statistics`](Self::statistics) gives for that label. See [`Snapshot`] for what
+    /// each field means.
+    ///
+    /// ```
+    /// use perftrack::{LatencyConfig, LatencyTracker};
+    /// use std::time::Duration;
+    ///
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// tracker.record("retrieval", Duration::from_millis(30));
+    /// tracker.record("retrieval", Duration::from_millis(50));
+    /// tracker.record("", Duration::from_millis(5));
+    ///
+    /// let snapshot = tracker.snapshot();
+    /// let retrieval = snapshot.labels["retrieval"].statistics(1.0, "s").unwrap();
+    /// assert_eq!((retrieval.count, retrieval.max), (2, 0.05));
+    /// assert_eq!(snapshot.labels[""].count(), 1); // unlabelled
+    /// assert_eq!(snapshot.dropped_records, 0);
+    /// ```
+    pub fn snapshot(&self) -> Snapshot<Distribution> {
+        self.inner.engine.snapshot(
+            |log| log.len() as u64,
+            Distribution::count,
+            |slot, _| lock(&slot.dist).clone(),
+        )
     }
 
     /// Every non-empty label's distribution of durations in seconds (`""`: unlabelled), for
