@@ -130,23 +130,6 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         self.labels.get(label)
     }
 
-    /// Reads `read` within one generation (retrying a few times if a reset or load came in
-    /// between), and returns that generation with it.
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn within_generation<T>(&self, read: impl Fn() -> T) -> (u64, T) {
-        let mut before = self.generation();
-        let mut value = read();
-        for _ in 0..3 {
-            let after = self.generation();
-            if after == before {
-                break;
-            }
-            before = after;
-            value = read();
-        }
-        (before, value)
-    }
-
     /// The generation: renewed by every reset and load, never by a merge.
     fn generation(&self) -> u64 {
         self.shared.generation.load(Ordering::Acquire)

@@ -259,14 +259,6 @@ impl LatencyTracker {
         )
     }
 
-    /// Every non-empty label's distribution of durations in seconds (`""`: unlabelled), for
-    /// exporters, with the generation they belong to (renewed by a reset or load).
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn distributions(&self) -> (u64, BTreeMap<String, Distribution>) {
-        let engine = &self.inner.engine;
-        engine.within_generation(|| engine.summaries().0)
-    }
-
     /// Records a duration measured elsewhere that ended at `end`, with a status: for
     /// measurements whose end is known but is not now (a span closed a moment ago, an event
     /// read from a queue), so that the measurement is timestamped when it ended, not when it

@@ -511,27 +511,6 @@ impl ThroughputTracker {
         )
     }
 
-    /// Every label's events so far and its rate in events per second over the window ending
-    /// now (`""`: unlabelled), for exporters, with the generation they belong to (renewed by
-    /// a reset or load).
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn export_windows(&self) -> (u64, BTreeMap<String, (u64, Option<f64>)>) {
-        let engine = &self.inner.engine;
-        engine.within_generation(|| {
-            let now = self.now();
-            engine
-                .labels
-                .all()
-                .into_iter()
-                .map(|slot| {
-                    let window = lock(&slot.window);
-                    let label = slot.label().unwrap_or("").to_owned();
-                    (label, (window.total(), window.rate(now)))
-                })
-                .collect()
-        })
-    }
-
     /// Runs `f` in a session under `label`, counts its result with `count`, and returns the
     /// result with the session's record. A panic in `f` stops the session, records it as
     /// failed, and resumes the panic.
