@@ -10,7 +10,7 @@ use crate::clock::Anchor;
 use crate::label::{LabelRegistry, Labelled, OVERFLOW_LABEL};
 use crate::log::RecordLog;
 use crate::session::{SessionTable, lock};
-use crate::{Clock, Distribution, Statistics, Timestamp};
+use crate::{Clock, Distribution, Snapshot, Statistics, Timestamp};
 
 /// What every label state of a tracker reaches to finish a measurement.
 #[derive(Debug)]
@@ -131,26 +131,40 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
     }
 
     /// The generation: renewed by every reset and load, never by a merge.
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn generation(&self) -> u64 {
+    fn generation(&self) -> u64 {
         self.shared.generation.load(Ordering::Acquire)
     }
 
-    /// Reads `read` within one generation (retrying a few times if a reset or load came in
-    /// between), and returns that generation with it.
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn within_generation<T>(&self, read: impl Fn() -> T) -> (u64, T) {
-        let mut before = self.generation();
-        let mut value = read();
-        for _ in 0..3 {
-            let after = self.generation();
-            if after == before {
-                break;
+    /// Every label state read with `read` (given the clock's reading, taken once), with the
+    /// generation, start, dropped records and overflowed labels, all read while no reset, load
+    /// or merge can change the state: everything in a snapshot belongs to one generation, and
+    /// holds all of a merge or none of it. Recording goes on meanwhile. `retained` counts the
+    /// log's records that stand for a measurement, and `measurements` those one label holds.
+    pub(crate) fn snapshot<L>(
+        &self,
+        retained: impl FnOnce(&RecordLog<R>) -> u64,
+        measurements: impl Fn(&L) -> u64,
+        read: impl Fn(&St, Instant) -> L,
+    ) -> Snapshot<L> {
+        self.consistent(|| {
+            // Records first: every retained record's measurement is then in the labels too.
+            let retained = retained(&self.shared.log);
+            let now = self.now();
+            let mut labels = BTreeMap::new();
+            let mut total: u64 = 0;
+            for state in self.labels.all() {
+                let label = read(&state, now);
+                total = measurements(&label).saturating_add(total);
+                labels.insert(state.label().unwrap_or("").to_owned(), label);
             }
-            before = after;
-            value = read();
-        }
-        (before, value)
+            Snapshot {
+                epoch: self.generation(),
+                start_time: self.started(),
+                labels,
+                dropped_records: total.saturating_sub(retained),
+                overflowed_labels: self.labels.overflowed(),
+            }
+        })
     }
 
     /// When the tracker started, was last reset, or the loaded file's start.

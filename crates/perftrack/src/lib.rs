@@ -64,7 +64,12 @@
 //! [`CpuUsageTracker`] measures the process (tree), the system, each core and the busiest
 //! threads per session, with exact time-weighted averages and peaks from samples.
 //!
-//! ## Export
+//! ## Snapshots and export
+//!
+//! `snapshot()` on [`LatencyTracker`] and [`ThroughputTracker`] returns a typed [`Snapshot`]:
+//! every label's [`Distribution`] (and throughput's event counts and current rate), the dropped
+//! records, the overflowed labels and an epoch that changes on every reset and load, all read
+//! consistently. Reports, exporters and bindings are built on it.
 //!
 //! With the `prometheus` feature, `PrometheusExporter` renders any set of trackers in the
 //! Prometheus text format (histograms, counters and gauges in base units, computed when
@@ -113,6 +118,7 @@ mod probe;
 mod sampled;
 mod sampler;
 mod session;
+mod snapshot;
 mod stats;
 mod status;
 mod store;
@@ -143,6 +149,7 @@ pub use memory::{
     MemoryUsageTracker, SamplingInterval,
 };
 pub use session::TrackId;
+pub use snapshot::{Snapshot, ThroughputLabelSnapshot};
 pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
 pub use status::Status;
 pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};

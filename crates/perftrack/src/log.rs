@@ -74,6 +74,11 @@ impl<R: Clone> RecordLog<R> {
     pub(crate) fn len(&self) -> usize {
         lock(&self.records).len()
     }
+
+    /// How many retained records `counts` accepts.
+    pub(crate) fn count(&self, counts: impl Fn(&R) -> bool) -> usize {
+        lock(&self.records).iter().filter(|r| counts(r)).count()
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Exporters: trackers out to Prometheus (feature `prometheus`), and `tracing` spans in
 //! (feature `tracing`).
 //!
-//! Both read the trackers' own state: a Prometheus scrape computes its histograms from the
-//! per-label distributions when it is asked for, and the tracing layer records through the
-//! trackers' ordinary record path, so neither adds work to recording.
+//! Neither adds work to recording: a Prometheus scrape computes its histograms and counters
+//! when it is asked for, from the latency and throughput trackers' typed snapshots (and the
+//! memory and CPU trackers' readings), and the tracing layer records through
+//! `LatencyTracker::record_ending`, the trackers' ordinary record path.
 
 #[cfg(feature = "prometheus")]
 mod prometheus;

@@ -19,7 +19,8 @@ use crate::label::Labelled;
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::{
-    Clock, Distribution, MonotonicClock, Result, Statistics, Status, TimeUnit, Timestamp, TrackId,
+    Clock, Distribution, MonotonicClock, Result, Snapshot, Statistics, Status, TimeUnit, Timestamp,
+    TrackId,
 };
 use record::PythonLatencyRecord;
 
@@ -211,30 +212,81 @@ impl LatencyTracker {
         &self.inner.config
     }
 
-    /// The tracker's clock, now.
-    pub(crate) fn now(&self) -> Instant {
+    /// The current instant of the tracker's clock: what [`record_ending`](Self::record_ending)
+    /// takes for a measurement that ends now. With the default clock it is
+    /// [`Instant::now`]; with a [`ManualClock`](crate::ManualClock) it is that clock's reading.
+    ///
+    /// ```
+    /// use perftrack::{Clock, LatencyConfig, LatencyTracker, ManualClock};
+    /// use std::{sync::Arc, time::Duration};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = LatencyTracker::with_clock(LatencyConfig::default(), clock.clone());
+    /// clock.advance(Duration::from_secs(3));
+    /// assert_eq!(tracker.now(), clock.now());
+    /// ```
+    pub fn now(&self) -> Instant {
         self.inner.engine.now()
     }
 
-    /// Every non-empty label's distribution of durations in seconds (`""`: unlabelled), for
-    /// exporters, with the generation they belong to (renewed by a reset or load).
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn distributions(&self) -> (u64, BTreeMap<String, Distribution>) {
-        let engine = &self.inner.engine;
-        engine.within_generation(|| engine.summaries().0)
+    /// Every label's distribution of durations, with the epoch, the start, and the dropped
+    /// records and overflowed labels, all from one epoch (a reset or load in progress is
+    /// waited for; recording is not). Durations are in **seconds**, whatever the tracker's
+    /// `time_unit`: `labels[label].statistics(1.0, "s")`, or with the unit's scale, gives
+    /// what [`statistics`](Self::statistics) gives for that label. See [`Snapshot`] for what
+    /// each field means.
+    ///
+    /// ```
+    /// use perftrack::{LatencyConfig, LatencyTracker};
+    /// use std::time::Duration;
+    ///
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// tracker.record("retrieval", Duration::from_millis(30));
+    /// tracker.record("retrieval", Duration::from_millis(50));
+    /// tracker.record("", Duration::from_millis(5));
+    ///
+    /// let snapshot = tracker.snapshot();
+    /// let retrieval = snapshot.labels["retrieval"].statistics(1.0, "s").unwrap();
+    /// assert_eq!((retrieval.count, retrieval.max), (2, 0.05));
+    /// assert_eq!(snapshot.labels[""].count(), 1); // unlabelled
+    /// assert_eq!(snapshot.dropped_records, 0);
+    /// ```
+    pub fn snapshot(&self) -> Snapshot<Distribution> {
+        self.inner.engine.snapshot(
+            |log| log.len() as u64,
+            Distribution::count,
+            |slot, _| lock(&slot.dist).clone(),
+        )
     }
 
-    /// Records a duration measured elsewhere that ended at `end` (an instant of this
-    /// tracker's clock), with a status.
-    #[cfg(feature = "tracing")]
+    /// Records a duration measured elsewhere that ended at `end`, with a status: for
+    /// measurements whose end is known but is not now (a span closed a moment ago, an event
+    /// read from a queue), so that the measurement is timestamped when it ended, not when it
+    /// is recorded. [`record`](Self::record) is this with `end` now and [`Status::Ok`].
+    ///
+    /// `end` is an instant of the tracker's clock ([`now`](Self::now)): [`Instant::now`]
+    /// with the default clock, the clock's own reading with the one given to
+    /// [`with_clock`](Self::with_clock). The record's wall-clock timestamp is derived from it
+    /// (an instant of another clock would give a meaningless timestamp, not an error). The
+    /// duration is taken as given, not computed from `end`.
+    ///
+    /// ```
+    /// use perftrack::{Clock, LatencyConfig, LatencyTracker, ManualClock, Status};
+    /// use std::{sync::Arc, time::Duration};
+    ///
+    /// let clock = Arc::new(ManualClock::new()); // starts at 2025-01-01T00:00:00Z
+    /// let tracker = LatencyTracker::with_clock(LatencyConfig::default(), clock.clone());
+    /// let ended = clock.now();
+    /// clock.advance(Duration::from_secs(10));
+    ///
+    /// // A call that failed after 250 ms, ten seconds ago.
+    /// tracker.record_ending("llm", Duration::from_millis(250), ended, Status::Failed);
+    /// let record = &tracker.records()[0];
+    /// assert_eq!((record.value, record.status), (250.0, Status::Failed));
+    /// assert_eq!(record.timestamp.to_string(), "2025-01-01T00:00:00.000000000Z");
+    /// ```
     #[inline]
-    pub(crate) fn record_ending(
-        &self,
-        label: &str,
-        duration: Duration,
-        end: Instant,
-        status: Status,
-    ) {
+    pub fn record_ending(&self, label: &str, duration: Duration, end: Instant, status: Status) {
         let slot = self.inner.engine.state(label);
         slot.finish_quiet(duration, end, status);
     }

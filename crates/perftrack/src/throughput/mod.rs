@@ -19,7 +19,10 @@ use crate::engine::{Engine, Load, Scalar, Shared};
 use crate::label::Labelled;
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
-use crate::{Clock, Distribution, MonotonicClock, RateUnit, Result, Statistics, Status, TrackId};
+use crate::{
+    Clock, Distribution, MonotonicClock, RateUnit, Result, Snapshot, Statistics, Status,
+    ThroughputLabelSnapshot, TrackId,
+};
 use record::PythonThroughputRecord;
 use window::RateWindow;
 
@@ -470,25 +473,42 @@ impl ThroughputTracker {
         Some(slot.unit.from_per_second(per_second))
     }
 
-    /// Every label's events so far and its rate in events per second over the window ending
-    /// now (`""`: unlabelled), for exporters, with the generation they belong to (renewed by
-    /// a reset or load).
-    #[cfg(feature = "prometheus")]
-    pub(crate) fn export_windows(&self) -> (u64, BTreeMap<String, (u64, Option<f64>)>) {
-        let engine = &self.inner.engine;
-        engine.within_generation(|| {
-            let now = self.now();
-            engine
-                .labels
-                .all()
-                .into_iter()
-                .map(|slot| {
-                    let window = lock(&slot.window);
-                    let label = slot.label().unwrap_or("").to_owned();
-                    (label, (window.total(), window.rate(now)))
-                })
-                .collect()
-        })
+    /// Every label's finished sessions' rates, events counted and rate over the window ending
+    /// now, with the epoch, the start, and the dropped records and overflowed labels, all from
+    /// one epoch (a reset or load in progress is waited for; recording is not). Rates are in
+    /// **events per second**, whatever the tracker's `time_unit`. See [`Snapshot`] and
+    /// [`ThroughputLabelSnapshot`] for what each field means.
+    ///
+    /// ```
+    /// use perftrack::{ManualClock, ThroughputConfig, ThroughputTracker};
+    /// use std::{sync::Arc, time::Duration};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = ThroughputTracker::with_clock(ThroughputConfig::default(), clock.clone());
+    /// tracker.record("queries", 12);
+    /// clock.advance(Duration::from_secs(4));
+    ///
+    /// let snapshot = tracker.snapshot();
+    /// let queries = &snapshot.labels["queries"];
+    /// assert_eq!(queries.events_total, 12);
+    /// assert_eq!(queries.window_events_per_second, Some(3.0));
+    /// assert_eq!(queries.session_rates.count(), 0); // no session finished
+    /// ```
+    pub fn snapshot(&self) -> Snapshot<ThroughputLabelSnapshot> {
+        self.inner.engine.snapshot(
+            // A session too short to have a rate is in no summary.
+            |log| log.count(|r| r.value.is_some()) as u64,
+            |label: &ThroughputLabelSnapshot| label.session_rates.count(),
+            |slot, now| {
+                let session_rates = lock(&slot.dist).clone();
+                let window = lock(&slot.window);
+                ThroughputLabelSnapshot {
+                    session_rates,
+                    events_total: window.total(),
+                    window_events_per_second: window.rate(now),
+                }
+            },
+        )
     }
 
     /// Runs `f` in a session under `label`, counts its result with `count`, and returns the

@@ -135,7 +135,6 @@ impl RateWindow {
     }
 
     /// Every event ever added, including those older than the window.
-    #[cfg(feature = "prometheus")]
     pub(crate) fn total(&self) -> u64 {
         self.total
     }

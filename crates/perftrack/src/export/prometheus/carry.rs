@@ -1,5 +1,5 @@
 //! Counters that never go backwards: across a reset or load of a tracker, the totals exported
-//! so far become a base that the new generation's counts add to.
+//! so far become a base that the new epoch's counts add to.
 
 use std::collections::BTreeMap;
 
@@ -39,8 +39,9 @@ impl Totals {
 /// The state one exported tracker carries from scrape to scrape.
 #[derive(Debug, Default)]
 pub(super) struct Carry {
-    /// The tracker's generation at the previous scrape.
-    generation: Option<u64>,
+    /// The tracker's epoch ([`Snapshot::epoch`](crate::Snapshot::epoch)) at the previous
+    /// scrape.
+    epoch: Option<u64>,
     /// Per label, what was exported before the tracker's latest reset or load.
     base: BTreeMap<String, Totals>,
     /// Per label, what the previous scrape exported.
@@ -48,13 +49,13 @@ pub(super) struct Carry {
 }
 
 impl Carry {
-    /// Starts a scrape of a tracker in `generation`. After a reset or load, everything
-    /// exported so far becomes the base of the new generation's counts.
-    pub(super) fn begin(&mut self, generation: u64) {
-        if self.generation.is_some_and(|g| g != generation) {
+    /// Starts a scrape of a tracker in `epoch`. After a reset or load, everything exported so
+    /// far becomes the base of the new epoch's counts.
+    pub(super) fn begin(&mut self, epoch: u64) {
+        if self.epoch.is_some_and(|e| e != epoch) {
             self.base = self.previous.clone();
         }
-        self.generation = Some(generation);
+        self.epoch = Some(epoch);
     }
 
     /// Labels with carried totals, which are exported even when the tracker no longer has
@@ -104,7 +105,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_generation_adds_to_what_was_exported() {
+    fn a_new_epoch_adds_to_what_was_exported() {
         let mut carry = Carry::default();
         carry.begin(0);
         assert_eq!(carry.export("a", &totals(5, &[0, 5])), totals(5, &[0, 5]));
@@ -113,13 +114,13 @@ mod tests {
         assert_eq!(carry.carried().collect::<Vec<_>>(), ["a"]);
         assert_eq!(carry.export("a", &totals(7, &[7, 7])), totals(12, &[7, 12]));
         carry.finish(|_| true);
-        // Same generation: no new base.
+        // Same epoch: no new base.
         carry.begin(1);
         assert_eq!(carry.export("a", &totals(8, &[8, 8])), totals(13, &[8, 13]));
     }
 
     #[test]
-    fn buckets_never_decrease_within_a_generation() {
+    fn buckets_never_decrease_within_an_epoch() {
         let mut carry = Carry::default();
         carry.begin(0);
         carry.export("a", &totals(10, &[4, 10]));

@@ -73,19 +73,25 @@ pub(super) fn render_latency(
     let data: Vec<(u64, BTreeMap<String, Distribution>)> = sources
         .iter()
         .map(|s| {
-            let (generation, dists) = s.tracker.distributions();
+            let snapshot = s.tracker.snapshot();
+            // A label whose measurements are all still running has no series yet.
+            let dists = snapshot
+                .labels
+                .into_iter()
+                .filter(|(_, dist)| dist.count() > 0)
+                .collect();
             let dists = cap(&s.admitted, config.max_label_values, dists, |a, b| {
                 a.merge(&b);
             });
-            (generation, dists)
+            (snapshot.epoch, dists)
         })
         .collect();
     let series: Vec<Vec<LatencySeries<'_>>> = sources
         .iter()
         .zip(&data)
-        .map(|(source, (generation, dists))| {
+        .map(|(source, (epoch, dists))| {
             let mut carry = lock(&source.carry);
-            carry.begin(*generation);
+            carry.begin(*epoch);
             let labels: BTreeSet<String> = dists.keys().chain(carry.carried()).cloned().collect();
             let series: Vec<LatencySeries<'_>> = labels
                 .into_iter()
@@ -231,7 +237,12 @@ pub(super) fn render_throughput(
     let data: Vec<Vec<(String, u64, Option<f64>)>> = sources
         .iter()
         .map(|s| {
-            let (generation, windows) = s.tracker.export_windows();
+            let snapshot = s.tracker.snapshot();
+            let windows = snapshot
+                .labels
+                .into_iter()
+                .map(|(label, t)| (label, (t.events_total, t.window_events_per_second)))
+                .collect();
             let windows = cap(&s.admitted, config.max_label_values, windows, |a, b| {
                 a.0 = a.0.saturating_add(b.0);
                 a.1 = match (a.1, b.1) {
@@ -240,7 +251,7 @@ pub(super) fn render_throughput(
                 };
             });
             let mut carry = lock(&s.carry);
-            carry.begin(generation);
+            carry.begin(snapshot.epoch);
             let labels: BTreeSet<String> = windows.keys().chain(carry.carried()).cloned().collect();
             let series: Vec<(String, u64, Option<f64>)> = labels
                 .into_iter()
