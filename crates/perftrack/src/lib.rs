@@ -66,10 +66,11 @@
 //!
 //! ## Snapshots and export
 //!
-//! `snapshot()` on [`LatencyTracker`] and [`ThroughputTracker`] returns a typed [`Snapshot`]:
-//! every label's [`Distribution`] (and throughput's event counts and current rate), the dropped
-//! records, the overflowed labels and an epoch that changes on every reset and load, all read
-//! consistently. Reports, exporters and bindings are built on it.
+//! `snapshot()` on every tracker returns a typed [`Snapshot`]: every label's [`Distribution`]
+//! (throughput's event counts and current rate too; memory and CPU: one distribution per
+//! reading), the dropped records, the overflowed labels and an epoch that changes on every
+//! reset and load, all read consistently. Reports, exporters and bindings are built on it;
+//! memory and CPU readers that want live values use `current_bytes()` and `counters()`.
 //!
 //! With the `prometheus` feature, `PrometheusExporter` renders any set of trackers in the
 //! Prometheus text format (histograms, counters and gauges in base units, computed when
@@ -149,7 +150,7 @@ pub use memory::{
     MemoryUsageTracker, SamplingInterval,
 };
 pub use session::TrackId;
-pub use snapshot::{Snapshot, ThroughputLabelSnapshot};
+pub use snapshot::{SessionsLabelSnapshot, Snapshot, ThroughputLabelSnapshot};
 pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
 pub use status::Status;
 pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};

@@ -62,6 +62,8 @@ pub(crate) trait Summary: Clone + Default + std::fmt::Debug + Send + 'static {
     fn merge(&mut self, other: &Self);
     /// Applies a tracker's `exact_limit` to every distribution.
     fn set_exact_limit(&mut self, exact_limit: usize);
+    /// The label's part of a [`Snapshot`](crate::Snapshot).
+    fn snapshot(&self) -> crate::SessionsLabelSnapshot;
 }
 
 /// One label's state.
@@ -230,6 +232,15 @@ impl<K: Kind> Core<K> {
     /// An active session's samples so far.
     pub(crate) fn samples(&self, id: &TrackId) -> Result<Vec<K::Sample>> {
         self.with_data(id, |data| self.kind.samples(data))
+    }
+
+    /// The tracker's state as typed data, from one epoch.
+    pub(crate) fn snapshot(&self) -> crate::Snapshot<crate::SessionsLabelSnapshot> {
+        self.engine.snapshot(
+            |log| log.len() as u64,
+            |label: &crate::SessionsLabelSnapshot| label.sessions,
+            |slot, _| lock(&slot.summary).snapshot(),
+        )
     }
 
     /// Installs what a load read (see [`Engine::install_loaded`]).

@@ -13,7 +13,8 @@ use crate::{Distribution, Timestamp};
 /// `L` is what one label holds: a [`Distribution`] of durations in seconds for
 /// [`LatencyTracker::snapshot`](crate::LatencyTracker::snapshot), a
 /// [`ThroughputLabelSnapshot`] for
-/// [`ThroughputTracker::snapshot`](crate::ThroughputTracker::snapshot). A snapshot is a copy:
+/// [`ThroughputTracker::snapshot`](crate::ThroughputTracker::snapshot), a
+/// [`SessionsLabelSnapshot`] for the memory and CPU trackers' `snapshot`. A snapshot is a copy:
 /// it never changes after it is taken, and holds no lock of the tracker. It serialises with
 /// serde (distributions as their summaries, `docs/FORMAT.md`), but it is not a metrics file
 /// and nothing loads it back.
@@ -97,4 +98,37 @@ pub struct ThroughputLabelSnapshot {
     /// (or since the label's first use, if that is shorter); `None` when no time has passed
     /// since then. The tracker's `current_rate`, in events per second.
     pub window_events_per_second: Option<f64>,
+}
+
+/// One memory or CPU label in a [`Snapshot`]: how many sessions finished under it, and one
+/// distribution per reading of their final values (memory: also of their peaks and changes;
+/// CPU: of their peaks). Memory readings are in bytes (percentages as they are), whatever the
+/// tracker's unit; CPU readings are percentages.
+///
+/// ```
+/// use perftrack::{MemoryConfig, MemoryUsageTracker, SamplingInterval};
+///
+/// let tracker = MemoryUsageTracker::new(MemoryConfig {
+///     track_gpu: false,
+///     sampling_interval: SamplingInterval::from_secs_f64(0.0)?,
+///     ..Default::default()
+/// });
+/// tracker.track("embed").stop();
+/// let embed = &tracker.snapshot().labels["embed"];
+/// assert_eq!(embed.sessions, 1);
+/// # #[cfg(target_os = "linux")]
+/// assert_eq!(embed.value["process_rss"].count(), 1);
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct SessionsLabelSnapshot {
+    /// Finished sessions under the label.
+    pub sessions: u64,
+    /// Per reading, the sessions' final values (memory) or averages (CPU).
+    pub value: BTreeMap<String, Distribution>,
+    /// Per reading, the sessions' peaks (empty without `track_peak`).
+    pub peak: BTreeMap<String, Distribution>,
+    /// Per reading, each session's change from start to end (memory only; empty for CPU).
+    pub change: BTreeMap<String, Distribution>,
 }

@@ -260,3 +260,42 @@ fn a_snapshot_serialises_with_its_units_in_its_names() {
     assert_eq!(json["labels"]["queries"]["window_events_per_second"], 2.0);
     assert_eq!(json["dropped_records"], 0);
 }
+
+#[test]
+fn memory_and_cpu_snapshots_count_sessions_per_label_and_match_their_statistics() {
+    let off = perftrack::SamplingInterval::from_secs_f64(0.0).unwrap();
+    let memory = perftrack::MemoryUsageTracker::new(perftrack::MemoryConfig {
+        track_gpu: false,
+        sampling_interval: off,
+        max_records: 2,
+        max_labels: 1,
+        ..Default::default()
+    });
+    let cpu = perftrack::CpuUsageTracker::new(perftrack::CpuConfig {
+        sampling_interval: off,
+        max_records: 2,
+        max_labels: 1,
+        ..Default::default()
+    });
+    for label in ["embed", "embed", "embed", "rerank"] {
+        memory.track(label).stop();
+        cpu.track(label).stop();
+    }
+    let m = memory.snapshot();
+    assert_eq!(m.labels["embed"].sessions, 3);
+    assert_eq!(m.labels[perftrack::OVERFLOW_LABEL].sessions, 1);
+    assert_eq!((m.dropped_records, m.overflowed_labels), (2, 1));
+    assert_eq!(m.dropped_records, memory.dropped_records());
+    let stats = memory.statistics(Some("embed"));
+    for (reading, dist) in &m.labels["embed"].value {
+        assert_eq!(dist.count(), stats[reading].count, "{reading}");
+    }
+    let c = cpu.snapshot();
+    assert_eq!(c.labels["embed"].sessions, 3);
+    assert!(c.labels["embed"].change.is_empty());
+    assert_eq!((c.dropped_records, c.overflowed_labels), (2, 1));
+    let epoch = c.epoch;
+    cpu.reset();
+    assert_ne!(cpu.snapshot().epoch, epoch);
+    assert!(cpu.snapshot().labels.is_empty());
+}

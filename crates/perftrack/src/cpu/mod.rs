@@ -21,7 +21,7 @@ use crate::sampled::{self, Core, Guard, Handle, Slot};
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
-use crate::{Clock, MonotonicClock, Result, Status, TrackId};
+use crate::{Clock, MonotonicClock, Result, SessionsLabelSnapshot, Snapshot, Status, TrackId};
 use record::PythonCpuRecord;
 pub(crate) use snapshot::Counters;
 use snapshot::{Switches, between, merge_samples};
@@ -87,6 +87,15 @@ impl sampled::Summary for CpuSummary {
 
     fn set_exact_limit(&mut self, exact_limit: usize) {
         CpuSummary::set_exact_limit(self, exact_limit);
+    }
+
+    fn snapshot(&self) -> SessionsLabelSnapshot {
+        SessionsLabelSnapshot {
+            sessions: self.sessions,
+            value: self.value.clone(),
+            peak: self.peak.clone(),
+            change: std::collections::BTreeMap::new(),
+        }
     }
 }
 
@@ -779,6 +788,23 @@ impl CpuUsageTracker {
     /// ```
     pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
         self.core().discard(id)
+    }
+
+    /// The tracker's state as typed data, all from one epoch (see [`Snapshot`]): per label,
+    /// its finished sessions and one distribution per reading, with the dropped and overflow
+    /// counts. Active sessions are not in it until they end.
+    ///
+    /// ```
+    /// # use perftrack::{CpuConfig, CpuUsageTracker};
+    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
+    /// tracker.track("rerank").stop();
+    /// let snapshot = tracker.snapshot();
+    /// assert_eq!(snapshot.labels["rerank"].sessions, 1);
+    /// tracker.reset();
+    /// assert_ne!(tracker.snapshot().epoch, snapshot.epoch);
+    /// ```
+    pub fn snapshot(&self) -> Snapshot<SessionsLabelSnapshot> {
+        self.core().snapshot()
     }
 
     /// How many finished sessions have no retained record: the log keeps the newest

@@ -23,7 +23,7 @@ use crate::sampled::{self, Core, Guard, Handle, Slot};
 use crate::session::lock;
 use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
-use crate::{Clock, MonotonicClock, Result, Status, TrackId};
+use crate::{Clock, MonotonicClock, Result, SessionsLabelSnapshot, Snapshot, Status, TrackId};
 use kernel_peak::FoldPeak;
 use record::PythonMemoryRecord;
 use snapshot::{Reading, change, worst};
@@ -106,6 +106,15 @@ impl sampled::Summary for MemorySummary {
 
     fn set_exact_limit(&mut self, exact_limit: usize) {
         MemorySummary::set_exact_limit(self, exact_limit);
+    }
+
+    fn snapshot(&self) -> SessionsLabelSnapshot {
+        SessionsLabelSnapshot {
+            sessions: self.sessions,
+            value: self.value.clone(),
+            peak: self.peak.clone(),
+            change: self.change.clone(),
+        }
     }
 }
 
@@ -673,6 +682,23 @@ impl MemoryUsageTracker {
     /// ```
     pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
         self.core().discard(id)
+    }
+
+    /// The tracker's state as typed data, all from one epoch (see [`Snapshot`]): per label,
+    /// its finished sessions and one distribution per reading, with the dropped and overflow
+    /// counts. Active sessions are not in it until they end.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+    /// tracker.track("rerank").stop();
+    /// let snapshot = tracker.snapshot();
+    /// assert_eq!(snapshot.labels["rerank"].sessions, 1);
+    /// tracker.reset();
+    /// assert_ne!(tracker.snapshot().epoch, snapshot.epoch);
+    /// ```
+    pub fn snapshot(&self) -> Snapshot<SessionsLabelSnapshot> {
+        self.core().snapshot()
     }
 
     /// How many finished sessions have no retained record: the log keeps the newest
