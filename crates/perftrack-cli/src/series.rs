@@ -1,14 +1,11 @@
 //! The per-label distributions of a loaded tracker, in display units: what reports and
 //! comparisons are computed from.
 //!
-//! They are read from the tracker's version-1 metrics text (`summaries`, `docs/FORMAT.md`),
-//! which every input has once loaded, whatever layout its file used.
+//! They are read from the loaded tracker's typed snapshot, whatever layout its file used.
 
-use std::collections::BTreeMap;
-
-use anyhow::Context;
-use perftrack::{AnyTracker, Distribution, PerformanceTracker, Statistics};
-use serde_json::Value;
+use perftrack::{
+    AnyTracker, Distribution, PerformanceTracker, SessionsLabelSnapshot, Snapshot, Statistics,
+};
 
 use crate::inputs::Input;
 
@@ -70,31 +67,21 @@ fn process_memory_reading(name: &str) -> bool {
     name.starts_with("process_") || name == "gpu_process_used"
 }
 
-/// Every series of an input, by label then reading.
+/// Every series of an input, by label then reading, from the tracker's typed snapshot (labels
+/// with no finished measurement are left out, as metrics files leave them out).
 pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
-    let text = input
-        .tracker
-        .metrics_json()
-        .with_context(|| format!("cannot render {}", input.source.display()))?;
-    let file: Value = serde_json::from_str(&text)?;
-    let summaries = file
-        .get("summaries")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let dist = |v: &Value, what: &str| -> anyhow::Result<Distribution> {
-        serde_json::from_value(v.clone())
-            .with_context(|| format!("{}: summary {what}", input.source.display()))
-    };
     let mut out = Vec::new();
     match &input.tracker {
         AnyTracker::Latency(t) => {
             let unit = t.config().time_unit;
-            for (label, summary) in &summaries {
+            for (label, value) in t.snapshot().labels {
+                if value.count() == 0 {
+                    continue;
+                }
                 out.push(Series {
-                    label: label.clone(),
+                    label,
                     reading: "latency".to_owned(),
-                    value: dist(summary, label)?,
+                    value,
                     peak: None,
                     factor: unit.per_second(),
                     unit: unit.as_str().to_owned(),
@@ -104,11 +91,14 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
         }
         AnyTracker::Throughput(t) => {
             let unit = t.config().time_unit;
-            for (label, summary) in &summaries {
+            for (label, snapshot) in t.snapshot().labels {
+                if snapshot.session_rates.count() == 0 {
+                    continue;
+                }
                 out.push(Series {
-                    label: label.clone(),
+                    label,
                     reading: "rate".to_owned(),
-                    value: dist(summary, label)?,
+                    value: snapshot.session_rates,
                     peak: None,
                     factor: unit.seconds(),
                     unit: unit.events_label().to_owned(),
@@ -119,8 +109,7 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
         AnyTracker::Memory(t) => {
             let unit = t.config().unit;
             readings(
-                &summaries,
-                &dist,
+                t.snapshot(),
                 process_memory_reading,
                 |label, name, value, peak| {
                     out.push(Series {
@@ -133,12 +122,11 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
                         direction: Direction::HigherIsWorse,
                     });
                 },
-            )?;
+            );
         }
-        AnyTracker::Cpu(_) => {
+        AnyTracker::Cpu(t) => {
             readings(
-                &summaries,
-                &dist,
+                t.snapshot(),
                 |name| name == "process",
                 |label, name, value, peak| {
                     out.push(Series {
@@ -151,43 +139,32 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
                         direction: Direction::HigherIsWorse,
                     });
                 },
-            )?;
+            );
         }
         other => anyhow::bail!(
             "{}: perftrack cannot compare {} metrics yet",
             input.source.display(),
-            perftrack::PerformanceTracker::tracker_type(other)
+            PerformanceTracker::tracker_type(other)
         ),
     }
     Ok(out)
 }
 
-/// Walks the `value` and `peak` readings of memory and CPU summaries.
+/// Walks the `value` readings of memory and CPU labels with their peaks.
 fn readings(
-    summaries: &serde_json::Map<String, Value>,
-    dist: &dyn Fn(&Value, &str) -> anyhow::Result<Distribution>,
+    snapshot: Snapshot<SessionsLabelSnapshot>,
     wanted: impl Fn(&str) -> bool,
     mut each: impl FnMut(String, String, Distribution, Option<Distribution>),
-) -> anyhow::Result<()> {
-    let empty = serde_json::Map::new();
-    for (label, summary) in summaries {
-        let values = summary
-            .get("value")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let peaks = summary
-            .get("peak")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let names: BTreeMap<&String, &Value> = values.iter().collect();
-        for (name, value) in names {
-            if !wanted(name) {
-                continue;
+) {
+    for (label, mut summary) in snapshot.labels {
+        if summary.sessions == 0 {
+            continue;
+        }
+        for (name, value) in summary.value {
+            if wanted(&name) {
+                let peak = summary.peak.remove(&name);
+                each(label.clone(), name, value, peak);
             }
-            let what = format!("{label}.{name}");
-            let peak = peaks.get(name).map(|p| dist(p, &what)).transpose()?;
-            each(label.clone(), name.clone(), dist(value, &what)?, peak);
         }
     }
-    Ok(())
 }
