@@ -11,7 +11,6 @@ use clap::{Parser, Subcommand};
 
 mod chart;
 mod compare;
-mod html;
 mod inputs;
 mod mann_whitney;
 mod merge;

@@ -6,9 +6,9 @@ use std::fmt::Write;
 
 use perftrack::ThroughputRecord;
 
+use super::model::{self as report, Report, Section};
 use crate::chart::{self, BarChart, Line, LineChart, escape};
 use crate::inputs::Input;
-use crate::report::{self, Report, Section};
 
 const STYLE: &str = "
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 960px; color: #222; }

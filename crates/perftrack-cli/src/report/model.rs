@@ -1,60 +1,14 @@
-//! `perftrack report`: summarise metrics files as a table, Markdown, JSON or an HTML page.
+//! What a report shows: a section per input, a row per label and reading, in display units;
+//! every rendering (text, Markdown, JSON, HTML) reads this model and nothing else.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
-use comfy_table::{Cell, CellAlignment, Table, presets};
+use comfy_table::Cell;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::inputs::{self, Input};
+use crate::inputs::Input;
 use crate::series::{self, Series};
-
-/// Arguments of `perftrack report`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Args {
-    /// Metrics files, run containers (`perftrack run -o`), or folders of them.
-    #[arg(required = true, value_name = "PATH")]
-    paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-}
-
-/// How a report is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Format {
-    /// Aligned text tables.
-    Table,
-    /// Markdown tables, to paste into an issue or a pull request.
-    Markdown,
-    /// One JSON object.
-    Json,
-    /// One self-contained HTML page with SVG charts.
-    Html,
-}
-
-/// Runs `perftrack report`.
-pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
-    let inputs = inputs::read_all(&args.paths)?;
-    let report = Report::build(&inputs)?;
-    let text = match args.format {
-        Format::Table => report.text(false),
-        Format::Markdown => report.text(true),
-        Format::Json => {
-            let mut text = serde_json::to_string_pretty(&report)?;
-            text.push('\n');
-            text
-        }
-        Format::Html => crate::html::page(&report, &inputs),
-    };
-    crate::output::write(args.output.as_deref(), &text)?;
-    Ok(ExitCode::SUCCESS)
-}
 
 /// Everything a report shows.
 #[derive(Debug, Serialize)]
@@ -146,54 +100,6 @@ impl Report {
             });
         }
         Ok(Report { inputs: sections })
-    }
-
-    /// The report as text tables, or Markdown with `markdown`.
-    fn text(&self, markdown: bool) -> String {
-        let mut out = String::new();
-        let mut last_run: Option<&BTreeMap<String, Value>> = None;
-        for section in &self.inputs {
-            if let Some(run) = &section.run {
-                if last_run != Some(run) {
-                    out.push_str(&run_summary(run, markdown));
-                    out.push('\n');
-                }
-                last_run = Some(run);
-            }
-            if markdown {
-                out.push_str(&format!(
-                    "### {} — `{}`\n\n",
-                    section.tracker_type, section.source
-                ));
-            } else {
-                out.push_str(&format!("{} — {}\n", section.tracker_type, section.source));
-            }
-            if section.rows.is_empty() {
-                out.push_str("(no measurements)\n\n");
-                continue;
-            }
-            let mut table = Table::new();
-            table.load_preset(if markdown {
-                presets::ASCII_MARKDOWN
-            } else {
-                presets::UTF8_FULL_CONDENSED
-            });
-            let (header, cells) = columns(section.tracker_type);
-            table.set_header(header.to_vec());
-            for row in &section.rows {
-                table.add_row(cells(row));
-            }
-            for (i, name) in header.iter().enumerate() {
-                if !TEXT_COLUMNS.contains(name) {
-                    if let Some(column) = table.column_mut(i) {
-                        column.set_cell_alignment(CellAlignment::Right);
-                    }
-                }
-            }
-            out.push_str(&table.to_string());
-            out.push_str("\n\n");
-        }
-        out
     }
 }
 
@@ -290,19 +196,6 @@ pub(crate) fn run_fields(run: &BTreeMap<String, Value>) -> Vec<(String, String)>
     for (key, value) in run {
         if key != "format" && key != "version" {
             walk(key, value, &mut out);
-        }
-    }
-    out
-}
-
-fn run_summary(run: &BTreeMap<String, Value>, markdown: bool) -> String {
-    let mut out = String::new();
-    out.push_str(if markdown { "### run\n\n" } else { "run\n" });
-    for (key, value) in run_fields(run) {
-        if markdown {
-            out.push_str(&format!("- **{key}**: `{value}`\n"));
-        } else {
-            out.push_str(&format!("  {key}: {value}\n"));
         }
     }
     out

@@ -1,0 +1,58 @@
+//! `perftrack report`: summarise metrics files as a table, Markdown, JSON or an HTML page.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::inputs;
+
+mod html;
+mod model;
+mod text;
+
+use model::Report;
+pub(crate) use model::number;
+
+/// Arguments of `perftrack report`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Metrics files, run containers (`perftrack run -o`), or folders of them.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// How a report is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned text tables.
+    Table,
+    /// Markdown tables, to paste into an issue or a pull request.
+    Markdown,
+    /// One JSON object.
+    Json,
+    /// One self-contained HTML page with SVG charts.
+    Html,
+}
+
+/// Runs `perftrack report`.
+pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
+    let inputs = inputs::read_all(&args.paths)?;
+    let report = Report::build(&inputs)?;
+    let text = match args.format {
+        Format::Table => text::text(&report, false),
+        Format::Markdown => text::text(&report, true),
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&report)?;
+            text.push('\n');
+            text
+        }
+        Format::Html => html::page(&report, &inputs),
+    };
+    crate::output::write(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
