@@ -99,7 +99,8 @@ pub enum Error {
         supported: &'static str,
     },
 
-    /// [`get_performance_tracker`](crate::get_performance_tracker) was asked for a kind of
+    /// [`get_performance_tracker`](crate::get_performance_tracker) or
+    /// [`TrackerKind::from_name`](crate::TrackerKind::from_name) was asked for a kind of
     /// tracker that does not exist. Use one of the kinds the message lists.
     #[error("unknown performance tracker type `{kind}`; valid types are: {valid}")]
     UnknownTrackerType {

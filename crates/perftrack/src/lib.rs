@@ -105,6 +105,7 @@ mod error;
 #[cfg(any(feature = "prometheus", feature = "tracing"))]
 mod export;
 mod factory;
+mod kind;
 mod label;
 mod latency;
 mod log;
@@ -135,6 +136,7 @@ pub use export::{
 #[cfg(feature = "tracing")]
 pub use export::{PerftrackLayer, TracingConfig};
 pub use factory::{AnyRecord, AnyTracker, PerformanceTracker, get_performance_tracker};
+pub use kind::TrackerKind;
 pub use label::OVERFLOW_LABEL;
 pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};
 pub use memory::{

@@ -31,9 +31,9 @@ use snapshot::{Reading, change, worst};
 use summary::{EMPTY, MemorySummary};
 
 /// The tracker type as metrics files name it.
-const TRACKER_TYPE: &str = "memory";
+const TRACKER_TYPE: &str = crate::TrackerKind::Memory.file_type();
 /// The tracker type as the Python original's files name it.
-const PYTHON_TRACKER_TYPE: &str = "MemoryUsageTracker";
+const PYTHON_TRACKER_TYPE: &str = crate::TrackerKind::Memory.python_type();
 /// The index of `process_rss` and `process_peak_rss` in a reading.
 const PROCESS_RSS: usize = 0;
 const PROCESS_PEAK_RSS: usize = 2;
