@@ -206,6 +206,23 @@ static VALID_NAMES: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// What a metrics file's `tracker_type` may be, for errors about one that is none of them:
+/// `latency, throughput, memory or cpu, or the Python original's LatencyTracker, …`.
+pub(crate) fn valid_file_types() -> &'static str {
+    static VALID: LazyLock<String> = LazyLock::new(|| {
+        let or = |names: Vec<&str>| match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.concat(),
+        };
+        format!(
+            "{}, or the Python original's {}",
+            or(NAMES.iter().map(|n| n.file).collect()),
+            or(NAMES.iter().map(|n| n.python).collect())
+        )
+    });
+    VALID.as_str()
+}
+
 impl fmt::Display for TrackerKind {
     /// Writes the [`file_type`](TrackerKind::file_type).
     ///
@@ -296,6 +313,11 @@ mod tests {
             "unknown performance tracker type `gpu`; valid types are: latency, throughput, \
              memory (or memory_usage), cpu (or cpu_usage), or the Python original's \
              LatencyTracker, ThroughputTracker, MemoryUsageTracker, CPUUsageTracker"
+        );
+        assert_eq!(
+            valid_file_types(),
+            "latency, throughput, memory or cpu, or the Python original's LatencyTracker, \
+             ThroughputTracker, MemoryUsageTracker or CPUUsageTracker"
         );
     }
 }

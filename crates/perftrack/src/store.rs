@@ -139,6 +139,24 @@ pub(crate) fn invalid_at_key(
     }
 }
 
+/// An error placed at the first character of `text` if that is not the `{` of a JSON object
+/// (`None` if it is, or if the text is blank, which the parser reports as truncated).
+pub(crate) fn not_an_object(path: &Path, text: &str, message: &str) -> Option<Error> {
+    let body = text.trim_start();
+    if body.is_empty() || body.starts_with('{') {
+        return None;
+    }
+    let skipped = &text[..text.len() - body.len()];
+    let line = skipped.matches('\n').count() + 1;
+    let column = skipped.len() - skipped.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some(Error::MalformedFile {
+        path: path.to_owned(),
+        line,
+        column,
+        message: message.into(),
+    })
+}
+
 /// The keys every layout is recognised by.
 #[derive(Deserialize)]
 struct Header {
@@ -157,17 +175,12 @@ pub(crate) fn check_header(
 ) -> Result<Layout> {
     // A derived `Deserialize` also accepts an array for a struct; the top level must be an
     // object.
-    let body = text.trim_start();
-    if !body.is_empty() && !body.starts_with('{') {
-        let skipped = &text[..text.len() - body.len()];
-        let line = skipped.matches('\n').count() + 1;
-        let column = skipped.len() - skipped.rfind('\n').map_or(0, |i| i + 1) + 1;
-        return Err(Error::MalformedFile {
-            path: path.to_owned(),
-            line,
-            column,
-            message: "expected a JSON object with `tracker_type` and `metrics` keys".into(),
-        });
+    if let Some(err) = not_an_object(
+        path,
+        text,
+        "expected a JSON object with `tracker_type` and `metrics` keys",
+    ) {
+        return Err(err);
     }
     let header: Header = serde_json::from_str(text).map_err(|err| {
         if err.classify() == serde_json::error::Category::Data {
