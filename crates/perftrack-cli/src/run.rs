@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use perftrack::{
     CpuConfig, CpuRecord, CpuUsageTracker, MIN_SAMPLING_INTERVAL, MemoryConfig, MemoryRecord,
-    MemoryUnit, MemoryUsageTracker, SamplingInterval, Status,
+    MemoryUnit, MemoryUsageTracker, SamplingInterval, Status, TrackerKind,
 };
 
 use crate::chart;
@@ -164,16 +164,16 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
 
     let mut trackers = BTreeMap::new();
     trackers.insert(
-        "memory".to_owned(),
+        TrackerKind::Memory.file_type().to_owned(),
         serde_json::from_str(&memory.metrics_json()?)?,
     );
     trackers.insert(
-        "cpu".to_owned(),
+        TrackerKind::Cpu.file_type().to_owned(),
         serde_json::from_str(&cpu.metrics_json()?)?,
     );
     let run = RunContainer {
-        format: container::FORMAT.to_owned(),
-        version: container::VERSION,
+        format: perftrack::RUN_FORMAT_NAME.to_owned(),
+        version: perftrack::RUN_FORMAT_VERSION,
         command: args
             .command
             .iter()

@@ -99,7 +99,21 @@ pub enum Error {
         supported: &'static str,
     },
 
-    /// [`get_performance_tracker`](crate::get_performance_tracker) was asked for a kind of
+    /// A run container (`"format": "perftrack-run"`, written by `perftrack run -o`) declares a
+    /// version this build does not know: a newer perftrack wrote it. Upgrade perftrack to read
+    /// it.
+    #[error("{}: run container version {found} is not supported (this build reads version {supported})", path.display())]
+    UnsupportedRunVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version the file declares.
+        found: String,
+        /// The versions this build reads.
+        supported: &'static str,
+    },
+
+    /// [`get_performance_tracker`](crate::get_performance_tracker) or
+    /// [`TrackerKind::from_name`](crate::TrackerKind::from_name) was asked for a kind of
     /// tracker that does not exist. Use one of the kinds the message lists.
     #[error("unknown performance tracker type `{kind}`; valid types are: {valid}")]
     UnknownTrackerType {

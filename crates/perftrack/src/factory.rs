@@ -5,9 +5,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::{
-    CpuConfig, CpuRecord, CpuUsageTracker, Error, LatencyConfig, LatencyRecord, LatencyTracker,
+    CpuConfig, CpuRecord, CpuUsageTracker, LatencyConfig, LatencyRecord, LatencyTracker,
     MemoryConfig, MemoryRecord, MemoryUsageTracker, Result, ThroughputConfig, ThroughputRecord,
-    ThroughputTracker, TrackId,
+    ThroughputTracker, TrackId, TrackerKind,
 };
 
 /// What every tracker can do, for code that handles trackers generically (a list of them, an
@@ -34,8 +34,20 @@ use crate::{
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait PerformanceTracker: Send + Sync + sealed::Sealed {
-    /// `"latency"`, `"throughput"`, `"memory"` or `"cpu"`.
-    fn tracker_type(&self) -> &'static str;
+    /// The kind of tracker this is.
+    ///
+    /// ```
+    /// use perftrack::{get_performance_tracker, PerformanceTracker, TrackerKind};
+    /// let tracker = get_performance_tracker("memory_usage", None)?;
+    /// assert_eq!(tracker.kind(), TrackerKind::Memory);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    fn kind(&self) -> TrackerKind;
+    /// The `tracker_type` of the kind's metrics files: `"latency"`, `"throughput"`, `"memory"`
+    /// or `"cpu"` ([`TrackerKind::file_type`]).
+    fn tracker_type(&self) -> &'static str {
+        self.kind().file_type()
+    }
     /// Starts a session; `Some("")` and `None` mean no label.
     fn start_tracking(&self, label: Option<&str>) -> TrackId;
     /// Stops a session and returns its record.
@@ -147,6 +159,39 @@ pub enum AnyTracker {
 }
 
 impl AnyTracker {
+    /// Makes a tracker of `kind` from an optional JSON configuration with the Python
+    /// original's key names, as [`get_performance_tracker`] does for a kind given by name. An
+    /// unknown configuration key or a bad value is an
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) that names it.
+    ///
+    /// ```
+    /// use perftrack::{AnyTracker, PerformanceTracker, TrackerKind};
+    ///
+    /// let trackers = TrackerKind::ALL
+    ///     .iter()
+    ///     .map(|&kind| AnyTracker::new(kind, None))
+    ///     .collect::<Result<Vec<_>, _>>()?;
+    /// assert_eq!(trackers[3].tracker_type(), "cpu");
+    /// let ms = AnyTracker::new(TrackerKind::Latency, Some(serde_json::json!({"time_unit": "ms"})))?;
+    /// assert_eq!(ms.config_json()["time_unit"], "ms");
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn new(kind: TrackerKind, config: Option<serde_json::Value>) -> Result<Self> {
+        let config = config.unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
+        Ok(match kind {
+            TrackerKind::Latency => {
+                Self::Latency(LatencyTracker::new(LatencyConfig::from_value(config)?))
+            }
+            TrackerKind::Throughput => Self::Throughput(ThroughputTracker::new(
+                ThroughputConfig::from_value(config)?,
+            )),
+            TrackerKind::Memory => {
+                Self::Memory(MemoryUsageTracker::new(MemoryConfig::from_value(config)?))
+            }
+            TrackerKind::Cpu => Self::Cpu(CpuUsageTracker::new(CpuConfig::from_value(config)?)),
+        })
+    }
+
     /// The latency tracker inside, if it is one.
     ///
     /// ```
@@ -231,8 +276,8 @@ macro_rules! delegate {
 }
 
 impl PerformanceTracker for AnyTracker {
-    fn tracker_type(&self) -> &'static str {
-        delegate!(self, t => PerformanceTracker::tracker_type(t))
+    fn kind(&self) -> TrackerKind {
+        delegate!(self, t => PerformanceTracker::kind(t))
     }
 
     fn start_tracking(&self, label: Option<&str>) -> TrackId {
@@ -285,9 +330,9 @@ impl PerformanceTracker for AnyTracker {
 }
 
 macro_rules! implement {
-    ($tracker:ty, $kind:literal) => {
+    ($tracker:ty, $kind:expr) => {
         impl PerformanceTracker for $tracker {
-            fn tracker_type(&self) -> &'static str {
+            fn kind(&self) -> TrackerKind {
                 $kind
             }
 
@@ -341,19 +386,18 @@ macro_rules! implement {
         }
     };
 }
-implement!(LatencyTracker, "latency");
-implement!(ThroughputTracker, "throughput");
-implement!(MemoryUsageTracker, "memory");
-implement!(CpuUsageTracker, "cpu");
-
-/// The kinds [`get_performance_tracker`] makes.
-const VALID: &str = "latency, throughput, memory (or memory_usage), cpu (or cpu_usage)";
+implement!(LatencyTracker, TrackerKind::Latency);
+implement!(ThroughputTracker, TrackerKind::Throughput);
+implement!(MemoryUsageTracker, TrackerKind::Memory);
+implement!(CpuUsageTracker, TrackerKind::Cpu);
 
 /// Makes a tracker by name, from an optional JSON configuration with the Python original's key
-/// names: `latency`, `throughput`, `memory` (or `memory_usage`) or `cpu` (or `cpu_usage`),
-/// case-insensitive, surrounding whitespace ignored. An unknown kind is an
-/// [`Error::UnknownTrackerType`] that lists the valid ones; an unknown configuration key or a
-/// bad value is an [`Error::InvalidConfig`] that names it.
+/// names: `latency`, `throughput`, `memory` (or `memory_usage`) or `cpu` (or `cpu_usage`), or
+/// the Python original's type names, case-insensitive, surrounding whitespace ignored
+/// ([`TrackerKind::from_name`]). An unknown kind is an
+/// [`Error::UnknownTrackerType`](crate::Error::UnknownTrackerType) that lists the valid ones; an
+/// unknown configuration key or a bad value is an
+/// [`Error::InvalidConfig`](crate::Error::InvalidConfig) that names it. [`AnyTracker::new`] takes the kind as a [`TrackerKind`].
 ///
 /// ```
 /// use perftrack::{get_performance_tracker, Error, PerformanceTracker};
@@ -372,23 +416,5 @@ pub fn get_performance_tracker(
     kind: &str,
     config: Option<serde_json::Value>,
 ) -> Result<AnyTracker> {
-    let config = config.unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
-    Ok(match kind.trim().to_lowercase().as_str() {
-        "latency" => AnyTracker::Latency(LatencyTracker::new(LatencyConfig::from_value(config)?)),
-        "throughput" => AnyTracker::Throughput(ThroughputTracker::new(
-            ThroughputConfig::from_value(config)?,
-        )),
-        "memory" | "memory_usage" => {
-            AnyTracker::Memory(MemoryUsageTracker::new(MemoryConfig::from_value(config)?))
-        }
-        "cpu" | "cpu_usage" => {
-            AnyTracker::Cpu(CpuUsageTracker::new(CpuConfig::from_value(config)?))
-        }
-        _ => {
-            return Err(Error::UnknownTrackerType {
-                kind: kind.to_owned(),
-                valid: VALID,
-            });
-        }
-    })
+    AnyTracker::new(TrackerKind::from_name(kind)?, config)
 }

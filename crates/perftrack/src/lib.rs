@@ -97,7 +97,9 @@
 //!
 //! Every tracker's `save_metrics` writes a versioned JSON file atomically; `load_metrics`
 //! validates it (and reads the Python original's files too). [`AtomicFile`] is that writer,
-//! for any file a program writes whole or as it goes.
+//! for any file a program writes whole or as it goes. [`load_any`] reads a file whose tracker
+//! type is not known in advance, or a run container of `perftrack run`, into trackers of the
+//! kinds it names ([`TrackerKind`]).
 //! The format is specified in `docs/FORMAT.md`.
 
 #![forbid(unsafe_code)]
@@ -111,8 +113,10 @@ mod error;
 #[cfg(any(feature = "prometheus", feature = "tracing"))]
 mod export;
 mod factory;
+mod kind;
 mod label;
 mod latency;
+mod load_any;
 mod log;
 mod memory;
 mod probe;
@@ -143,8 +147,12 @@ pub use export::{
 #[cfg(feature = "tracing")]
 pub use export::{PerftrackLayer, TracingConfig};
 pub use factory::{AnyRecord, AnyTracker, PerformanceTracker, get_performance_tracker};
+pub use kind::TrackerKind;
 pub use label::OVERFLOW_LABEL;
 pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};
+pub use load_any::{
+    LoadedFile, LoadedTracker, RUN_FORMAT_NAME, RUN_FORMAT_VERSION, load_any, load_any_json,
+};
 pub use memory::{
     KeyStatistics, MemoryConfig, MemoryGuard, MemoryRecord, MemorySample, MemorySnapshot,
     MemoryUsageTracker, SamplingInterval,

@@ -901,6 +901,53 @@ fn overflowing(t: &mut Table) {
     );
 }
 
+/// `load_any`: what is not a metrics file or a run container, and run containers that cannot
+/// be read. Their nested files fail as `load_metrics` does, named `run.json#/trackers/<type>`.
+fn loading_any(t: &mut Table) {
+    let dir = t.dir.clone();
+    let files: [(&'static str, &str, serde_json::Value); 6] = [
+        ("JSON that is not an object", "array.json", json!([1, 2, 3])),
+        (
+            "no `tracker_type`, and no run container's `format`",
+            "no-type.json",
+            json!({"metrics": {}}),
+        ),
+        (
+            "an unknown `tracker_type`",
+            "gpu.json",
+            json!({"tracker_type": "GpuTracker", "metrics": {}}),
+        ),
+        (
+            "a run container of another version",
+            "run.json",
+            json!({"format": "perftrack-run", "version": 9, "trackers": {}}),
+        ),
+        (
+            "a run container without trackers",
+            "run.json",
+            json!({"format": "perftrack-run", "version": 1, "trackers": {}}),
+        ),
+        (
+            "a run container's tracker of an unknown type",
+            "run.json",
+            json!({"format": "perftrack-run", "version": 1, "trackers": {"gpu": v1("latency")}}),
+        ),
+    ];
+    for (input, name, contents) in files {
+        let path = write(&dir, name, contents.to_string());
+        t.error("`load_any`", input, perftrack::load_any(&path));
+    }
+    let mismatch = json!({
+        "format": "perftrack-run", "version": 1, "trackers": {"memory": v1("latency")}
+    });
+    let path = write(&dir, "run.json", mismatch.to_string());
+    t.error(
+        "`load_any`",
+        "a run container's tracker of another type than its key",
+        perftrack::load_any(&path),
+    );
+}
+
 fn table() -> Table {
     let dir = tempfile::tempdir().unwrap().keep();
     let mut t = Table {
@@ -913,6 +960,7 @@ fn table() -> Table {
     loading(&mut t);
     overflowing(&mut t);
     merging(&mut t);
+    loading_any(&mut t);
     saving(&mut t);
     #[cfg(feature = "prometheus")]
     prometheus(&mut t);

@@ -94,7 +94,7 @@ impl Report {
             let rows = series::of(input)?.iter().filter_map(Row::of).collect();
             sections.push(Section {
                 source: input.source.display().to_string(),
-                tracker_type: input.kind,
+                tracker_type: input.kind.file_type(),
                 run: input.run.as_ref().map(|r| r.fields.clone()),
                 rows,
             });

@@ -8,18 +8,13 @@ use perftrack::Timestamp;
 use crate::output::Output;
 use serde::{Deserialize, Serialize};
 
-/// The `format` of a run container.
-pub(crate) const FORMAT: &str = "perftrack-run";
-/// The `version` this build writes.
-pub(crate) const VERSION: u32 = 1;
-
 /// A run container.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RunContainer {
-    /// Always [`FORMAT`].
+    /// Always [`perftrack::RUN_FORMAT_NAME`].
     pub(crate) format: String,
-    /// Always [`VERSION`].
+    /// Always [`perftrack::RUN_FORMAT_VERSION`].
     pub(crate) version: u32,
     /// The command's arguments as given (not valid UTF-8: replaced characters).
     pub(crate) command: Vec<String>,
@@ -99,8 +94,8 @@ mod tests {
     #[test]
     fn a_container_round_trips_through_json() {
         let container = RunContainer {
-            format: FORMAT.into(),
-            version: VERSION,
+            format: perftrack::RUN_FORMAT_NAME.into(),
+            version: perftrack::RUN_FORMAT_VERSION,
             command: vec!["sh".into(), "-c".into(), "exit 3".into()],
             start_time: Timestamp::from_unix_nanos(1_000_000_000),
             end_time: Timestamp::from_unix_nanos(3_500_000_000),

@@ -28,9 +28,9 @@ use snapshot::{Switches, between, merge_samples};
 use summary::CpuSummary;
 
 /// The tracker type as metrics files name it.
-const TRACKER_TYPE: &str = "cpu";
+const TRACKER_TYPE: &str = crate::TrackerKind::Cpu.file_type();
 /// The tracker type as the Python original's files name it.
-const PYTHON_TRACKER_TYPE: &str = "CPUUsageTracker";
+const PYTHON_TRACKER_TYPE: &str = crate::TrackerKind::Cpu.python_type();
 /// The most threads a record lists.
 const MAX_THREADS: usize = 10;
 

@@ -25,9 +25,9 @@ use crate::{
 use record::PythonLatencyRecord;
 
 /// The tracker type as metrics files name it.
-const TRACKER_TYPE: &str = "latency";
+const TRACKER_TYPE: &str = crate::TrackerKind::Latency.file_type();
 /// The tracker type as the Python original's files name it.
-const PYTHON_TRACKER_TYPE: &str = "LatencyTracker";
+const PYTHON_TRACKER_TYPE: &str = crate::TrackerKind::Latency.python_type();
 
 /// Measures how long operations take: sessions by id, guards, closures, futures and durations
 /// measured elsewhere, with exact statistics per label.

@@ -30,9 +30,9 @@ use snapshot::{Reading, change, worst};
 use summary::MemorySummary;
 
 /// The tracker type as metrics files name it.
-const TRACKER_TYPE: &str = "memory";
+const TRACKER_TYPE: &str = crate::TrackerKind::Memory.file_type();
 /// The tracker type as the Python original's files name it.
-const PYTHON_TRACKER_TYPE: &str = "MemoryUsageTracker";
+const PYTHON_TRACKER_TYPE: &str = crate::TrackerKind::Memory.python_type();
 /// Where `process_rss` and `process_peak_rss` are in a reading.
 const PROCESS_RSS: usize = snapshot::index("process_rss");
 const PROCESS_PEAK_RSS: usize = snapshot::index("process_peak_rss");

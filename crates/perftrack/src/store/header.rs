@@ -1,7 +1,7 @@
 //! The header every metrics file starts with: its format, version and tracker type, which
 //! decide the layout the rest is read with.
 
-use super::{Layout, SUPPORTED, invalid, invalid_at_key, malformed};
+use super::{Layout, SUPPORTED, invalid, invalid_at_key, malformed, not_an_object};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -26,17 +26,12 @@ pub(crate) fn check_header(
 ) -> Result<Layout> {
     // A derived `Deserialize` also accepts an array for a struct; the top level must be an
     // object.
-    let body = text.trim_start();
-    if !body.is_empty() && !body.starts_with('{') {
-        let skipped = &text[..text.len() - body.len()];
-        let line = skipped.matches('\n').count() + 1;
-        let column = skipped.len() - skipped.rfind('\n').map_or(0, |i| i + 1) + 1;
-        return Err(Error::MalformedFile {
-            path: path.to_owned(),
-            line,
-            column,
-            message: "expected a JSON object with `tracker_type` and `metrics` keys".into(),
-        });
+    if let Some(err) = not_an_object(
+        path,
+        text,
+        "expected a JSON object with `tracker_type` and `metrics` keys",
+    ) {
+        return Err(err);
     }
     let header: Header = serde_json::from_str(text).map_err(|err| {
         if err.classify() == serde_json::error::Category::Data {

@@ -148,6 +148,24 @@ pub(crate) fn invalid_at_key(
     }
 }
 
+/// An error placed at the first character of `text` if that is not the `{` of a JSON object
+/// (`None` if it is, or if the text is blank, which the parser reports as truncated).
+pub(crate) fn not_an_object(path: &Path, text: &str, message: &str) -> Option<Error> {
+    let body = text.trim_start();
+    if body.is_empty() || body.starts_with('{') {
+        return None;
+    }
+    let skipped = &text[..text.len() - body.len()];
+    let line = skipped.matches('\n').count() + 1;
+    let column = skipped.len() - skipped.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some(Error::MalformedFile {
+        path: path.to_owned(),
+        line,
+        column,
+        message: message.into(),
+    })
+}
+
 /// Writes `bytes` to `path` atomically with [`AtomicFile::write`](crate::AtomicFile::write): a
 /// temporary file in the same directory is written, flushed to disk and renamed over `path`, so
 /// readers (and a crash at any moment) see either the old file or the new one, never a part.

@@ -27,9 +27,9 @@ use record::PythonThroughputRecord;
 use window::RateWindow;
 
 /// The tracker type as metrics files name it.
-const TRACKER_TYPE: &str = "throughput";
+const TRACKER_TYPE: &str = crate::TrackerKind::Throughput.file_type();
 /// The tracker type as the Python original's files name it.
-const PYTHON_TRACKER_TYPE: &str = "ThroughputTracker";
+const PYTHON_TRACKER_TYPE: &str = crate::TrackerKind::Throughput.python_type();
 
 /// Counts events (queries, documents, tokens) and reports rates: per session, averaged over
 /// the session and at its busiest window, and per label over a sliding window.
