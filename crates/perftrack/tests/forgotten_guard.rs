@@ -12,20 +12,7 @@ use perftrack::{CpuConfig, CpuUsageTracker, MemoryConfig, MemoryUsageTracker, Sa
 
 /// Live (not exited) threads of this process.
 fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|tasks| {
-            tasks
-                .flatten()
-                .filter(|t| {
-                    let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
-                    let state = stat
-                        .rsplit_once(") ")
-                        .and_then(|(_, rest)| rest.chars().next());
-                    !matches!(state, Some('Z' | 'X') | None)
-                })
-                .count()
-        })
-        .unwrap_or(0)
+    common::live_threads(|_| true)
 }
 
 /// Waits (at most 5 s) for the thread count to be `expected`.

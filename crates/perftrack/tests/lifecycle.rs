@@ -56,65 +56,49 @@ fn cpu() -> CpuUsageTracker {
     })
 }
 
+/// For each of reset, load and merge on trackers made by `$make`: a session started after it,
+/// while a guard of before it is still open and ends after the start, gets at least 3 samples
+/// at 50 ms, and no sampler thread outlives its tracker. (A macro: the memory and CPU trackers
+/// share these methods by name, not by a trait.)
+macro_rules! sampled_after_reset_load_or_merge {
+    ($make:expr) => {{
+        let _alone = alone();
+        let file = {
+            let other = $make;
+            other.track("saved").stop();
+            other.metrics_json().unwrap()
+        };
+        let samplers = sampler_threads();
+        for between in ALL {
+            let tracker = $make;
+            let old = tracker.track("old");
+            let source: &std::path::Path = "f.json".as_ref();
+            match between {
+                Between::Reset => tracker.reset(),
+                Between::Load => drop(tracker.load_metrics_json(&file, source).unwrap()),
+                Between::Merge => drop(tracker.merge_metrics_json(&file, source).unwrap()),
+            }
+            let id = tracker.start_tracking(Some("new"));
+            // The old guard ends after the new session started: it must not stop the new
+            // one's sampling.
+            drop(old);
+            let seen = wait_for_three(|| tracker.samples(&id).map_or(0, |s| s.len()));
+            assert!(seen >= 3, "{between:?}: {seen} samples in 5 s at 50 ms");
+            assert!(tracker.stop_tracking(&id).unwrap().samples.len() >= 3);
+            drop(tracker);
+            expect_sampler_threads(samplers, "no sampler outlives its tracker");
+        }
+    }};
+}
+
 #[test]
 fn memory_sessions_started_after_a_reset_load_or_merge_are_sampled() {
-    let _alone = alone();
-    let file = {
-        let other = memory();
-        other.track("saved").stop();
-        other.metrics_json().unwrap()
-    };
-    let samplers = sampler_threads();
-    for between in ALL {
-        let tracker = memory();
-        let old = tracker.track("old");
-        match between {
-            Between::Reset => tracker.reset(),
-            Between::Load => drop(tracker.load_metrics_json(&file, "f.json".as_ref()).unwrap()),
-            Between::Merge => drop(
-                tracker
-                    .merge_metrics_json(&file, "f.json".as_ref())
-                    .unwrap(),
-            ),
-        }
-        let id = tracker.start_tracking(Some("new"));
-        // The old guard ends after the new session started: it must not stop the new one's
-        // sampling.
-        drop(old);
-        let seen = wait_for_three(|| tracker.samples(&id).map_or(0, |s| s.len()));
-        assert!(seen >= 3, "{between:?}: {seen} samples in 5 s at 50 ms");
-        assert!(tracker.stop_tracking(&id).unwrap().samples.len() >= 3);
-        drop(tracker);
-        expect_sampler_threads(samplers, "no sampler outlives its tracker");
-    }
+    sampled_after_reset_load_or_merge!(memory());
 }
 
 #[test]
 fn cpu_sessions_started_after_a_reset_load_or_merge_are_sampled() {
-    let _alone = alone();
-    let file = {
-        let other = cpu();
-        other.track("saved").stop();
-        other.metrics_json().unwrap()
-    };
-    for between in ALL {
-        let tracker = cpu();
-        let old = tracker.track("old");
-        match between {
-            Between::Reset => tracker.reset(),
-            Between::Load => drop(tracker.load_metrics_json(&file, "f.json".as_ref()).unwrap()),
-            Between::Merge => drop(
-                tracker
-                    .merge_metrics_json(&file, "f.json".as_ref())
-                    .unwrap(),
-            ),
-        }
-        let id = tracker.start_tracking(Some("new"));
-        drop(old);
-        let seen = wait_for_three(|| tracker.samples(&id).map_or(0, |s| s.len()));
-        assert!(seen >= 3, "{between:?}: {seen} samples in 5 s at 50 ms");
-        assert!(tracker.stop_tracking(&id).unwrap().samples.len() >= 3);
-    }
+    sampled_after_reset_load_or_merge!(cpu());
 }
 
 #[test]

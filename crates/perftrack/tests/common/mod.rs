@@ -7,6 +7,11 @@ use std::time::{Duration, Instant};
 /// thread's name: "perftrack-sampl". A thread that has exited can stay listed for a moment
 /// after it was joined, so dead ones (state `Z` or `X`) do not count.
 pub(crate) fn sampler_threads() -> usize {
+    live_threads(|name| name == "perftrack-sampl")
+}
+
+/// Live (not exited) threads of this process whose name passes `named`.
+pub(crate) fn live_threads(named: impl Fn(&str) -> bool) -> usize {
     std::fs::read_dir("/proc/self/task")
         .map(|tasks| {
             tasks
@@ -17,7 +22,7 @@ pub(crate) fn sampler_threads() -> usize {
                     let state = stat
                         .rsplit_once(") ")
                         .and_then(|(_, rest)| rest.chars().next());
-                    name.trim() == "perftrack-sampl" && !matches!(state, Some('Z' | 'X') | None)
+                    named(name.trim()) && !matches!(state, Some('Z' | 'X') | None)
                 })
                 .count()
         })
