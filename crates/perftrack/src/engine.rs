@@ -167,6 +167,22 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         })
     }
 
+    /// How many measurements the label states count (`measurements` of each) that the record
+    /// log no longer holds (`retained` counts the log's records that are measurements): what
+    /// `dropped_records` reports. Records are read first, so that every retained record's
+    /// measurement is also among the states' counts.
+    pub(crate) fn dropped(
+        &self,
+        retained: impl FnOnce(&RecordLog<R>) -> u64,
+        measurements: impl Fn(&St) -> u64,
+    ) -> u64 {
+        let retained = retained(&self.shared.log);
+        let total = self.labels.all().iter().fold(0u64, |total, state| {
+            measurements(state).saturating_add(total)
+        });
+        total.saturating_sub(retained)
+    }
+
     /// When the tracker started, was last reset, or the loaded file's start.
     pub(crate) fn started(&self) -> Timestamp {
         *lock(&self.started)
@@ -395,16 +411,6 @@ impl<St: SessionSummary, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R>
                 Some(all)
             }
         }
-    }
-
-    /// How many finished sessions have no retained record (the log keeps the newest
-    /// `max_records`).
-    pub(crate) fn dropped_sessions(&self) -> u64 {
-        let mut sessions: u64 = 0;
-        for state in self.labels.all() {
-            sessions = sessions.saturating_add(St::sessions(&lock(state.summary())));
-        }
-        sessions.saturating_sub(self.shared.log.len() as u64)
     }
 
     /// The summaries of labelled states, by label.

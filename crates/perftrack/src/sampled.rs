@@ -234,6 +234,14 @@ impl<K: Kind> Core<K> {
         self.with_data(id, |data| self.kind.samples(data))
     }
 
+    /// How many finished sessions have no retained record.
+    pub(crate) fn dropped_records(&self) -> u64 {
+        self.engine.dropped(
+            |log| log.len() as u64,
+            |slot| lock(&slot.summary).sessions(),
+        )
+    }
+
     /// The tracker's state as typed data, from one epoch.
     pub(crate) fn snapshot(&self) -> crate::Snapshot<crate::SessionsLabelSnapshot> {
         self.engine.snapshot(

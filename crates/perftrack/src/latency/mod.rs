@@ -584,13 +584,9 @@ impl LatencyTracker {
     /// assert_eq!(tracker.dropped_records(), 1);
     /// ```
     pub fn dropped_records(&self) -> u64 {
-        let retained = self.inner.engine.shared.log.len() as u64;
-        let exact_limit = self.inner.config.exact_limit;
         self.inner
             .engine
-            .merged(exact_limit)
-            .count()
-            .saturating_sub(retained)
+            .dropped(|log| log.len() as u64, |slot| lock(&slot.dist).count())
     }
 
     /// How many times a label was used (a session started, a guard created, a duration

@@ -712,7 +712,7 @@ impl MemoryUsageTracker {
     /// assert_eq!((tracker.records().len(), tracker.dropped_records()), (1, 1));
     /// ```
     pub fn dropped_records(&self) -> u64 {
-        self.core().engine.dropped_sessions()
+        self.core().dropped_records()
     }
 
     /// How many sessions were recorded under `"_other"` because `max_labels` distinct labels

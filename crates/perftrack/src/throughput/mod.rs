@@ -619,13 +619,11 @@ impl ThroughputTracker {
     /// assert!(tracker.dropped_records() <= 1);
     /// ```
     pub fn dropped_records(&self) -> u64 {
-        let counted = self.records().iter().filter(|r| r.value.is_some()).count() as u64;
-        let exact_limit = self.inner.config.exact_limit;
-        self.inner
-            .engine
-            .merged(exact_limit)
-            .count()
-            .saturating_sub(counted)
+        self.inner.engine.dropped(
+            // A session too short to have a rate is in no summary.
+            |log| log.count(|r| r.value.is_some()) as u64,
+            |slot| lock(&slot.dist).count(),
+        )
     }
 
     /// How many times a label was used after `max_labels` distinct labels already existed;
