@@ -132,7 +132,7 @@ pub fn load_metrics(data: &[u8]) {
         }),
         use_throughput
     );
-    round_trip!(memory(), use_memory);
+    round_trip!(memory(), use_sampled);
     round_trip!(
         CpuUsageTracker::new(CpuConfig {
             sampling_interval: no_sampling,
@@ -140,7 +140,7 @@ pub fn load_metrics(data: &[u8]) {
             exact_limit,
             ..CpuConfig::default()
         }),
-        use_cpu
+        use_sampled
     );
 }
 
@@ -175,24 +175,18 @@ fn use_throughput(tracker: &ThroughputTracker, text: &str, source: &Path) {
     let _ = tracker.current_rate("fuzz");
 }
 
-/// After a load: one session (no background sampling), `text` merged again, statistics read.
-fn use_memory(tracker: &MemoryUsageTracker, text: &str, source: &Path) {
+/// After a load of a sampled kind (memory, CPU): one session (no background sampling), `text`
+/// merged again, statistics read.
+fn use_sampled(tracker: &dyn PerformanceTracker, text: &str, source: &Path) {
     let id = tracker.start_tracking(Some("fuzz"));
     tracker.stop_tracking(&id).expect("a started session stops");
     tracker
         .merge_metrics_json(text, source)
         .expect("a file that loads merges");
-    let _ = (tracker.statistics(None), tracker.statistics_by_label());
-}
-
-/// After a load: one session (no background sampling), `text` merged again, statistics read.
-fn use_cpu(tracker: &CpuUsageTracker, text: &str, source: &Path) {
-    let id = tracker.start_tracking(Some("fuzz"));
-    tracker.stop_tracking(&id).expect("a started session stops");
-    tracker
-        .merge_metrics_json(text, source)
-        .expect("a file that loads merges");
-    let _ = (tracker.statistics(None), tracker.statistics_by_label());
+    let _ = (
+        tracker.statistics_json(None),
+        tracker.statistics_json(Some("fuzz")),
+    );
 }
 
 /// Parses `data` as the JSON configuration of each tracker type, and through the factory for
