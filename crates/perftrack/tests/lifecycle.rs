@@ -204,10 +204,11 @@ fn a_merge_keeps_throughput_windows_and_counts() {
     assert_eq!(tracker.current_rate("queries"), Some(15.0));
 
     let file = {
-        let other = ThroughputTracker::new(ThroughputConfig::default());
+        let other_clock = Arc::new(ManualClock::new());
+        let other = ThroughputTracker::with_clock(ThroughputConfig::default(), other_clock.clone());
         let id = other.start_batch(Some("queries"));
         other.record_batch(&id, 4).unwrap();
-        std::thread::sleep(Duration::from_millis(2));
+        other_clock.advance(Duration::from_secs(1));
         other.stop_batch(&id).unwrap();
         other.metrics_json().unwrap()
     };

@@ -12,38 +12,25 @@ use perftrack::{
 };
 use serde_json::{Value, json};
 
-const HALF: u64 = u64::MAX / 2 + 1;
+mod files;
+use files::{ones, v1};
 
-/// The saved form of a distribution of `n` values of 1.0 (bucket key 0 of the positive store).
-fn summary(n: u64) -> Value {
-    json!({
-        "count": n, "failed": 0, "cancelled": 0,
-        "sum": n as f64, "min": 1.0, "max": 1.0, "mean": 1.0, "m2": 0.0, "last": 1.0,
-        "last_time": "2025-01-02T03:04:05Z",
-        "sketch": {
-            "relative_accuracy": 0.01, "zero_count": 0,
-            "positive": {"offset": 0, "counts": [n]},
-            "negative": {"offset": 0, "counts": []}
-        }
-    })
-}
+const HALF: u64 = u64::MAX / 2 + 1;
 
 /// A version-1 file of `tracker_type` without records, with `summaries`.
 fn file(tracker_type: &str, summaries: Value, dropped: u64, overflowed: u64) -> String {
-    json!({
-        "format": "perftrack-metrics", "version": 1, "tracker_type": tracker_type,
-        "start_time": "2025-01-02T03:04:05Z", "end_time": "2025-01-02T03:04:06Z",
-        "config": {}, "metrics": {}, "summaries": summaries,
-        "dropped_records": dropped, "overflowed_labels": overflowed
-    })
-    .to_string()
+    let mut file = v1(tracker_type);
+    file["summaries"] = summaries;
+    file["dropped_records"] = json!(dropped);
+    file["overflowed_labels"] = json!(overflowed);
+    file.to_string()
 }
 
 /// A latency (or throughput) file with one summary of `n` values per label.
 fn latency_file(labels: &[(&str, u64)], dropped: u64, overflowed: u64) -> String {
     let summaries: serde_json::Map<String, Value> = labels
         .iter()
-        .map(|(label, n)| ((*label).to_owned(), summary(*n)))
+        .map(|(label, n)| ((*label).to_owned(), ones(*n)))
         .collect();
     file("latency", Value::Object(summaries), dropped, overflowed)
 }
@@ -51,7 +38,7 @@ fn latency_file(labels: &[(&str, u64)], dropped: u64, overflowed: u64) -> String
 /// A memory (or CPU, with `reading` `"process"`) summary of `n` sessions that each read
 /// `reading`.
 fn session_summary(n: u64, reading: &str, with_change: bool) -> Value {
-    let mut s = json!({"sessions": n, "value": {reading: summary(n)}, "peak": {}});
+    let mut s = json!({"sessions": n, "value": {reading: ones(n)}, "peak": {}});
     if with_change {
         s["change"] = json!({});
     }
