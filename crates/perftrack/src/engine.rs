@@ -1,30 +1,40 @@
-//! What every tracker is built from: the clock and record log its label states share, the
-//! label registry, the session table, and replacing all of it at once on reset or load.
+//! The state every tracker is made of, written once for every kind: the clock and record log its
+//! label states share, the label registry, the session table, statistics, snapshots, metrics
+//! files, and replacing all of it at once on reset or load. A kind ([`Kind`], [`Lifecycle`])
+//! supplies what it measures and how a measurement runs.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::clock::Anchor;
 use crate::label::{LabelRegistry, Labelled, OVERFLOW_LABEL};
 use crate::log::RecordLog;
+use crate::sampler::{Bell, Sample};
 use crate::session::{SessionTable, lock};
-use crate::{Clock, Distribution, Snapshot, Statistics, Timestamp};
+use crate::store::{FileV1, Loaded};
+use crate::tracker::{Kind, Lifecycle, Settings, Summary};
+use crate::{Clock, MetricsFile, Result, Snapshot, Timestamp};
 
 /// What every label state of a tracker reaches to finish a measurement.
 #[derive(Debug)]
-pub(crate) struct Shared<R> {
+pub struct Shared<K: Kind> {
     clock: Arc<dyn Clock>,
     anchor: Anchor,
     pub(crate) include_timestamps: bool,
     /// Renewed by every reset and load; states of an older generation are no longer
     /// reachable, and measurements finishing on them are not kept.
     generation: AtomicU64,
-    pub(crate) log: RecordLog<R>,
+    pub(crate) log: RecordLog<K::Record>,
+    /// The kind: its configuration and what it reads with.
+    pub(crate) kind: K,
+    /// Wakes the tracker's sampling thread when a sampled session ends.
+    pub(crate) bell: Bell,
 }
 
-impl<R: Clone> Shared<R> {
+impl<K: Kind> Shared<K> {
     #[inline]
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
@@ -43,31 +53,93 @@ impl<R: Clone> Shared<R> {
 
     /// Whether a state of `generation` is still the tracker's.
     #[inline]
-    pub(crate) fn is_current(&self, generation: u64) -> bool {
+    fn is_current(&self, generation: u64) -> bool {
         // Acquire pairs with the Release in `Engine::install`: a measurement either sees the
         // new generation and is dropped, or lands in a state that is being replaced.
         generation == self.generation.load(Ordering::Acquire)
     }
+}
 
-    /// Keeps a record in the log if its state is current and the log keeps records; the
+/// One label's state: its summary of finished measurements and what the kind keeps besides.
+#[derive(Debug)]
+pub struct Slot<K: Kind> {
+    label: Option<Arc<str>>,
+    generation: u64,
+    summary: Mutex<K::Summary>,
+    /// What the kind keeps per label besides the summary (throughput: its rate window).
+    pub(crate) state: K::LabelState,
+    pub(crate) shared: Arc<Shared<K>>,
+}
+
+impl<K: Kind> Slot<K> {
+    fn new(
+        label: Option<Arc<str>>,
+        summary: K::Summary,
+        shared: &Arc<Shared<K>>,
+        generation: u64,
+    ) -> Self {
+        Self {
+            label,
+            generation,
+            summary: Mutex::new(summary),
+            state: shared.kind.label_state(shared.now()),
+            shared: Arc::clone(shared),
+        }
+    }
+
+    /// The label, shared.
+    pub(crate) fn label_arc(&self) -> Option<Arc<str>> {
+        self.label.clone()
+    }
+
+    /// Whether this state is still the tracker's (no reset or load replaced it).
+    #[inline]
+    pub(crate) fn is_current(&self) -> bool {
+        self.shared.is_current(self.generation)
+    }
+
+    /// Adds a finished measurement to the summary, unless a reset or load replaced this
+    /// state.
+    #[inline]
+    pub(crate) fn add(&self, add: impl FnOnce(&mut K::Summary)) {
+        if self.is_current() {
+            add(&mut lock(&self.summary));
+        }
+    }
+
+    /// Keeps a record in the log if this state is current and the log keeps records; the
     /// record is only built then.
     #[inline]
-    pub(crate) fn keep(&self, generation: u64, record: impl FnOnce() -> R) {
-        if self.log.enabled() && self.is_current(generation) {
+    pub(crate) fn keep(&self, record: impl FnOnce() -> K::Record) {
+        let shared = &self.shared;
+        if shared.log.enabled() && self.is_current() {
             // Checked again under the log's lock: a reset or load that replaced the log since
             // the check above must not receive a record of the state it discarded (its
             // summaries would not count it, and a file saved then would not load).
-            self.log.push_if(record(), || self.is_current(generation));
+            shared
+                .log
+                .push_if(record(), || shared.is_current(self.generation));
         }
+    }
+
+    /// Runs `f` on the summary, behind its lock.
+    pub(crate) fn with_summary<T>(&self, f: impl FnOnce(&K::Summary) -> T) -> T {
+        f(&lock(&self.summary))
+    }
+}
+
+impl<K: Kind> Labelled for Slot<K> {
+    fn label(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 }
 
 /// A tracker's state, replaced as a whole by reset and load.
 #[derive(Debug)]
-pub(crate) struct Engine<St, Se, R> {
-    pub(crate) shared: Arc<Shared<R>>,
-    pub(crate) labels: LabelRegistry<St>,
-    pub(crate) sessions: SessionTable<Se>,
+pub struct Engine<K: Lifecycle> {
+    pub(crate) shared: Arc<Shared<K>>,
+    pub(crate) labels: LabelRegistry<Slot<K>>,
+    pub(crate) sessions: SessionTable<K::Session>,
     max_labels: usize,
     /// When the tracker started, was last reset, or (after a load) the file's start.
     started: Mutex<Timestamp>,
@@ -76,37 +148,34 @@ pub(crate) struct Engine<St, Se, R> {
 }
 
 /// What a reset or a load installs.
-pub(crate) struct Installed<St, R> {
-    pub(crate) states: Vec<St>,
-    pub(crate) records: Vec<R>,
-    pub(crate) overflowed: u64,
-    pub(crate) started: Timestamp,
+struct Installed<K: Kind> {
+    states: Vec<Slot<K>>,
+    records: Vec<K::Record>,
+    overflowed: u64,
+    started: Timestamp,
 }
 
-impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
-    /// `make` builds the state of a new label from the label, the shared parts and the
-    /// generation it belongs to.
-    pub(crate) fn new(
-        clock: Arc<dyn Clock>,
-        include_timestamps: bool,
-        max_records: usize,
-        max_labels: usize,
-        make: impl Fn(Option<Arc<str>>, &Arc<Shared<R>>, u64) -> St + Send + Sync + 'static,
-    ) -> Self {
+impl<K: Lifecycle> Engine<K> {
+    /// The state of a tracker of `kind`; `bell` wakes its sampling thread.
+    pub(crate) fn new(kind: K, clock: Arc<dyn Clock>, bell: Bell) -> Self {
+        let config = kind.config();
+        let (max_labels, exact_limit) = (config.max_labels(), config.exact_limit());
         let anchor = Anchor::take(clock.as_ref());
         let shared = Arc::new(Shared {
             clock,
             anchor,
-            include_timestamps,
+            include_timestamps: config.include_timestamps(),
             generation: AtomicU64::new(0),
-            log: RecordLog::new(max_records),
+            log: RecordLog::new(config.max_records()),
+            kind,
+            bell,
         });
         let labels = {
             let shared = Arc::clone(&shared);
             LabelRegistry::new(max_labels, move |label| {
                 // Read under the registry's write lock, which `install` also holds.
                 let generation = shared.generation.load(Ordering::Acquire);
-                make(label, &shared, generation)
+                Slot::new(label, K::Summary::empty(exact_limit), &shared, generation)
             })
         };
         Self {
@@ -119,6 +188,12 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         }
     }
 
+    /// The kind.
+    #[inline]
+    pub(crate) fn kind(&self) -> &K {
+        &self.shared.kind
+    }
+
     #[inline]
     pub(crate) fn now(&self) -> Instant {
         self.shared.now()
@@ -126,7 +201,7 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
 
     /// The state of `label` (`""`: unlabelled), created on first use.
     #[inline]
-    pub(crate) fn state(&self, label: &str) -> Arc<St> {
+    pub(crate) fn state(&self, label: &str) -> Arc<Slot<K>> {
         self.labels.get(label)
     }
 
@@ -135,27 +210,59 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         self.shared.generation.load(Ordering::Acquire)
     }
 
-    /// Every label state read with `read` (given the clock's reading, taken once), with the
-    /// generation, start, dropped records and overflowed labels, all read while no reset, load
-    /// or merge can change the state: everything in a snapshot belongs to one generation, and
-    /// holds all of a merge or none of it. Recording goes on meanwhile. `retained` counts the
-    /// log's records that stand for a measurement, and `measurements` those one label holds.
-    pub(crate) fn snapshot<L>(
-        &self,
-        retained: impl FnOnce(&RecordLog<R>) -> u64,
-        measurements: impl Fn(&L) -> u64,
-        read: impl Fn(&St, Instant) -> L,
-    ) -> Snapshot<L> {
+    /// The retained records, oldest first.
+    pub(crate) fn records(&self) -> Vec<K::Record> {
+        self.shared.log.snapshot()
+    }
+
+    /// Statistics of one label, or of everything with `None` or `Some("")`.
+    pub(crate) fn statistics(&self, label: Option<&str>) -> K::Statistics {
+        let kind = self.kind();
+        match label.filter(|l| !l.is_empty()) {
+            Some(label) => match self.labels.find(label) {
+                Some(slot) => slot.with_summary(|summary| kind.statistics(Some(summary))),
+                None => kind.statistics(None),
+            },
+            None => {
+                let mut all = K::Summary::empty(kind.config().exact_limit());
+                for slot in self.labels.all() {
+                    slot.with_summary(|summary| all.merge(summary));
+                }
+                kind.statistics(Some(&all))
+            }
+        }
+    }
+
+    /// Statistics per label, for labelled measurements, sorted by label.
+    pub(crate) fn statistics_by_label(&self) -> BTreeMap<String, K::LabelStatistics> {
+        let kind = self.kind();
+        self.labels
+            .all()
+            .into_iter()
+            .filter_map(|slot| {
+                let label = slot.label()?.to_owned();
+                let stats = slot.with_summary(|summary| kind.label_statistics(summary))?;
+                Some((label, stats))
+            })
+            .collect()
+    }
+
+    /// Every label state as the kind reads it into a snapshot (given the clock's reading,
+    /// taken once), with the generation, start, dropped records and overflowed labels, all
+    /// read while no reset, load or merge can change the state: everything in a snapshot
+    /// belongs to one generation, and holds all of a merge or none of it. Recording goes on
+    /// meanwhile.
+    pub(crate) fn snapshot(&self) -> Snapshot<K::LabelSnapshot> {
         self.consistent(|| {
             // Records first: every retained record's measurement is then in the labels too.
-            let retained = retained(&self.shared.log);
+            let retained = K::retained(&self.shared.log);
             let now = self.now();
             let mut labels = BTreeMap::new();
             let mut total: u64 = 0;
-            for state in self.labels.all() {
-                let label = read(&state, now);
-                total = measurements(&label).saturating_add(total);
-                labels.insert(state.label().unwrap_or("").to_owned(), label);
+            for slot in self.labels.all() {
+                let label = K::label_snapshot(&slot, now);
+                total = K::measurements(&label).saturating_add(total);
+                labels.insert(slot.label().unwrap_or("").to_owned(), label);
             }
             Snapshot {
                 epoch: self.generation(),
@@ -167,18 +274,13 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         })
     }
 
-    /// How many measurements the label states count (`measurements` of each) that the record
-    /// log no longer holds (`retained` counts the log's records that are measurements): what
-    /// `dropped_records` reports. Records are read first, so that every retained record's
-    /// measurement is also among the states' counts.
-    pub(crate) fn dropped(
-        &self,
-        retained: impl FnOnce(&RecordLog<R>) -> u64,
-        measurements: impl Fn(&St) -> u64,
-    ) -> u64 {
-        let retained = retained(&self.shared.log);
-        let total = self.labels.all().iter().fold(0u64, |total, state| {
-            measurements(state).saturating_add(total)
+    /// How many measurements the label states count that the record log no longer holds:
+    /// what `dropped_records` reports. Records are read first, so that every retained
+    /// record's measurement is also among the states' counts.
+    pub(crate) fn dropped(&self) -> u64 {
+        let retained = K::retained(&self.shared.log);
+        let total = self.labels.all().iter().fold(0u64, |total, slot| {
+            slot.with_summary(Summary::count).saturating_add(total)
         });
         total.saturating_sub(retained)
     }
@@ -202,7 +304,7 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
     /// Replaces the whole state: active sessions end, and the label states and records become
     /// those `build` returns. `build` gets the shared parts and the generation its states must
     /// carry.
-    pub(crate) fn install(&self, build: impl FnOnce(&Arc<Shared<R>>, u64) -> Installed<St, R>) {
+    fn install(&self, build: impl FnOnce(&Arc<Shared<K>>, u64) -> Installed<K>) {
         let _admin = lock(&self.admin);
         let shared = &self.shared;
         let next = shared.generation.load(Ordering::Relaxed) + 1;
@@ -217,73 +319,83 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
         *lock(&self.started) = installed.started;
     }
 
-    /// Runs `render` while no reset or load can replace the state, so that the records, the
+    /// Runs `f` while no reset or load can replace the state, so that the records, the
     /// summaries and the counts a metrics file is made of all belong to one generation (a
     /// file mixing the records of one with the summaries of the next would not load).
-    pub(crate) fn consistent<T>(&self, render: impl FnOnce() -> T) -> T {
+    pub(crate) fn consistent<T>(&self, f: impl FnOnce() -> T) -> T {
         let _admin = lock(&self.admin);
-        render()
+        f()
     }
 
-    /// Renders a version-1 metrics file as text: the tracker's start, now, its configuration,
-    /// `records` under `metric_name`, and the summaries. `path` names the destination in errors.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn render<C: serde::Serialize, S: serde::Serialize>(
-        &self,
-        path: &std::path::Path,
-        tracker_type: &str,
-        config: &C,
-        metric_name: &str,
-        records: &[R],
-        summaries: BTreeMap<String, S>,
-        dropped_records: u64,
-    ) -> crate::Result<String>
-    where
-        R: serde::Serialize,
-    {
-        let file = crate::store::FileV1::new(
-            tracker_type,
-            self.started(),
-            self.shared.wall_now(),
-            config,
-            metric_name.to_owned(),
-            records.iter().collect::<Vec<&R>>(),
-            summaries,
-            dropped_records,
-            self.labels.overflowed(),
-        );
-        crate::store::to_json(path, &file)
+    /// Renders the version-1 metrics file: the tracker's start, now, its configuration, the
+    /// retained records, the non-empty summaries (`""`: unlabelled) and the counts. `path`
+    /// names the destination in errors.
+    pub(crate) fn render(&self, path: &Path) -> Result<String> {
+        self.consistent(|| {
+            // Records first: every retained record's measurement is then in the summaries too.
+            let records = self.records();
+            let mut summaries = BTreeMap::new();
+            let mut total: u64 = 0;
+            for slot in self.labels.all() {
+                let summary = slot.with_summary(Clone::clone);
+                if summary.count() > 0 {
+                    total = summary.count().saturating_add(total);
+                    summaries.insert(slot.label().unwrap_or("").to_owned(), summary);
+                }
+            }
+            let counted = records.iter().filter(|r| K::counted(r)).count() as u64;
+            let config = self.kind().config();
+            let file = FileV1::new(
+                K::KIND.file_type(),
+                self.started(),
+                self.shared.wall_now(),
+                config,
+                config.metric_name().to_owned(),
+                records.iter().collect::<Vec<&K::Record>>(),
+                summaries,
+                total.saturating_sub(counted),
+                self.labels.overflowed(),
+            );
+            crate::store::to_json(path, &file)
+        })
     }
 
     /// Installs what a load read. With [`Load::Replace`] the file's summaries and records
     /// replace the tracker's: active sessions end and a new generation starts (labels past
-    /// `max_labels` are merged into `"_other"`, counting `measurements`, and each summary
-    /// becomes a label state with `make`). With [`Load::Merge`] each summary is added into its
-    /// label's live state with `absorb` and the file's records follow the retained ones:
-    /// nothing running is touched, so active sessions, measurements in flight and what
-    /// exporters read keep going. Counts of overflowed labels add up either way. Returns what
+    /// `max_labels` are merged into `"_other"`, and each summary becomes a label state). With
+    /// [`Load::Merge`] each summary is added into its label's live state and the file's
+    /// records follow the retained ones: nothing running is touched, so active sessions,
+    /// measurements in flight and what exporters read keep going. Counts of overflowed labels
+    /// add up either way. Summaries take this tracker's `exact_limit`. Returns what
     /// `load_metrics` returns.
-    pub(crate) fn install_loaded<S>(
+    pub(crate) fn install_loaded(
         &self,
-        loaded: crate::store::Loaded<S, R>,
+        loaded: Loaded<K::Summary, K::Record>,
         mode: Load,
-        measurements: impl Fn(&S) -> u64,
-        merge: impl Fn(&mut S, S),
-        absorb: impl Fn(&St, S),
-        make: impl Fn(Option<Arc<str>>, S, &Arc<Shared<R>>, u64) -> St,
-    ) -> crate::MetricsFile<R> {
+    ) -> MetricsFile<K::Record> {
+        let exact_limit = self.kind().config().exact_limit();
         let file = loaded.file;
         let file_start = file.start_time.unwrap_or_else(|| self.shared.wall_now());
         let file_records = file.records.clone();
-        let (file_summaries, file_overflowed) = (loaded.summaries, loaded.overflowed);
+        let file_overflowed = loaded.overflowed;
+        let file_summaries = loaded.summaries.into_iter().map(|(label, mut summary)| {
+            summary.set_exact_limit(exact_limit);
+            (label, summary)
+        });
         match mode {
             Load::Replace => self.install(|shared, generation| {
-                let (summaries, merged) =
-                    cap_labels(file_summaries, self.max_labels, &measurements, &merge);
+                let (summaries, merged) = cap_labels(
+                    file_summaries.collect(),
+                    self.max_labels,
+                    Summary::count,
+                    |summary, other| summary.merge(&other),
+                );
                 Installed {
                     states: summaries
                         .into_iter()
-                        .map(|(label, summary)| make(label_of(&label), summary, shared, generation))
+                        .map(|(label, summary)| {
+                            Slot::new(label_of(&label), summary, shared, generation)
+                        })
                         .collect(),
                     records: file_records,
                     overflowed: file_overflowed.saturating_add(merged),
@@ -296,11 +408,11 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
                 let _admin = lock(&self.admin);
                 let mut overflowed = file_overflowed;
                 for (label, summary) in file_summaries {
-                    let (state, capped) = self.labels.resolve(&label);
+                    let (slot, capped) = self.labels.resolve(&label);
                     if capped {
-                        overflowed = overflowed.saturating_add(measurements(&summary));
+                        overflowed = overflowed.saturating_add(summary.count());
                     }
-                    absorb(&state, summary);
+                    lock(&slot.summary).merge(&summary);
                 }
                 self.labels.add_overflowed(overflowed);
                 self.shared.log.extend(file_records);
@@ -312,6 +424,16 @@ impl<St: Labelled, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
     }
 }
 
+impl<K: Lifecycle> Sample for Engine<K> {
+    fn tick(&self) -> Option<Duration> {
+        K::tick(self)
+    }
+
+    fn wants_samples(&self) -> bool {
+        K::wants_samples(self)
+    }
+}
+
 /// What loading a metrics file does to a tracker's own state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Load {
@@ -320,147 +442,6 @@ pub(crate) enum Load {
     /// The file's records and statistics are added to the tracker's live state
     /// (`merge_metrics`); nothing running is touched.
     Merge,
-}
-
-/// A label state with one distribution of scalar measurements (latencies, session rates).
-pub(crate) trait Scalar: Labelled {
-    fn distribution(&self) -> &Mutex<Distribution>;
-}
-
-impl<St: Scalar, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
-    /// Every measurement, labelled or not, in one distribution.
-    pub(crate) fn merged(&self, exact_limit: usize) -> Distribution {
-        let mut all = Distribution::new(exact_limit);
-        for state in self.labels.all() {
-            all.merge(&lock(state.distribution()));
-        }
-        all
-    }
-
-    /// Statistics of one label, or of everything with `None` or `Some("")`, with values
-    /// multiplied by `scale` and labelled `unit`.
-    pub(crate) fn statistics(
-        &self,
-        label: Option<&str>,
-        exact_limit: usize,
-        scale: f64,
-        unit: &str,
-    ) -> Option<Statistics> {
-        match label.filter(|l| !l.is_empty()) {
-            Some(label) => lock(self.labels.find(label)?.distribution()).statistics(scale, unit),
-            None => self.merged(exact_limit).statistics(scale, unit),
-        }
-    }
-
-    /// Statistics per label, for labelled measurements, sorted by label.
-    pub(crate) fn statistics_by_label(
-        &self,
-        scale: f64,
-        unit: &str,
-    ) -> BTreeMap<String, Statistics> {
-        self.labels
-            .all()
-            .into_iter()
-            .filter_map(|state| {
-                let label = state.label()?.to_owned();
-                let stats = lock(state.distribution()).statistics(scale, unit)?;
-                Some((label, stats))
-            })
-            .collect()
-    }
-
-    /// The non-empty distributions by label (`""`: unlabelled) and how many measurements they
-    /// hold together, for a metrics file.
-    pub(crate) fn summaries(&self) -> (BTreeMap<String, Distribution>, u64) {
-        let mut summaries = BTreeMap::new();
-        let mut total = 0;
-        for state in self.labels.all() {
-            let dist = lock(state.distribution()).clone();
-            if dist.count() > 0 {
-                total = dist.count().saturating_add(total);
-                summaries.insert(state.label().unwrap_or("").to_owned(), dist);
-            }
-        }
-        (summaries, total)
-    }
-}
-
-/// A label state with a summary of whole sessions (memory and CPU readings).
-pub(crate) trait SessionSummary: Labelled {
-    /// The summary's type.
-    type Summary: Clone + Default;
-    /// The summary, behind its lock.
-    fn summary(&self) -> &Mutex<Self::Summary>;
-    /// How many sessions a summary counts.
-    fn sessions(summary: &Self::Summary) -> u64;
-    /// Adds `other` into `summary`.
-    fn merge(summary: &mut Self::Summary, other: &Self::Summary);
-}
-
-impl<St: SessionSummary, Se, R: Clone + Send + Sync + 'static> Engine<St, Se, R> {
-    /// The summary of one label, or of every session with `None` or `Some("")`; `None` for a
-    /// label never used.
-    pub(crate) fn session_summary(&self, label: Option<&str>) -> Option<St::Summary> {
-        match label.filter(|l| !l.is_empty()) {
-            Some(label) => Some(lock(self.labels.find(label)?.summary()).clone()),
-            None => {
-                let mut all = St::Summary::default();
-                for state in self.labels.all() {
-                    St::merge(&mut all, &lock(state.summary()));
-                }
-                Some(all)
-            }
-        }
-    }
-
-    /// The summaries of labelled states, by label.
-    pub(crate) fn labelled_summaries(&self) -> Vec<(String, St::Summary)> {
-        self.labels
-            .all()
-            .into_iter()
-            .filter_map(|state| {
-                let label = state.label()?.to_owned();
-                let summary = lock(state.summary()).clone();
-                Some((label, summary))
-            })
-            .collect()
-    }
-
-    /// Renders records and the non-empty summaries (`""`: unlabelled) as a metrics file.
-    pub(crate) fn render_sessions<C: serde::Serialize>(
-        &self,
-        path: &std::path::Path,
-        tracker_type: &str,
-        config: &C,
-        metric_name: &str,
-    ) -> crate::Result<String>
-    where
-        R: serde::Serialize,
-        St::Summary: serde::Serialize,
-    {
-        let _admin = lock(&self.admin);
-        // Records first: every retained record's session is then in the summaries too.
-        let records = self.shared.log.snapshot();
-        let mut summaries = BTreeMap::new();
-        let mut sessions = 0;
-        for state in self.labels.all() {
-            let summary = lock(state.summary()).clone();
-            if St::sessions(&summary) > 0 {
-                sessions = St::sessions(&summary).saturating_add(sessions);
-                summaries.insert(state.label().unwrap_or("").to_owned(), summary);
-            }
-        }
-        let dropped = sessions.saturating_sub(records.len() as u64);
-        self.render(
-            path,
-            tracker_type,
-            config,
-            metric_name,
-            &records,
-            summaries,
-            dropped,
-        )
-    }
 }
 
 /// Keeps the first `max_labels` labels of loaded summaries (in byte order; the unlabelled `""`

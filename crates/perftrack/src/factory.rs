@@ -4,10 +4,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::kinds::Lifecycle;
 use crate::{
     CpuConfig, CpuRecord, CpuUsageTracker, LatencyConfig, LatencyRecord, LatencyTracker,
     MemoryConfig, MemoryRecord, MemoryUsageTracker, Result, ThroughputConfig, ThroughputRecord,
-    ThroughputTracker, TrackId, TrackerKind,
+    ThroughputTracker, TrackId, Tracker, TrackerKind,
 };
 
 /// What every tracker can do, for code that handles trackers generically (a list of them, an
@@ -254,142 +255,132 @@ fn json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
+impl AnyTracker {
+    /// The tracker inside, as the trait every tracker implements.
+    fn inner(&self) -> &dyn PerformanceTracker {
+        match self {
+            Self::Latency(t) => t,
+            Self::Throughput(t) => t,
+            Self::Memory(t) => t,
+            Self::Cpu(t) => t,
+        }
+    }
+}
+
 /// Keeps [`PerformanceTracker`] implemented by perftrack's trackers alone.
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for crate::LatencyTracker {}
-    impl Sealed for crate::ThroughputTracker {}
-    impl Sealed for crate::MemoryUsageTracker {}
-    impl Sealed for crate::CpuUsageTracker {}
+    impl<K: crate::kinds::Lifecycle> Sealed for crate::Tracker<K> {}
     impl Sealed for super::AnyTracker {}
-}
-
-macro_rules! delegate {
-    ($self:ident, $t:ident => $body:expr) => {
-        match $self {
-            AnyTracker::Latency($t) => $body,
-            AnyTracker::Throughput($t) => $body,
-            AnyTracker::Memory($t) => $body,
-            AnyTracker::Cpu($t) => $body,
-        }
-    };
 }
 
 impl PerformanceTracker for AnyTracker {
     fn kind(&self) -> TrackerKind {
-        delegate!(self, t => PerformanceTracker::kind(t))
+        self.inner().kind()
     }
 
     fn start_tracking(&self, label: Option<&str>) -> TrackId {
-        delegate!(self, t => t.start_tracking(label))
+        self.inner().start_tracking(label)
     }
 
     fn stop_tracking(&self, id: &TrackId) -> Result<AnyRecord> {
-        delegate!(self, t => t.stop_tracking(id).map(AnyRecord::from))
+        self.inner().stop_tracking(id)
     }
 
     fn current_value(&self, id: Option<&TrackId>) -> Result<serde_json::Value> {
-        delegate!(self, t => PerformanceTracker::current_value(t, id))
+        self.inner().current_value(id)
     }
 
     fn statistics_json(&self, label: Option<&str>) -> serde_json::Value {
-        delegate!(self, t => t.statistics_json(label))
+        self.inner().statistics_json(label)
     }
 
     fn reset(&self) {
-        delegate!(self, t => t.reset())
+        self.inner().reset();
     }
 
     fn save_metrics(&self, path: &Path) -> Result<()> {
-        delegate!(self, t => t.save_metrics(path))
+        self.inner().save_metrics(path)
     }
 
     fn load_metrics(&self, path: &Path) -> Result<()> {
-        delegate!(self, t => t.load_metrics(path).map(drop))
+        self.inner().load_metrics(path)
     }
 
     fn metrics_json(&self) -> Result<String> {
-        delegate!(self, t => t.metrics_json())
+        self.inner().metrics_json()
     }
 
     fn load_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
-        delegate!(self, t => t.load_metrics_json(text, source).map(drop))
+        self.inner().load_metrics_json(text, source)
     }
 
     fn merge_metrics(&self, path: &Path) -> Result<()> {
-        delegate!(self, t => t.merge_metrics(path).map(drop))
+        self.inner().merge_metrics(path)
     }
 
     fn merge_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
-        delegate!(self, t => t.merge_metrics_json(text, source).map(drop))
+        self.inner().merge_metrics_json(text, source)
     }
 
     fn config_json(&self) -> serde_json::Value {
-        delegate!(self, t => json(t.config()))
+        self.inner().config_json()
     }
 }
 
-macro_rules! implement {
-    ($tracker:ty, $kind:expr) => {
-        impl PerformanceTracker for $tracker {
-            fn kind(&self) -> TrackerKind {
-                $kind
-            }
+impl<K: Lifecycle> PerformanceTracker for Tracker<K> {
+    fn kind(&self) -> TrackerKind {
+        K::KIND
+    }
 
-            fn start_tracking(&self, label: Option<&str>) -> TrackId {
-                <$tracker>::start_tracking(self, label)
-            }
+    fn start_tracking(&self, label: Option<&str>) -> TrackId {
+        Tracker::start_tracking(self, label)
+    }
 
-            fn stop_tracking(&self, id: &TrackId) -> Result<AnyRecord> {
-                <$tracker>::stop_tracking(self, id).map(AnyRecord::from)
-            }
+    fn stop_tracking(&self, id: &TrackId) -> Result<AnyRecord> {
+        Tracker::stop_tracking(self, id).map(Into::into)
+    }
 
-            fn current_value(&self, id: Option<&TrackId>) -> Result<serde_json::Value> {
-                <$tracker>::current_value(self, id).map(|v| json(&v))
-            }
+    fn current_value(&self, id: Option<&TrackId>) -> Result<serde_json::Value> {
+        Tracker::current_value(self, id).map(|v| json(&v))
+    }
 
-            fn statistics_json(&self, label: Option<&str>) -> serde_json::Value {
-                json(&<$tracker>::statistics(self, label))
-            }
+    fn statistics_json(&self, label: Option<&str>) -> serde_json::Value {
+        json(&Tracker::statistics(self, label))
+    }
 
-            fn reset(&self) {
-                <$tracker>::reset(self)
-            }
+    fn reset(&self) {
+        Tracker::reset(self);
+    }
 
-            fn save_metrics(&self, path: &Path) -> Result<()> {
-                <$tracker>::save_metrics(self, path)
-            }
+    fn save_metrics(&self, path: &Path) -> Result<()> {
+        Tracker::save_metrics(self, path)
+    }
 
-            fn load_metrics(&self, path: &Path) -> Result<()> {
-                <$tracker>::load_metrics(self, path).map(drop)
-            }
+    fn load_metrics(&self, path: &Path) -> Result<()> {
+        Tracker::load_metrics(self, path).map(drop)
+    }
 
-            fn metrics_json(&self) -> Result<String> {
-                <$tracker>::metrics_json(self)
-            }
+    fn metrics_json(&self) -> Result<String> {
+        Tracker::metrics_json(self)
+    }
 
-            fn load_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
-                <$tracker>::load_metrics_json(self, text, source).map(drop)
-            }
+    fn load_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
+        Tracker::load_metrics_json(self, text, source).map(drop)
+    }
 
-            fn merge_metrics(&self, path: &Path) -> Result<()> {
-                <$tracker>::merge_metrics(self, path).map(drop)
-            }
+    fn merge_metrics(&self, path: &Path) -> Result<()> {
+        Tracker::merge_metrics(self, path).map(drop)
+    }
 
-            fn merge_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
-                <$tracker>::merge_metrics_json(self, text, source).map(drop)
-            }
+    fn merge_metrics_json(&self, text: &str, source: &Path) -> Result<()> {
+        Tracker::merge_metrics_json(self, text, source).map(drop)
+    }
 
-            fn config_json(&self) -> serde_json::Value {
-                json(<$tracker>::config(self))
-            }
-        }
-    };
+    fn config_json(&self) -> serde_json::Value {
+        json(Tracker::config(self))
+    }
 }
-implement!(LatencyTracker, TrackerKind::Latency);
-implement!(ThroughputTracker, TrackerKind::Throughput);
-implement!(MemoryUsageTracker, TrackerKind::Memory);
-implement!(CpuUsageTracker, TrackerKind::Cpu);
 
 /// Makes a tracker by name, from an optional JSON configuration with the Python original's key
 /// names: `latency`, `throughput`, `memory` (or `memory_usage`) or `cpu` (or `cpu_usage`), or

@@ -130,7 +130,32 @@ mod store;
 mod throughput;
 mod timeline;
 mod timestamp;
+mod tracker;
 mod units;
+
+/// The kinds of tracker: what each measures, as the type parameter of [`Tracker`]
+/// (`LatencyTracker` is `Tracker<kinds::Latency>`), and the sealed traits the core reads them
+/// through. A program names them only to write code generic over kinds.
+///
+/// ```
+/// use perftrack::kinds::{Kind, Latency, Lifecycle};
+/// use perftrack::{LatencyConfig, Tracker};
+///
+/// fn labels<K: Lifecycle>(tracker: &Tracker<K>) -> usize {
+///     tracker.snapshot().labels.len()
+/// }
+/// let tracker = Tracker::<Latency>::new(LatencyConfig::default());
+/// tracker.track("retrieval").stop();
+/// assert_eq!((labels(&tracker), Latency::KIND.file_type()), (1, "latency"));
+/// ```
+pub mod kinds {
+    pub use crate::cpu::Cpu;
+    pub use crate::latency::Latency;
+    pub use crate::memory::Memory;
+    pub use crate::sampled::Sampled;
+    pub use crate::throughput::Throughput;
+    pub use crate::tracker::{Kind, Lifecycle};
+}
 
 pub use atomic::AtomicFile;
 pub use clock::{Clock, ManualClock, MonotonicClock};
@@ -166,6 +191,24 @@ pub use throughput::{
     ThroughputConfig, ThroughputGuard, ThroughputRecord, ThroughputTracker, WindowSize,
 };
 pub use timestamp::{ParseTimestampError, Timestamp};
+pub use tracker::{Guard, Tracker};
+
+/// The types that the hidden items of the sealed [`kinds`] traits name, reachable only so
+/// that those signatures are public. Not an API: nothing here is covered by semantic
+/// versioning, and no crate but this one can implement a kind.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cpu::{CpuSummary, Data as CpuData, PythonCpuRecord, Reading as CpuReading};
+    pub use crate::engine::{Engine, Shared, Slot};
+    pub use crate::latency::{PythonLatencyRecord, Timing};
+    pub use crate::log::RecordLog;
+    pub use crate::memory::{Data as MemoryData, MemorySummary, Probed, PythonMemoryRecord};
+    pub use crate::sampled::{Run, Session as SampledSession};
+    pub use crate::throughput::{
+        Counting, PythonThroughputRecord, RateWindow, Session as ThroughputSession,
+    };
+    pub use crate::tracker::{Settings, Summary};
+}
 pub use units::{MemoryUnit, RateUnit, TimeUnit};
 
 /// The README's examples, compiled and run as doctests so they cannot rot (the exporters'

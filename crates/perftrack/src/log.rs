@@ -7,7 +7,7 @@ use crate::session::lock;
 
 /// At most `capacity` records, oldest dropped first. Statistics never depend on it.
 #[derive(Debug)]
-pub(crate) struct RecordLog<R> {
+pub struct RecordLog<R> {
     capacity: usize,
     records: Mutex<VecDeque<R>>,
 }

@@ -1,48 +1,71 @@
 //! The lifecycle of sampled sessions, once for every kind that samples (memory, CPU): sessions
 //! by id and by guard, background samples on the tracker's sampler thread, explicit samples,
-//! discarding, finishing into a record and a per-label summary, and installing loaded files.
-//! A kind supplies only what it reads and how a session turns into its record.
+//! discarding, and finishing into a record and a per-label summary. A kind supplies only what
+//! it reads and how a session turns into its record ([`Sampled`]); every [`Sampled`] kind is
+//! a [`Lifecycle`].
 
-use std::sync::{Arc, Mutex, Weak};
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Load, SessionSummary, Shared};
-use crate::label::Labelled;
-use crate::sampler::{Bell, Sample, Sampler};
+use crate::engine::{Engine, Shared, Slot};
 use crate::session::lock;
-use crate::store::Loaded;
-use crate::{Clock, MetricsFile, Result, Status, TrackId};
+use crate::tracker::{Kind, Lifecycle};
+use crate::{Guard, Result, Status, TrackId, Tracker};
 
-/// What a sampled kind reads and keeps.
-pub(crate) trait Kind: std::fmt::Debug + Send + Sync + Sized + 'static {
-    /// A finished session's record.
-    type Record: Clone + std::fmt::Debug + Send + Sync + 'static;
-    /// A label's statistics over finished sessions.
-    type Summary: Summary;
+/// A kind whose sessions read probes at their start, at their end and on a schedule in
+/// between: [`Memory`](crate::kinds::Memory) and [`Cpu`](crate::kinds::Cpu). Sealed, like
+/// [`Kind`]; its hidden items are the core's interface to a kind.
+///
+/// ```
+/// use perftrack::kinds::{Cpu, Sampled};
+/// use perftrack::{CpuConfig, Tracker};
+///
+/// fn explicit_samples<K: Sampled>(tracker: &Tracker<K>) -> perftrack::Result<usize> {
+///     let id = tracker.start_tracking(None);
+///     tracker.record_sample(&id)?;
+///     let samples = tracker.samples(&id)?.len();
+///     tracker.stop_tracking(&id)?;
+///     Ok(samples)
+/// }
+/// assert_eq!(explicit_samples(&Tracker::<Cpu>::new(CpuConfig::default()))?, 1);
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+pub trait Sampled: Kind {
+    /// A sample as [`Tracker::record_sample`] and [`Tracker::samples`] return it.
+    type Sample;
+    #[doc(hidden)]
     /// What a session keeps besides its label and sampling schedule.
-    type Data: std::fmt::Debug + Send + 'static;
+    type Data: Debug + Send + 'static;
+    #[doc(hidden)]
     /// One reading of every probe, shared by all the sessions sampled at one tick.
     type Reading;
-    /// A sample as the public API returns it.
-    type Sample;
 
+    #[doc(hidden)]
+    /// The configured background interval; `None`: no background samples.
+    fn interval(&self) -> Option<Duration>;
+    #[doc(hidden)]
     /// Reads every probe once.
-    fn read(&self, shared: &Shared<Self::Record>) -> Self::Reading;
+    fn read(&self, shared: &Shared<Self>) -> Self::Reading;
+    #[doc(hidden)]
     /// Takes a new session's first readings: its start and its data.
-    fn open(&self, shared: &Shared<Self::Record>) -> (Instant, Self::Data);
+    fn begin(&self, shared: &Shared<Self>) -> (Instant, Self::Data);
+    #[doc(hidden)]
     /// Adds a reading taken at `at` to a session and returns it as a sample.
     fn sample(
         &self,
         data: &mut Self::Data,
         reading: &Self::Reading,
         at: Instant,
-        shared: &Shared<Self::Record>,
+        shared: &Shared<Self>,
     ) -> Self::Sample;
+    #[doc(hidden)]
     /// A session's samples so far, oldest first.
     fn samples(&self, data: &Self::Data) -> Vec<Self::Sample>;
+    #[doc(hidden)]
     /// Takes a session's last readings, adds it to its label's summary (with
     /// [`Slot::add`]) and returns its record.
-    fn finish(
+    fn end(
         &self,
         data: &mut Self::Data,
         slot: &Slot<Self>,
@@ -50,84 +73,23 @@ pub(crate) trait Kind: std::fmt::Debug + Send + Sync + Sized + 'static {
         started: Instant,
         status: Status,
     ) -> Self::Record;
-    /// The configured `exact_limit`, which loaded summaries take.
-    fn exact_limit(&self) -> usize;
-}
-
-/// A label's statistics over finished sessions, as a kind keeps them.
-pub(crate) trait Summary: Clone + Default + std::fmt::Debug + Send + 'static {
-    /// How many sessions it counts.
-    fn sessions(&self) -> u64;
-    /// Adds `other` into it.
-    fn merge(&mut self, other: &Self);
-    /// Applies a tracker's `exact_limit` to every distribution.
-    fn set_exact_limit(&mut self, exact_limit: usize);
-    /// The label's part of a [`Snapshot`](crate::Snapshot).
-    fn snapshot(&self) -> crate::SessionsLabelSnapshot;
-}
-
-/// One label's state.
-#[derive(Debug)]
-pub(crate) struct Slot<K: Kind> {
-    label: Option<Arc<str>>,
-    generation: u64,
-    summary: Mutex<K::Summary>,
-    pub(crate) shared: Arc<Shared<K::Record>>,
-}
-
-impl<K: Kind> Slot<K> {
-    fn new(
-        label: Option<Arc<str>>,
-        summary: K::Summary,
-        shared: &Arc<Shared<K::Record>>,
-        generation: u64,
-    ) -> Self {
-        Self {
-            label,
-            generation,
-            summary: Mutex::new(summary),
-            shared: Arc::clone(shared),
-        }
-    }
-
-    /// The label, shared.
-    pub(crate) fn label_arc(&self) -> Option<Arc<str>> {
-        self.label.clone()
-    }
-
-    /// Adds a finished session to the summary, unless a reset or load replaced this state.
-    pub(crate) fn add(&self, add: impl FnOnce(&mut K::Summary)) {
-        if self.shared.is_current(self.generation) {
-            add(&mut lock(&self.summary));
-        }
-    }
-}
-
-impl<K: Kind> Labelled for Slot<K> {
-    fn label(&self) -> Option<&str> {
-        self.label.as_deref()
-    }
-}
-
-impl<K: Kind> SessionSummary for Slot<K> {
-    type Summary = K::Summary;
-
-    fn summary(&self) -> &Mutex<K::Summary> {
-        &self.summary
-    }
-
-    fn sessions(summary: &K::Summary) -> u64 {
-        summary.sessions()
-    }
-
-    fn merge(summary: &mut K::Summary, other: &K::Summary) {
-        summary.merge(other);
+    #[doc(hidden)]
+    /// What `current_value` returns.
+    fn value(engine: &Engine<Self>, id: Option<&TrackId>) -> Result<Self::Value>
+    where
+        Self: Lifecycle;
+    #[doc(hidden)]
+    /// Runs once the tracker's state exists.
+    fn attach(_engine: &Arc<Engine<Self>>)
+    where
+        Self: Lifecycle,
+    {
     }
 }
 
 /// One running session.
 #[derive(Debug)]
-pub(crate) struct Session<K: Kind> {
+pub struct Session<K: Sampled> {
     slot: Arc<Slot<K>>,
     /// `None`: no background samples.
     interval: Option<Duration>,
@@ -135,176 +97,160 @@ pub(crate) struct Session<K: Kind> {
     pub(crate) data: K::Data,
 }
 
-/// A sampled tracker's state: what its handles and its guards share.
+/// What a sampled guard holds: the tracker's state (never its sampling thread) and its
+/// session, which is also in the session table so that the sampler finds it.
 #[derive(Debug)]
-pub(crate) struct Core<K: Kind> {
-    pub(crate) kind: K,
-    pub(crate) engine: Engine<Slot<K>, Arc<Mutex<Session<K>>>, K::Record>,
-    /// Wakes the sampling thread when a sampled session ends.
-    bell: Bell,
+pub struct Run<K: Sampled> {
+    engine: Arc<Engine<K>>,
+    id: TrackId,
+    started: Instant,
+    session: Arc<Mutex<Session<K>>>,
 }
 
-impl<K: Kind> Core<K> {
-    /// Opens a session and puts it in the table under a generated id.
-    fn start(
-        &self,
-        label: Option<&str>,
-        interval: Option<Duration>,
-    ) -> (TrackId, Instant, Arc<Mutex<Session<K>>>) {
-        let (started, session) = self.open(label, interval);
-        let id = self.engine.sessions.start(started, Arc::clone(&session));
-        (id, started, session)
+/// Opens a session of `label`, sampled every `interval`.
+fn open<K: Sampled>(
+    engine: &Engine<K>,
+    label: &str,
+    interval: Option<Duration>,
+) -> (Instant, Arc<Mutex<Session<K>>>) {
+    let (started, data) = engine.kind().begin(&engine.shared);
+    let slot = engine.state(label);
+    let session = Session {
+        slot,
+        interval,
+        next_due: started + interval.unwrap_or_default(),
+        data,
+    };
+    (started, Arc::new(Mutex::new(session)))
+}
+
+/// Turns a session that left the table into its record.
+fn finish<K: Sampled>(
+    engine: &Engine<K>,
+    id: TrackId,
+    started: Instant,
+    session: &Mutex<Session<K>>,
+    status: Status,
+) -> K::Record {
+    let mut session = lock(session);
+    if session.interval.is_some() {
+        engine.shared.bell.ring();
+    }
+    let slot = Arc::clone(&session.slot);
+    let record = engine
+        .kind()
+        .end(&mut session.data, &slot, id, started, status);
+    slot.keep(|| record.clone());
+    record
+}
+
+/// A session ended without a record: if it was sampled, the sampler may stop.
+fn discarded<K: Sampled>(engine: &Engine<K>, session: &Mutex<Session<K>>) {
+    if lock(session).interval.is_some() {
+        engine.shared.bell.ring();
+    }
+}
+
+/// A guard's session, in the table under a generated id.
+pub(crate) fn run<K: Sampled>(
+    engine: &Arc<Engine<K>>,
+    label: &str,
+    interval: Option<Duration>,
+) -> Run<K> {
+    let (started, session) = open(engine, label, interval);
+    let id = engine.sessions.start(started, Arc::clone(&session));
+    Run {
+        engine: Arc::clone(engine),
+        id,
+        started,
+        session,
+    }
+}
+
+impl<K: Sampled> Lifecycle for K {
+    type Session = Arc<Mutex<Session<K>>>;
+    type Running = Run<K>;
+
+    fn init(engine: &Arc<Engine<Self>>) {
+        K::attach(engine);
     }
 
-    fn open(
-        &self,
-        label: Option<&str>,
-        interval: Option<Duration>,
-    ) -> (Instant, Arc<Mutex<Session<K>>>) {
-        let (started, data) = self.kind.open(&self.engine.shared);
-        let slot = self.engine.state(label.unwrap_or(""));
-        let session = Session {
-            slot,
-            interval,
-            next_due: started + interval.unwrap_or_default(),
-            data,
-        };
-        (started, Arc::new(Mutex::new(session)))
+    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Self::Session, bool) {
+        let interval = engine.kind().interval();
+        let (started, session) = open(engine, label, interval);
+        (started, session, interval.is_some())
     }
 
-    /// Ends a session in the table and returns its record.
-    pub(crate) fn stop(&self, id: &TrackId, status: Status) -> Result<K::Record> {
-        let active = self.engine.sessions.remove(id)?;
-        Ok(self.finish(active.id, active.started, &active.state, status))
-    }
-
-    /// Ends a session in the table without a record.
-    pub(crate) fn discard(&self, id: &TrackId) -> Result<()> {
-        let active = self.engine.sessions.remove(id)?;
-        self.discarded(&active.state);
-        Ok(())
-    }
-
-    /// A session ended without a record: if it was sampled, the sampler may stop.
-    fn discarded(&self, session: &Mutex<Session<K>>) {
-        if lock(session).interval.is_some() {
-            self.bell.ring();
-        }
-    }
-
-    /// Turns a session that left the table into its record.
     fn finish(
-        &self,
+        engine: &Engine<Self>,
+        session: Self::Session,
         id: TrackId,
         started: Instant,
-        session: &Mutex<Session<K>>,
         status: Status,
     ) -> K::Record {
-        let mut session = lock(session);
-        if session.interval.is_some() {
-            self.bell.ring();
-        }
-        let slot = Arc::clone(&session.slot);
-        let record = self
-            .kind
-            .finish(&mut session.data, &slot, id, started, status);
-        slot.shared.keep(slot.generation, || record.clone());
-        record
+        finish(engine, id, started, &session, status)
     }
 
-    /// Runs `f` on an active session's data.
-    pub(crate) fn with_data<T>(&self, id: &TrackId, f: impl FnOnce(&K::Data) -> T) -> Result<T> {
-        let session = self.engine.sessions.with(id, |a| Arc::clone(&a.state))?;
-        let session = lock(&session);
-        Ok(f(&session.data))
+    fn discard(engine: &Engine<Self>, session: Self::Session) {
+        discarded(engine, &session);
     }
 
-    /// Takes a sample for an active session now.
-    pub(crate) fn record_sample(&self, id: &TrackId) -> Result<K::Sample> {
-        let session = self.engine.sessions.with(id, |a| Arc::clone(&a.state))?;
-        let shared = &self.engine.shared;
-        let reading = self.kind.read(shared);
-        let at = shared.now();
-        let mut session = lock(&session);
-        Ok(self.kind.sample(&mut session.data, &reading, at, shared))
+    fn guard(engine: &Arc<Engine<Self>>, label: &str) -> (Run<K>, bool) {
+        let interval = engine.kind().interval();
+        (run(engine, label, interval), interval.is_some())
     }
 
-    /// An active session's samples so far.
-    pub(crate) fn samples(&self, id: &TrackId) -> Result<Vec<K::Sample>> {
-        self.with_data(id, |data| self.kind.samples(data))
-    }
-
-    /// How many finished sessions have no retained record.
-    pub(crate) fn dropped_records(&self) -> u64 {
-        self.engine.dropped(
-            |log| log.len() as u64,
-            |slot| lock(&slot.summary).sessions(),
+    fn stop_guard(run: &mut Run<K>, status: Status) -> K::Record {
+        // Gone from the table only after a reset or load; the record is still built.
+        let _ = run.engine.sessions.remove(&run.id);
+        finish(
+            &run.engine,
+            run.id.clone(),
+            run.started,
+            &run.session,
+            status,
         )
     }
 
-    /// The tracker's state as typed data, from one epoch.
-    pub(crate) fn snapshot(&self) -> crate::Snapshot<crate::SessionsLabelSnapshot> {
-        self.engine.snapshot(
-            |log| log.len() as u64,
-            |label: &crate::SessionsLabelSnapshot| label.sessions,
-            |slot, _| lock(&slot.summary).snapshot(),
-        )
+    fn discard_guard(run: &mut Run<K>) {
+        let _ = run.engine.sessions.remove(&run.id);
+        discarded(&run.engine, &run.session);
     }
 
-    /// Installs what a load read (see [`Engine::install_loaded`]).
-    pub(crate) fn install(
-        &self,
-        loaded: Loaded<K::Summary, K::Record>,
-        mode: Load,
-    ) -> MetricsFile<K::Record> {
-        let exact_limit = self.kind.exact_limit();
-        self.engine.install_loaded(
-            loaded,
-            mode,
-            Summary::sessions,
-            |summary, other| summary.merge(&other),
-            |slot, mut other| {
-                other.set_exact_limit(exact_limit);
-                lock(&slot.summary).merge(&other);
-            },
-            |label, mut summary, shared, generation| {
-                summary.set_exact_limit(exact_limit);
-                Slot::new(label, summary, shared, generation)
-            },
-        )
+    fn current_value(engine: &Engine<Self>, id: Option<&TrackId>) -> Result<K::Value> {
+        K::value(engine, id)
     }
-}
 
-impl<K: Kind> Sample for Core<K> {
-    fn wants_samples(&self) -> bool {
+    fn wants_samples(engine: &Engine<Self>) -> bool {
         let mut wants = false;
-        self.engine.sessions.for_each(|active| {
+        engine.sessions.for_each(|active| {
             wants |= lock(&active.state).interval.is_some();
         });
         wants
     }
 
-    fn tick(&self) -> Option<Duration> {
-        let shared = &self.engine.shared;
+    fn tick(engine: &Engine<Self>) -> Option<Duration> {
+        let shared = &engine.shared;
+        let kind = engine.kind();
         let now = shared.now();
         let mut due = false;
-        self.engine.sessions.for_each(|active| {
+        engine.sessions.for_each(|active| {
             let session = lock(&active.state);
             due |= session.interval.is_some() && session.next_due <= now;
         });
         let reading = due.then(|| {
-            let reading = self.kind.read(shared);
+            let reading = kind.read(shared);
             (reading, shared.now())
         });
         let mut next: Option<Instant> = None;
-        self.engine.sessions.for_each(|active| {
+        engine.sessions.for_each(|active| {
             let mut session = lock(&active.state);
             let Some(interval) = session.interval else {
                 return;
             };
             if let Some((reading, at)) = &reading {
                 if session.next_due <= now {
-                    self.kind.sample(&mut session.data, reading, *at, shared);
+                    kind.sample(&mut session.data, reading, *at, shared);
                     // Keep the cadence; after a stall, start again from now.
                     session.next_due = (session.next_due + interval).max(*at);
                 }
@@ -318,128 +264,65 @@ impl<K: Kind> Sample for Core<K> {
     }
 }
 
-/// What a sampled tracker's handles hold: the state, and the sampling thread, which belongs to
-/// the handles alone (it stops when the last handle drops, even while a forgotten guard keeps
-/// the state alive).
-#[derive(Debug)]
-pub(crate) struct Handle<K: Kind> {
-    pub(crate) core: Arc<Core<K>>,
-    sampler: Arc<Sampler>,
+/// Runs `f` on an active session's data.
+pub(crate) fn with_data<K: Sampled, T>(
+    engine: &Engine<K>,
+    id: &TrackId,
+    f: impl FnOnce(&K::Data) -> T,
+) -> Result<T> {
+    let session = engine.sessions.with(id, |a| Arc::clone(&a.state))?;
+    let session = lock(&session);
+    Ok(f(&session.data))
 }
 
-impl<K: Kind> Clone for Handle<K> {
-    fn clone(&self) -> Self {
-        Self {
-            core: Arc::clone(&self.core),
-            sampler: Arc::clone(&self.sampler),
-        }
-    }
-}
-
-impl<K: Kind> Handle<K> {
-    /// A tracker of `kind`.
-    pub(crate) fn new(
-        kind: K,
-        clock: Arc<dyn Clock>,
-        include_timestamps: bool,
-        max_records: usize,
-        max_labels: usize,
-    ) -> Self {
-        let engine = Engine::new(
-            clock,
-            include_timestamps,
-            max_records,
-            max_labels,
-            |label, shared, generation| Slot::new(label, K::Summary::default(), shared, generation),
-        );
-        let sampler = Arc::new(Sampler::default());
-        let core = Arc::new(Core {
-            kind,
-            engine,
-            bell: sampler.bell(),
-        });
-        Self { core, sampler }
+/// What only the sampled kinds do: samples on demand, and guards with their own interval.
+impl<K: Sampled> Tracker<K> {
+    /// Takes a sample for an active session now (memory: the readings now; CPU: the use
+    /// since the session's previous reading) and adds it to the session's timeline.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker, TrackId};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+    /// let id = tracker.start_tracking(None);
+    /// let sample = tracker.record_sample(&id)?;
+    /// # #[cfg(target_os = "linux")]
+    /// assert!(sample.memory.process_rss.is_some());
+    /// assert!(tracker.record_sample(&TrackId::from("nope")).is_err());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn record_sample(&self, id: &TrackId) -> Result<K::Sample> {
+        let engine = &self.engine;
+        let session = engine.sessions.with(id, |a| Arc::clone(&a.state))?;
+        let shared = &engine.shared;
+        let reading = engine.kind().read(shared);
+        let at = shared.now();
+        let mut session = lock(&session);
+        Ok(engine
+            .kind()
+            .sample(&mut session.data, &reading, at, shared))
     }
 
-    /// Hands a session that is now in the table to the sampler, if it wants samples.
-    fn sample_in_background(&self, interval: Option<Duration>) {
-        if interval.is_some() {
-            let core: Weak<dyn Sample> = Arc::downgrade(&self.core) as Weak<Core<K>>;
-            self.sampler.session_started(core);
-        }
+    /// The samples an active session holds so far, background and explicit ones, oldest
+    /// first: its timeline as the record would show it now. Nothing is read or recorded.
+    ///
+    /// ```
+    /// # use perftrack::{CpuConfig, CpuUsageTracker};
+    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
+    /// let id = tracker.start_tracking(None);
+    /// tracker.record_sample(&id)?;
+    /// assert_eq!(tracker.samples(&id)?.len(), 1);
+    /// tracker.stop_tracking(&id)?;
+    /// assert!(tracker.samples(&id).is_err());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn samples(&self, id: &TrackId) -> Result<Vec<K::Sample>> {
+        with_data(&self.engine, id, |data| self.engine.kind().samples(data))
     }
 
-    /// Starts a session under a generated id.
-    pub(crate) fn start(&self, label: Option<&str>, interval: Option<Duration>) -> TrackId {
-        let (id, _, _) = self.core.start(label, interval);
-        self.sample_in_background(interval);
-        id
-    }
-
-    /// Starts a session under a caller-chosen id; an active one is refused.
-    pub(crate) fn start_named(
-        &self,
-        id: &str,
-        label: Option<&str>,
-        interval: Option<Duration>,
-    ) -> Result<TrackId> {
-        let (started, session) = self.core.open(label, interval);
-        let id = self
-            .core
-            .engine
-            .sessions
-            .start_named(id, started, session)?;
-        self.sample_in_background(interval);
-        Ok(id)
-    }
-
-    /// A session that ends when the guard drops.
-    pub(crate) fn guard(&self, label: &str, interval: Option<Duration>) -> Guard<K> {
-        let (id, started, session) = self.core.start(Some(label), interval);
-        self.sample_in_background(interval);
-        Guard {
-            core: Arc::clone(&self.core),
-            id,
-            started,
-            session,
-            done: false,
-        }
-    }
-}
-
-/// A sampled session that ends when it drops (as [`Status::Failed`] during a panic). It holds
-/// the tracker's state, never its sampling thread.
-#[derive(Debug)]
-pub(crate) struct Guard<K: Kind> {
-    core: Arc<Core<K>>,
-    id: TrackId,
-    started: Instant,
-    session: Arc<Mutex<Session<K>>>,
-    done: bool,
-}
-
-impl<K: Kind> Guard<K> {
-    /// Ends the session with `status` and returns its record.
-    pub(crate) fn stop_with(&mut self, status: Status) -> K::Record {
-        self.done = true;
-        // Gone from the table only after a reset or load; the record is still built.
-        let _ = self.core.engine.sessions.remove(&self.id);
-        self.core
-            .finish(self.id.clone(), self.started, &self.session, status)
-    }
-
-    /// Ends the session without a record.
-    pub(crate) fn discard(&mut self) {
-        self.done = true;
-        let _ = self.core.engine.sessions.remove(&self.id);
-        self.core.discarded(&self.session);
-    }
-}
-
-impl<K: Kind> Drop for Guard<K> {
-    fn drop(&mut self) {
-        if !self.done {
-            self.stop_with(Status::on_drop());
-        }
+    /// A guard sampled every `interval` (`None`: not in the background).
+    pub(crate) fn guard_every(&self, label: &str, interval: Option<Duration>) -> Guard<K> {
+        let running = run(&self.engine, label, interval);
+        self.sample_in_background(interval.is_some());
+        Guard::new(running)
     }
 }

@@ -6,31 +6,24 @@ mod snapshot;
 mod summary;
 
 pub use config::{CpuConfig, MIN_SAMPLING_INTERVAL};
-pub use record::{CpuRecord, ThreadUsage};
+pub use record::{CpuRecord, PythonCpuRecord, ThreadUsage};
 pub use snapshot::{Cores, CpuCounters, CpuSample, CpuSnapshot};
-pub use summary::CpuStatistics;
+pub use summary::{CpuStatistics, CpuSummary};
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Load, Shared};
+use crate::engine::{Engine, Shared, Slot};
 use crate::probe::{self, Pid, cpu::ThreadTime};
-use crate::sampled::{self, Core, Guard, Handle, Slot};
+use crate::sampled::{self, Sampled};
 use crate::session::lock;
-use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
-use crate::{Clock, MonotonicClock, Result, SessionsLabelSnapshot, Snapshot, Status, TrackId};
-use record::PythonCpuRecord;
+use crate::tracker::Kind;
+use crate::{Clock, Guard, Result, SessionsLabelSnapshot, Status, TrackId, Tracker};
 pub(crate) use snapshot::Counters;
 use snapshot::{Switches, between, merge_samples};
-use summary::CpuSummary;
 
-/// The tracker type as metrics files name it.
-const TRACKER_TYPE: &str = crate::TrackerKind::Cpu.file_type();
-/// The tracker type as the Python original's files name it.
-const PYTHON_TRACKER_TYPE: &str = crate::TrackerKind::Cpu.python_type();
 /// The most threads a record lists.
 const MAX_THREADS: usize = 10;
 
@@ -40,7 +33,8 @@ const MAX_THREADS: usize = 10;
 /// Every figure is a difference between two readings the tracker itself took, so none is
 /// ever a made-up 0, and a session's average is exact: CPU time between its first and last
 /// readings divided by the elapsed time, however the samples were spaced.
-/// `CpuUsageTracker` is `Clone + Send + Sync`; clones share their state.
+/// The methods every tracker has are on [`Tracker`], the sampled kinds' ones
+/// (`record_sample`, `samples`) too; this kind adds cumulative counters.
 ///
 /// ```
 /// use perftrack::{CpuConfig, CpuUsageTracker};
@@ -54,18 +48,33 @@ const MAX_THREADS: usize = 10;
 /// }
 /// # let _ = score;
 /// ```
-#[derive(Clone, Debug)]
-pub struct CpuUsageTracker {
-    handle: Handle<Cpu>,
-}
+pub type CpuUsageTracker = Tracker<Cpu>;
 
-// A panic in user code never leaves the tracker's state half-updated.
-impl std::panic::UnwindSafe for CpuUsageTracker {}
-impl std::panic::RefUnwindSafe for CpuUsageTracker {}
+/// A CPU session that ends when it drops (as [`Status::Failed`] during a panic); made by
+/// [`CpuUsageTracker::track`]. See [`Guard`] for `stop`, `stop_with` and `discard`.
+///
+/// ```
+/// # use perftrack::{CpuConfig, CpuGuard, CpuUsageTracker};
+/// let tracker = CpuUsageTracker::new(CpuConfig::default());
+/// let warm_up: CpuGuard = tracker.track("embed on CPU");
+/// warm_up.discard(); // the first batch only loads the model
+/// assert!(tracker.records().is_empty() && tracker.active_sessions() == 0);
+/// ```
+pub type CpuGuard = Guard<Cpu>;
 
-/// What the CPU tracker reads: the sampled-session lifecycle comes from [`sampled`].
+/// The CPU kind: process, system, per-core and per-thread use per session, summarised per
+/// reading. [`CpuUsageTracker`] is `Tracker<Cpu>`.
+///
+/// ```
+/// use perftrack::{kinds::Cpu, CpuConfig, Tracker};
+///
+/// let cpu: Tracker<Cpu> = Tracker::new(CpuConfig::default());
+/// let (before, after) = (cpu.counters(), cpu.counters());
+/// # #[cfg(target_os = "linux")]
+/// assert!(after.process_cpu_seconds() >= before.process_cpu_seconds());
+/// ```
 #[derive(Debug)]
-pub(crate) struct Cpu {
+pub struct Cpu {
     config: CpuConfig,
     pid: Pid,
     /// The tracker's previous reading, for `current_value(None)`.
@@ -76,32 +85,9 @@ pub(crate) struct Cpu {
     available: Option<f64>,
 }
 
-impl sampled::Summary for CpuSummary {
-    fn sessions(&self) -> u64 {
-        self.sessions
-    }
-
-    fn merge(&mut self, other: &Self) {
-        CpuSummary::merge(self, other);
-    }
-
-    fn set_exact_limit(&mut self, exact_limit: usize) {
-        CpuSummary::set_exact_limit(self, exact_limit);
-    }
-
-    fn snapshot(&self) -> SessionsLabelSnapshot {
-        SessionsLabelSnapshot {
-            sessions: self.sessions,
-            value: self.value.clone(),
-            peak: self.peak.clone(),
-            change: std::collections::BTreeMap::new(),
-        }
-    }
-}
-
 /// One running session's readings.
 #[derive(Debug)]
-pub(crate) struct Data {
+pub struct Data {
     first: Counters,
     /// The latest reading, where the next sample's interval starts.
     previous: Counters,
@@ -115,7 +101,7 @@ pub(crate) struct Data {
 }
 
 /// One reading of every probe: the CPU counters, the cores, and the threads.
-pub(crate) struct Reading {
+pub struct Reading {
     counters: Counters,
     cores: Vec<u32>,
     threads: Option<Vec<ThreadTime>>,
@@ -130,7 +116,7 @@ impl Cpu {
         }
     }
 
-    fn counters(&self, shared: &Shared<CpuRecord>) -> Counters {
+    fn counters(&self, shared: &Shared<Self>) -> Counters {
         let process = (self.config.track_process)
             .then(|| probe::cpu::process_times(self.pid, self.config.include_children).ok())
             .flatten();
@@ -172,7 +158,7 @@ impl Cpu {
         now: Counters,
         cores: &[u32],
         threads: Option<&[ThreadTime]>,
-        shared: &Shared<CpuRecord>,
+        shared: &Shared<Self>,
     ) -> CpuSample {
         Self::see_threads(session, threads);
         let mut reasons = BTreeMap::new();
@@ -202,7 +188,13 @@ impl Cpu {
     }
 
     /// Takes the final reading and turns the session into its record.
-    fn end(&self, session: &mut Data, slot: &Slot<Self>, id: TrackId, status: Status) -> CpuRecord {
+    fn close(
+        &self,
+        session: &mut Data,
+        slot: &Slot<Self>,
+        id: TrackId,
+        status: Status,
+    ) -> CpuRecord {
         let shared = &slot.shared;
         let last = self.counters(shared);
         let threads_now = self.threads();
@@ -315,14 +307,84 @@ fn busiest(start: &BTreeMap<Pid, f64>, seen: &BTreeMap<Pid, (String, f64)>) -> V
     used
 }
 
-impl sampled::Kind for Cpu {
+impl Kind for Cpu {
+    const KIND: crate::TrackerKind = crate::TrackerKind::Cpu;
+    type Config = CpuConfig;
     type Record = CpuRecord;
+    type Value = CpuSnapshot;
+    type Statistics = BTreeMap<String, CpuStatistics>;
+    type LabelStatistics = BTreeMap<String, CpuStatistics>;
+    type LabelSnapshot = SessionsLabelSnapshot;
     type Summary = CpuSummary;
+    type LabelState = ();
+    type PythonRecord = PythonCpuRecord;
+
+    fn build(config: CpuConfig, clock: &dyn Clock) -> Self {
+        let pid = config.pid.unwrap_or_else(std::process::id);
+        Self {
+            last: Mutex::new(Counters {
+                at: clock.now(),
+                process: None,
+                system: None,
+            }),
+            cores: probe::cpu::allowed_cores(pid).unwrap_or_default(),
+            available: probe::cpu::available_cores(pid),
+            config,
+            pid,
+        }
+    }
+
+    fn config(&self) -> &CpuConfig {
+        &self.config
+    }
+
+    fn label_state(&self, _now: Instant) {}
+
+    fn statistics(&self, summary: Option<&CpuSummary>) -> Self::Statistics {
+        summary.map(CpuSummary::statistics).unwrap_or_default()
+    }
+
+    fn label_statistics(&self, summary: &CpuSummary) -> Option<Self::LabelStatistics> {
+        Some(summary.statistics()).filter(|stats| !stats.is_empty())
+    }
+
+    fn label_snapshot(slot: &Slot<Self>, _now: Instant) -> SessionsLabelSnapshot {
+        slot.with_summary(CpuSummary::snapshot)
+    }
+
+    fn measurements(label: &SessionsLabelSnapshot) -> u64 {
+        label.sessions
+    }
+
+    fn label(record: &CpuRecord) -> Option<&str> {
+        record.label.as_deref()
+    }
+
+    fn convert(&self, record: CpuRecord) -> CpuRecord {
+        record
+    }
+
+    fn python_record(&self, record: PythonCpuRecord) -> CpuRecord {
+        record.into_record()
+    }
+
+    fn summarize(&self, summary: &mut CpuSummary, r: &CpuRecord) {
+        let exact_limit = self.config.exact_limit;
+        summary.record(&r.value, &r.peak, r.status, r.timestamp, exact_limit);
+    }
+}
+
+impl Sampled for Cpu {
+    type Sample = CpuSample;
     type Data = Data;
     type Reading = Reading;
-    type Sample = CpuSample;
 
-    fn read(&self, shared: &Shared<CpuRecord>) -> Reading {
+    /// The configured interval, raised to [`MIN_SAMPLING_INTERVAL`].
+    fn interval(&self) -> Option<Duration> {
+        self.every(self.config.sampling_interval)
+    }
+
+    fn read(&self, shared: &Shared<Self>) -> Reading {
         Reading {
             counters: self.counters(shared),
             cores: self.cores(),
@@ -330,7 +392,7 @@ impl sampled::Kind for Cpu {
         }
     }
 
-    fn open(&self, shared: &Shared<CpuRecord>) -> (Instant, Data) {
+    fn begin(&self, shared: &Shared<Self>) -> (Instant, Data) {
         let threads = self.threads();
         let first = self.counters(shared);
         let data = Data {
@@ -351,7 +413,7 @@ impl sampled::Kind for Cpu {
         data: &mut Data,
         reading: &Reading,
         _at: Instant,
-        shared: &Shared<CpuRecord>,
+        shared: &Shared<Self>,
     ) -> CpuSample {
         let counters = reading.counters.clone();
         self.add_sample(
@@ -367,7 +429,7 @@ impl sampled::Kind for Cpu {
         session_samples(data)
     }
 
-    fn finish(
+    fn end(
         &self,
         data: &mut Data,
         slot: &Slot<Self>,
@@ -375,224 +437,45 @@ impl sampled::Kind for Cpu {
         _started: Instant,
         status: Status,
     ) -> CpuRecord {
-        self.end(data, slot, id, status)
+        self.close(data, slot, id, status)
     }
 
-    fn exact_limit(&self) -> usize {
-        self.config.exact_limit
-    }
-}
-
-/// A CPU session that ends when it drops (as [`Status::Failed`] during a panic); made by
-/// [`CpuUsageTracker::track`].
-///
-/// ```
-/// # use perftrack::{CpuConfig, CpuUsageTracker};
-/// let tracker = CpuUsageTracker::new(CpuConfig::default());
-/// {
-///     let _guard = tracker.track("embed on CPU");
-/// }
-/// assert_eq!(tracker.records().len(), 1);
-/// ```
-#[must_use = "a guard measures until it is dropped; `let _ = tracker.track(..)` drops it at once, use `let _guard`"]
-#[derive(Debug)]
-pub struct CpuGuard {
-    guard: Guard<Cpu>,
-}
-
-impl std::panic::UnwindSafe for CpuGuard {}
-impl std::panic::RefUnwindSafe for CpuGuard {}
-
-impl CpuGuard {
-    /// Ends the session now and returns its record.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// assert_eq!(tracker.track("x").stop().label.as_deref(), Some("x"));
-    /// ```
-    pub fn stop(mut self) -> CpuRecord {
-        self.guard.stop_with(Status::Ok)
+    fn value(engine: &Engine<Self>, id: Option<&TrackId>) -> Result<CpuSnapshot> {
+        let cpu = engine.kind();
+        let now = cpu.counters(&engine.shared);
+        let cores = cpu.cores();
+        let switches = cpu.switches();
+        let mut reasons = BTreeMap::new();
+        Ok(match id {
+            Some(id) => {
+                let first = sampled::with_data(engine, id, |data| data.first.clone())?;
+                between(&first, &now, switches, &cores, &mut reasons)
+            }
+            None => {
+                let mut last = lock(&cpu.last);
+                let snapshot = between(&last, &now, switches, &cores, &mut reasons);
+                *last = now;
+                snapshot
+            }
+        })
     }
 
-    /// Ends the session now with `status` (for example [`Status::Failed`] when the work
-    /// failed without panicking) and returns its record.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker, Status};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let record = tracker.track("x").stop_with(Status::Failed);
-    /// assert_eq!(record.status, Status::Failed);
-    /// ```
-    pub fn stop_with(mut self, status: Status) -> CpuRecord {
-        self.guard.stop_with(status)
-    }
-
-    /// Ends the session without recording it: no record, no statistics, and its sampling
-    /// stops.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// tracker.track("abandoned").discard();
-    /// assert!(tracker.records().is_empty());
-    /// assert_eq!(tracker.active_sessions(), 0);
-    /// ```
-    pub fn discard(mut self) {
-        self.guard.discard();
+    fn attach(engine: &Arc<Engine<Self>>) {
+        let cpu = engine.kind();
+        *lock(&cpu.last) = cpu.counters(&engine.shared);
     }
 }
 
-impl CpuUsageTracker {
-    /// A tracker with the standard monotonic clock.
-    ///
-    /// ```
-    /// use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// assert_eq!(tracker.config().metric_name, "cpu_usage");
-    /// ```
-    pub fn new(config: CpuConfig) -> Self {
-        Self::with_clock(config, Arc::new(MonotonicClock))
-    }
-
-    /// A tracker that reads time from `clock`.
-    ///
-    /// ```
-    /// use perftrack::{CpuConfig, CpuUsageTracker, MonotonicClock};
-    /// use std::sync::Arc;
-    /// let tracker = CpuUsageTracker::with_clock(CpuConfig::default(), Arc::new(MonotonicClock));
-    /// assert_eq!(tracker.active_sessions(), 0);
-    /// ```
-    pub fn with_clock(config: CpuConfig, clock: Arc<dyn Clock>) -> Self {
-        let pid = config.pid.unwrap_or_else(std::process::id);
-        let (include_timestamps, max_records, max_labels) = (
-            config.include_timestamps,
-            config.max_records,
-            config.max_labels,
-        );
-        let kind = Cpu {
-            config,
-            pid,
-            last: Mutex::new(Counters {
-                at: clock.now(),
-                process: None,
-                system: None,
-            }),
-            cores: probe::cpu::allowed_cores(pid).unwrap_or_default(),
-            available: probe::cpu::available_cores(pid),
-        };
-        let handle = Handle::new(kind, clock, include_timestamps, max_records, max_labels);
-        let core = &handle.core;
-        *lock(&core.kind.last) = core.kind.counters(&core.engine.shared);
-        Self { handle }
-    }
-
-    fn core(&self) -> &Core<Cpu> {
-        &self.handle.core
-    }
-
-    /// The configuration the tracker was built with.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// assert!(tracker.config().track_threads);
-    /// ```
-    pub fn config(&self) -> &CpuConfig {
-        &self.core().kind.config
-    }
-
+impl Cpu {
     /// The background interval: the configured one, raised to [`MIN_SAMPLING_INTERVAL`].
-    fn interval(&self, interval: crate::SamplingInterval) -> Option<Duration> {
+    fn every(&self, interval: crate::SamplingInterval) -> Option<Duration> {
         interval.as_duration().map(|i| i.max(MIN_SAMPLING_INTERVAL))
     }
+}
 
-    /// Starts a session. `Some("")` and `None` mean no label.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let id = tracker.start_tracking(Some("rerank"));
-    /// assert_eq!(tracker.stop_tracking(&id)?.label.as_deref(), Some("rerank"));
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
-        let interval = self.interval(self.core().kind.config.sampling_interval);
-        self.handle.start(label, interval)
-    }
-
-    /// Starts a session under an id the caller chooses; an active id is an
-    /// [`Error::DuplicateTrackId`](crate::Error::DuplicateTrackId).
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker, Error};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// tracker.start_tracking_with_id("q", None)?;
-    /// assert!(matches!(tracker.start_tracking_with_id("q", None), Err(Error::DuplicateTrackId { .. })));
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
-        let interval = self.interval(self.core().kind.config.sampling_interval);
-        self.handle.start_named(id, label, interval)
-    }
-
-    /// The samples an active session holds so far, background and explicit ones, oldest
-    /// first: its timeline as the record would show it now. Nothing is read or recorded.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let id = tracker.start_tracking(None);
-    /// tracker.record_sample(&id)?;
-    /// assert_eq!(tracker.samples(&id)?.len(), 1);
-    /// tracker.stop_tracking(&id)?;
-    /// assert!(tracker.samples(&id).is_err());
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn samples(&self, id: &TrackId) -> Result<Vec<CpuSample>> {
-        self.core().samples(id)
-    }
-
-    /// Takes a sample now: the CPU use since the session's previous reading.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker, TrackId};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let id = tracker.start_tracking(None);
-    /// tracker.record_sample(&id)?;
-    /// assert!(tracker.record_sample(&TrackId::from("nope")).is_err());
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn record_sample(&self, id: &TrackId) -> Result<CpuSample> {
-        self.core().record_sample(id)
-    }
-
-    /// Stops a session: takes the final reading and returns the record.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let id = tracker.start_tracking(None);
-    /// assert!(tracker.stop_tracking(&id).is_ok());
-    /// assert!(tracker.stop_tracking(&id).is_err());
-    /// ```
-    pub fn stop_tracking(&self, id: &TrackId) -> Result<CpuRecord> {
-        self.core().stop(id, Status::Ok)
-    }
-
-    /// Stops a session with the given status.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker, Status};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let id = tracker.start_tracking(None);
-    /// assert_eq!(tracker.stop_tracking_with_status(&id, Status::Failed)?.status, Status::Failed);
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn stop_tracking_with_status(&self, id: &TrackId, status: Status) -> Result<CpuRecord> {
-        self.core().stop(id, status)
-    }
-
+/// What only CPU trackers do: cumulative counters for readers of their own, and sampling a
+/// closure at its own interval.
+impl Tracker<Cpu> {
     /// The cumulative CPU counters now (process and system times), for readers that compute
     /// use over intervals of their own, such as an exporter between two scrapes. Nothing is
     /// recorded, and [`current_value`](Self::current_value) is not disturbed.
@@ -608,8 +491,8 @@ impl CpuUsageTracker {
     /// # let _ = usage;
     /// ```
     pub fn counters(&self) -> CpuCounters {
-        let core = self.core();
-        CpuCounters(core.kind.counters(&core.engine.shared))
+        let engine = &self.engine;
+        CpuCounters(engine.kind().counters(&engine.shared))
     }
 
     /// The CPU use between two [`counters`](Self::counters) readings, with this tracker's
@@ -626,7 +509,7 @@ impl CpuUsageTracker {
     /// ```
     pub fn usage_between(&self, earlier: &CpuCounters, later: &CpuCounters) -> CpuSnapshot {
         let mut reasons = BTreeMap::new();
-        let kind = &self.core().kind;
+        let kind = self.engine.kind();
         between(
             &earlier.0,
             &later.0,
@@ -634,57 +517,6 @@ impl CpuUsageTracker {
             &kind.cores,
             &mut reasons,
         )
-    }
-
-    /// With an id, the CPU use since that session started; with `None`, since the tracker's
-    /// previous `current_value(None)` (or its creation). Nothing is recorded.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// std::thread::sleep(std::time::Duration::from_millis(30));
-    /// let since_creation = tracker.current_value(None)?;
-    /// # #[cfg(target_os = "linux")]
-    /// assert!(since_creation.process.is_some());
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn current_value(&self, id: Option<&TrackId>) -> Result<CpuSnapshot> {
-        let core = self.core();
-        let now = core.kind.counters(&core.engine.shared);
-        let cores = core.kind.cores();
-        let switches = core.kind.switches();
-        let mut reasons = BTreeMap::new();
-        Ok(match id {
-            Some(id) => {
-                let first = core.with_data(id, |data| data.first.clone())?;
-                between(&first, &now, switches, &cores, &mut reasons)
-            }
-            None => {
-                let mut last = lock(&core.kind.last);
-                let snapshot = between(&last, &now, switches, &cores, &mut reasons);
-                *last = now;
-                snapshot
-            }
-        })
-    }
-
-    /// A session that ends when the guard drops.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let record = tracker.track("tokenise").stop();
-    /// assert_eq!(record.unit, "percent");
-    /// ```
-    pub fn track(&self, label: &str) -> CpuGuard {
-        let interval = self.interval(self.core().kind.config.sampling_interval);
-        self.guard(label, interval)
-    }
-
-    fn guard(&self, label: &str, interval: Option<Duration>) -> CpuGuard {
-        CpuGuard {
-            guard: self.handle.guard(label, interval),
-        }
     }
 
     /// Runs `f` in a session sampled every `sampling_interval` (the configured one with
@@ -710,187 +542,10 @@ impl CpuUsageTracker {
         sampling_interval: Option<crate::SamplingInterval>,
         f: impl FnOnce() -> T,
     ) -> (T, CpuRecord) {
-        let interval =
-            self.interval(sampling_interval.unwrap_or(self.core().kind.config.sampling_interval));
-        let guard = self.guard(label, interval);
+        let cpu = self.engine.kind();
+        let interval = cpu.every(sampling_interval.unwrap_or(cpu.config.sampling_interval));
+        let guard = self.guard_every(label, interval);
         let result = f();
         (result, guard.stop())
-    }
-
-    /// How many sessions are active.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let _id = tracker.start_tracking(None);
-    /// assert_eq!(tracker.active_sessions(), 1);
-    /// ```
-    pub fn active_sessions(&self) -> usize {
-        self.core().engine.sessions.len()
-    }
-
-    /// Statistics per reading (`process`, `system`, `core_N`) over finished sessions of one
-    /// label, or of every session with `None` or `Some("")`.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// assert!(tracker.statistics(None).is_empty());
-    /// ```
-    pub fn statistics(&self, label: Option<&str>) -> BTreeMap<String, CpuStatistics> {
-        self.core()
-            .engine
-            .session_summary(label)
-            .map(|s| s.statistics())
-            .unwrap_or_default()
-    }
-
-    /// Statistics per label and reading, for labelled sessions.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// assert!(tracker.statistics_by_label().is_empty());
-    /// ```
-    pub fn statistics_by_label(&self) -> BTreeMap<String, BTreeMap<String, CpuStatistics>> {
-        self.core()
-            .engine
-            .labelled_summaries()
-            .into_iter()
-            .map(|(label, summary)| (label, summary.statistics()))
-            .filter(|(_, stats)| !stats.is_empty())
-            .collect()
-    }
-
-    /// The retained records, oldest first.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// tracker.track("x").stop();
-    /// assert_eq!(tracker.records().len(), 1);
-    /// ```
-    pub fn records(&self) -> Vec<CpuRecord> {
-        self.core().engine.shared.log.snapshot()
-    }
-
-    /// Ends a session without recording it: no record, no statistics, and its sampling
-    /// stops. An unknown id is an [`Error::UnknownTrackId`](crate::Error::UnknownTrackId).
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// let id = tracker.start_tracking(Some("warm-up"));
-    /// tracker.discard_tracking(&id)?;
-    /// assert!(tracker.records().is_empty() && tracker.statistics_by_label().is_empty());
-    /// assert!(tracker.discard_tracking(&id).is_err());
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
-        self.core().discard(id)
-    }
-
-    /// The tracker's state as typed data, all from one epoch (see [`Snapshot`]): per label,
-    /// its finished sessions and one distribution per reading, with the dropped and overflow
-    /// counts. Active sessions are not in it until they end.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// tracker.track("rerank").stop();
-    /// let snapshot = tracker.snapshot();
-    /// assert_eq!(snapshot.labels["rerank"].sessions, 1);
-    /// tracker.reset();
-    /// assert_ne!(tracker.snapshot().epoch, snapshot.epoch);
-    /// ```
-    pub fn snapshot(&self) -> Snapshot<SessionsLabelSnapshot> {
-        self.core().snapshot()
-    }
-
-    /// How many finished sessions have no retained record: the log keeps the newest
-    /// `max_records`, while statistics count every session.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig { max_records: 1, ..Default::default() });
-    /// tracker.track("a").stop();
-    /// tracker.track("b").stop();
-    /// assert_eq!((tracker.records().len(), tracker.dropped_records()), (1, 1));
-    /// ```
-    pub fn dropped_records(&self) -> u64 {
-        self.core().dropped_records()
-    }
-
-    /// How many sessions were recorded under `"_other"` because `max_labels` distinct labels
-    /// already existed.
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig { max_labels: 1, ..Default::default() });
-    /// tracker.track("a").stop();
-    /// tracker.track("b").stop();
-    /// assert_eq!(tracker.overflowed_labels(), 1);
-    /// ```
-    pub fn overflowed_labels(&self) -> u64 {
-        self.core().engine.labels.overflowed()
-    }
-
-    /// Discards every record, statistic and active session (their sampling stops).
-    ///
-    /// ```
-    /// # use perftrack::{CpuConfig, CpuUsageTracker};
-    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
-    /// tracker.track("x").stop();
-    /// tracker.reset();
-    /// assert!(tracker.records().is_empty());
-    /// ```
-    pub fn reset(&self) {
-        self.core().engine.reset();
-    }
-
-    store::metrics_file_methods!(CpuUsageTracker, CpuConfig, CpuRecord, "cpu");
-
-    fn render(&self, path: &Path) -> Result<String> {
-        let config = &self.core().kind.config;
-        self.core()
-            .engine
-            .render_sessions(path, TRACKER_TYPE, config, &config.metric_name)
-    }
-
-    /// Loads metrics text, replacing or adding to this tracker's state.
-    fn load_text(&self, text: &str, source: &Path, mode: Load) -> Result<MetricsFile<CpuRecord>> {
-        let exact_limit = self.core().kind.config.exact_limit;
-        let loaded = match store::check_header(source, text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
-            Layout::V1 => store::load_v1(
-                source,
-                text,
-                &V1Rules {
-                    metric_name: |c: &CpuConfig| &c.metric_name,
-                    convert: Box::new(|r: CpuRecord| r),
-                    measurements: |s: &CpuSummary| s.sessions,
-                    counted: |_| true,
-                    check: CpuSummary::check,
-                },
-            )?,
-            Layout::Python => store::load_python(
-                source,
-                text,
-                PYTHON_TRACKER_TYPE,
-                "cpu_usage",
-                PythonCpuRecord::into_record,
-                |records| {
-                    let mut summaries: BTreeMap<String, CpuSummary> = BTreeMap::new();
-                    for r in records {
-                        summaries
-                            .entry(r.label.as_deref().unwrap_or("").to_owned())
-                            .or_default()
-                            .record(&r.value, &r.peak, r.status, r.timestamp, exact_limit);
-                    }
-                    summaries
-                },
-            )?,
-        };
-        let file = self.core().install(loaded, mode);
-        Ok(file)
     }
 }

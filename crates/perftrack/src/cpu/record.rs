@@ -92,7 +92,7 @@ pub struct CpuRecord {
 
 /// A CPU record as the Python original wrote it.
 #[derive(Deserialize)]
-pub(crate) struct PythonCpuRecord {
+pub struct PythonCpuRecord {
     track_id: serde_json::Value,
     value: PythonReading,
     #[serde(default)]

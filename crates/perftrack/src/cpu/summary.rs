@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::snapshot::CpuSnapshot;
 use crate::stats::readings::{self, Readings};
-use crate::{Status, Timestamp};
+use crate::tracker::Summary;
+use crate::{SessionsLabelSnapshot, Status, Timestamp};
 
 /// Statistics of one CPU reading (`process`, `system`, `core_N`) over finished sessions, in
 /// percent.
@@ -43,7 +44,7 @@ pub struct CpuStatistics {
 /// The saved form of one label's CPU statistics (`docs/FORMAT.md` §5.4), in percent.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CpuSummary {
+pub struct CpuSummary {
     pub(crate) sessions: u64,
     pub(crate) value: Readings,
     pub(crate) peak: Readings,
@@ -100,24 +101,6 @@ impl CpuSummary {
         record_snapshot(&mut self.peak, peak, status, at, exact_limit);
     }
 
-    /// Adds every session of `other`; counts saturate at `u64::MAX`.
-    pub(crate) fn merge(&mut self, other: &CpuSummary) {
-        self.sessions = self.sessions.saturating_add(other.sessions);
-        readings::merge(&mut self.value, &other.value);
-        readings::merge(&mut self.peak, &other.peak);
-    }
-
-    pub(crate) fn set_exact_limit(&mut self, exact_limit: usize) {
-        readings::set_exact_limit(&mut self.value, exact_limit);
-        readings::set_exact_limit(&mut self.peak, exact_limit);
-    }
-
-    /// Checks that every reading is known and counts no more sessions than there were.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        readings::check("value", &self.value, self.sessions, is_reading)?;
-        readings::check("peak", &self.peak, self.sessions, is_reading)
-    }
-
     /// Statistics per reading, `process` and `system` first, then the cores in numeric order
     /// (the map itself sorts by name).
     pub(crate) fn statistics(&self) -> BTreeMap<String, CpuStatistics> {
@@ -146,5 +129,45 @@ impl CpuSummary {
                 ))
             })
             .collect()
+    }
+}
+
+impl Summary for CpuSummary {
+    fn empty(_exact_limit: usize) -> Self {
+        Self::default()
+    }
+
+    fn count(&self) -> u64 {
+        self.sessions
+    }
+
+    /// Adds every session of `other`; counts saturate at `u64::MAX`.
+    fn merge(&mut self, other: &Self) {
+        self.sessions = self.sessions.saturating_add(other.sessions);
+        readings::merge(&mut self.value, &other.value);
+        readings::merge(&mut self.peak, &other.peak);
+    }
+
+    fn set_exact_limit(&mut self, exact_limit: usize) {
+        readings::set_exact_limit(&mut self.value, exact_limit);
+        readings::set_exact_limit(&mut self.peak, exact_limit);
+    }
+
+    /// Checks that every reading is known and counts no more sessions than there were.
+    fn check(&self) -> Result<(), String> {
+        readings::check("value", &self.value, self.sessions, is_reading)?;
+        readings::check("peak", &self.peak, self.sessions, is_reading)
+    }
+}
+
+impl CpuSummary {
+    /// The label's part of a [`Snapshot`](crate::Snapshot).
+    pub(crate) fn snapshot(&self) -> SessionsLabelSnapshot {
+        SessionsLabelSnapshot {
+            sessions: self.sessions,
+            value: self.value.clone(),
+            peak: self.peak.clone(),
+            change: BTreeMap::new(),
+        }
     }
 }

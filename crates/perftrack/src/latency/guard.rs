@@ -1,123 +1,13 @@
-//! `LatencyGuard` and `TimedFuture`: measurements that end when a value drops.
+//! `TimedFuture`: a future timed from its first poll to its completion.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
-use super::{LatencyRecord, Slot};
-use crate::Status;
-
-/// Measures from its creation until it is dropped or stopped: the Rust form of the Python
-/// original's `with tracker:` block.
-///
-/// Dropping records the measurement ([`Status::Failed`] if the thread is panicking);
-/// [`stop`](Self::stop) records it and returns the record; [`discard`](Self::discard) records
-/// nothing. The guard owns everything it needs, so it is `Send + 'static`.
-///
-/// ```
-/// use perftrack::{LatencyConfig, LatencyTracker};
-///
-/// let tracker = LatencyTracker::new(LatencyConfig::default());
-/// let guard = tracker.track("retrieval");
-/// let handle = std::thread::spawn(move || {
-///     // ... work on another thread ...
-///     guard.stop()
-/// });
-/// let record = handle.join().unwrap();
-/// assert_eq!(record.label.as_deref(), Some("retrieval"));
-/// ```
-#[must_use = "a guard measures until it is dropped; `let _ = tracker.track(..)` drops it at once, use `let _guard`"]
-#[derive(Debug)]
-pub struct LatencyGuard {
-    slot: Arc<Slot>,
-    start: Instant,
-    done: bool,
-}
-
-// See the same impls on `LatencyTracker`.
-impl std::panic::UnwindSafe for LatencyGuard {}
-impl std::panic::RefUnwindSafe for LatencyGuard {}
-
-impl LatencyGuard {
-    pub(super) fn new(slot: Arc<Slot>, start: Instant) -> Self {
-        Self {
-            slot,
-            start,
-            done: false,
-        }
-    }
-
-    /// The time elapsed so far.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker};
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// let guard = tracker.track("x");
-    /// assert!(guard.elapsed() <= guard.elapsed());
-    /// guard.discard();
-    /// ```
-    pub fn elapsed(&self) -> Duration {
-        self.slot.shared.now().saturating_duration_since(self.start)
-    }
-
-    /// Records the measurement now and returns its record.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker, Status};
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// let record = tracker.track("x").stop();
-    /// assert_eq!(record.status, Status::Ok);
-    /// ```
-    pub fn stop(self) -> LatencyRecord {
-        self.stop_with(Status::Ok)
-    }
-
-    /// Records the measurement now with the given status (for example
-    /// [`Status::Failed`] when the work returned an error) and returns its record.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker, Status};
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// let record = tracker.track("x").stop_with(Status::Failed);
-    /// assert_eq!(tracker.statistics(None).unwrap().failed, 1);
-    /// # assert_eq!(record.status, Status::Failed);
-    /// ```
-    pub fn stop_with(mut self, status: Status) -> LatencyRecord {
-        self.done = true;
-        let end = self.slot.shared.now();
-        self.slot.finish(None, self.start, end, status)
-    }
-
-    /// Ends the measurement without recording it.
-    ///
-    /// ```
-    /// # use perftrack::{LatencyConfig, LatencyTracker};
-    /// let tracker = LatencyTracker::new(LatencyConfig::default());
-    /// tracker.track("x").discard();
-    /// assert!(tracker.statistics(None).is_none());
-    /// ```
-    pub fn discard(mut self) {
-        self.done = true;
-    }
-
-    fn finish_with(&mut self, status: Status) {
-        if !self.done {
-            self.done = true;
-            let end = self.slot.shared.now();
-            self.slot
-                .finish_quiet(end.saturating_duration_since(self.start), end, status);
-        }
-    }
-}
-
-impl Drop for LatencyGuard {
-    #[inline]
-    fn drop(&mut self) {
-        self.finish_with(Status::on_drop());
-    }
-}
+use super::{Latency, Timing};
+use crate::engine::Slot;
+use crate::{Guard, Status};
 
 pin_project_lite::pin_project! {
     /// A future timed from its first poll to its completion; made by
@@ -146,7 +36,7 @@ pin_project_lite::pin_project! {
 #[derive(Debug)]
 enum TimedState {
     /// Not polled yet: holds the label's state, to start on the first poll.
-    Waiting(Arc<Slot>),
+    Waiting(Arc<Slot<Latency>>),
     /// Polled at least once.
     Running(CancelOnDrop),
     Done,
@@ -154,7 +44,7 @@ enum TimedState {
 
 /// A running guard that records [`Status::Cancelled`] if dropped before completion.
 #[derive(Debug)]
-struct CancelOnDrop(LatencyGuard);
+struct CancelOnDrop(Guard<Latency>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
@@ -163,12 +53,12 @@ impl Drop for CancelOnDrop {
         } else {
             Status::Cancelled
         };
-        self.0.finish_with(status);
+        self.0.end(status);
     }
 }
 
 impl<F> TimedFuture<F> {
-    pub(super) fn new(slot: Arc<Slot>, inner: F) -> Self {
+    pub(super) fn new(slot: Arc<Slot<Latency>>, inner: F) -> Self {
         Self {
             inner,
             state: TimedState::Waiting(slot),
@@ -182,7 +72,11 @@ impl<F: Future> Future for TimedFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         if let TimedState::Waiting(slot) = &*this.state {
-            let guard = LatencyGuard::new(Arc::clone(slot), slot.shared.now());
+            let timing = Timing {
+                slot: Arc::clone(slot),
+                start: slot.shared.now(),
+            };
+            let guard = Guard::new(timing);
             *this.state = TimedState::Running(CancelOnDrop(guard));
         }
         let output = this.inner.poll(cx);
@@ -191,7 +85,7 @@ impl<F: Future> Future for TimedFuture<F> {
                 std::mem::replace(this.state, TimedState::Done)
             {
                 // Finished here, the guard records nothing more when `running` drops.
-                running.0.finish_with(Status::Ok);
+                running.0.end(Status::Ok);
             }
         }
         output

@@ -75,7 +75,7 @@ impl LatencyRecord {
 
 /// A latency record as the Python original wrote it: any unit string, naive local times.
 #[derive(Deserialize)]
-pub(crate) struct PythonLatencyRecord {
+pub struct PythonLatencyRecord {
     track_id: serde_json::Value,
     value: f64,
     timestamp: Timestamp,

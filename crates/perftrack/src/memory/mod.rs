@@ -8,31 +8,24 @@ mod snapshot;
 mod summary;
 
 pub use config::{MemoryConfig, SamplingInterval};
-pub use record::MemoryRecord;
+pub use record::{MemoryRecord, PythonMemoryRecord};
 pub use snapshot::{MemorySample, MemorySnapshot};
-pub use summary::KeyStatistics;
+pub use summary::{KeyStatistics, MemorySummary};
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Load, Shared};
+use crate::engine::{Engine, Shared, Slot};
 use crate::probe::{self, Pid};
-use crate::sampled::{self, Core, Guard, Handle, Slot};
+use crate::sampled::{self, Sampled};
 use crate::session::lock;
-use crate::store::{self, Layout, MetricsFile, V1Rules};
 use crate::timeline::Timeline;
-use crate::{Clock, MonotonicClock, Result, SessionsLabelSnapshot, Snapshot, Status, TrackId};
+use crate::tracker::Kind;
+use crate::{Clock, Guard, Result, SessionsLabelSnapshot, Status, TrackId, Tracker};
 use kernel_peak::FoldPeak;
-use record::PythonMemoryRecord;
 use snapshot::{Reading, change, worst};
-use summary::MemorySummary;
 
-/// The tracker type as metrics files name it.
-const TRACKER_TYPE: &str = crate::TrackerKind::Memory.file_type();
-/// The tracker type as the Python original's files name it.
-const PYTHON_TRACKER_TYPE: &str = crate::TrackerKind::Memory.python_type();
 /// Where `process_rss` and `process_peak_rss` are in a reading.
 const PROCESS_RSS: usize = snapshot::index("process_rss");
 const PROCESS_PEAK_RSS: usize = snapshot::index("process_peak_rss");
@@ -45,7 +38,8 @@ const PROCESS_PEAK_RSS: usize = snapshot::index("process_peak_rss");
 /// samples any more, or when the last handle of the tracker drops (a guard, even a forgotten
 /// one, never keeps it running). With `kernel_peak` (the default) the kernel's high-water mark of the
 /// resident set is folded into `peak.process_rss`, so a spike between two samples is never
-/// missed. `MemoryUsageTracker` is `Clone + Send + Sync`; clones share their state.
+/// missed. The methods every tracker has are on [`Tracker`], the sampled kinds' ones
+/// (`record_sample`, `samples`) too; this kind adds live readings.
 ///
 /// ```
 /// use perftrack::{MemoryConfig, MemoryUsageTracker};
@@ -60,19 +54,34 @@ const PROCESS_PEAK_RSS: usize = snapshot::index("process_peak_rss");
 /// # drop(embeddings);
 /// # Ok::<(), perftrack::Error>(())
 /// ```
-#[derive(Clone, Debug)]
-pub struct MemoryUsageTracker {
-    handle: Handle<Memory>,
-}
+pub type MemoryUsageTracker = Tracker<Memory>;
 
-// A panic in user code never leaves the tracker's state half-updated (locks ignore poisoning
-// and hold no user code).
-impl std::panic::UnwindSafe for MemoryUsageTracker {}
-impl std::panic::RefUnwindSafe for MemoryUsageTracker {}
+/// A memory session that ends when it drops (as [`Status::Failed`] during a panic); made by
+/// [`MemoryUsageTracker::track`]. See [`Guard`] for `stop`, `stop_with` and `discard`.
+///
+/// ```
+/// use perftrack::{MemoryConfig, MemoryGuard, MemoryUsageTracker, Status};
+///
+/// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+/// let guard: MemoryGuard = tracker.track("rerank");
+/// let reranked: Result<Vec<u32>, String> = Err("model not loaded".into());
+/// let record = guard.stop_with(if reranked.is_ok() { Status::Ok } else { Status::Failed });
+/// assert_eq!(record.status, Status::Failed);
+/// ```
+pub type MemoryGuard = Guard<Memory>;
 
-/// What the memory tracker reads: the sampled-session lifecycle comes from [`sampled`].
+/// The memory kind: process, system, cgroup and GPU readings per session, summarised per
+/// reading. [`MemoryUsageTracker`] is `Tracker<Memory>`.
+///
+/// ```
+/// use perftrack::{kinds::Memory, MemoryConfig, Tracker};
+///
+/// let memory: Tracker<Memory> = Tracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+/// # #[cfg(target_os = "linux")]
+/// assert!(memory.current_bytes().process_rss.is_some());
+/// ```
 #[derive(Debug)]
-pub(crate) struct Memory {
+pub struct Memory {
     config: MemoryConfig,
     /// The watched process.
     pid: Pid,
@@ -80,7 +89,7 @@ pub(crate) struct Memory {
 
 /// One running session's readings.
 #[derive(Debug)]
-pub(crate) struct Data {
+pub struct Data {
     initial: Reading,
     peak: Reading,
     samples: Timeline<Reading>,
@@ -90,32 +99,9 @@ pub(crate) struct Data {
 }
 
 /// One reading of every probe.
-pub(crate) struct Probed {
+pub struct Probed {
     reading: Reading,
     gpu_status: Option<String>,
-}
-
-impl sampled::Summary for MemorySummary {
-    fn sessions(&self) -> u64 {
-        self.sessions
-    }
-
-    fn merge(&mut self, other: &Self) {
-        MemorySummary::merge(self, other);
-    }
-
-    fn set_exact_limit(&mut self, exact_limit: usize) {
-        MemorySummary::set_exact_limit(self, exact_limit);
-    }
-
-    fn snapshot(&self) -> SessionsLabelSnapshot {
-        SessionsLabelSnapshot {
-            sessions: self.sessions,
-            value: self.value.clone(),
-            peak: self.peak.clone(),
-            change: self.change.clone(),
-        }
-    }
 }
 
 impl Memory {
@@ -193,18 +179,87 @@ impl Memory {
     }
 }
 
-impl sampled::Kind for Memory {
+impl Kind for Memory {
+    const KIND: crate::TrackerKind = crate::TrackerKind::Memory;
+    type Config = MemoryConfig;
     type Record = MemoryRecord;
+    type Value = MemorySnapshot;
+    type Statistics = BTreeMap<String, KeyStatistics>;
+    type LabelStatistics = BTreeMap<String, KeyStatistics>;
+    type LabelSnapshot = SessionsLabelSnapshot;
     type Summary = MemorySummary;
+    type LabelState = ();
+    type PythonRecord = PythonMemoryRecord;
+
+    fn build(config: MemoryConfig, _clock: &dyn Clock) -> Self {
+        let pid = config.pid.unwrap_or_else(std::process::id);
+        Self { config, pid }
+    }
+
+    fn config(&self) -> &MemoryConfig {
+        &self.config
+    }
+
+    fn label_state(&self, _now: Instant) {}
+
+    fn statistics(&self, summary: Option<&MemorySummary>) -> Self::Statistics {
+        summary
+            .map(|s| s.statistics(self.config.unit))
+            .unwrap_or_default()
+    }
+
+    fn label_statistics(&self, summary: &MemorySummary) -> Option<Self::LabelStatistics> {
+        Some(summary.statistics(self.config.unit)).filter(|stats| !stats.is_empty())
+    }
+
+    fn label_snapshot(slot: &Slot<Self>, _now: Instant) -> SessionsLabelSnapshot {
+        slot.with_summary(MemorySummary::snapshot)
+    }
+
+    fn measurements(label: &SessionsLabelSnapshot) -> u64 {
+        label.sessions
+    }
+
+    fn label(record: &MemoryRecord) -> Option<&str> {
+        record.label.as_deref()
+    }
+
+    fn convert(&self, record: MemoryRecord) -> MemoryRecord {
+        record.in_unit(self.config.unit)
+    }
+
+    fn python_record(&self, record: PythonMemoryRecord) -> MemoryRecord {
+        record.into_record(self.config.unit)
+    }
+
+    fn summarize(&self, summary: &mut MemorySummary, r: &MemoryRecord) {
+        let unit = self.config.unit;
+        let peak = r.peak.map(|p| p.to_reading(unit));
+        summary.record(
+            &r.value.to_reading(unit),
+            peak.as_ref(),
+            &r.change.to_reading(unit),
+            r.status,
+            r.timestamp,
+            self.config.exact_limit,
+        );
+    }
+}
+
+impl Sampled for Memory {
+    type Sample = MemorySample;
     type Data = Data;
     type Reading = Probed;
-    type Sample = MemorySample;
 
-    fn read(&self, _shared: &Shared<MemoryRecord>) -> Probed {
+    fn interval(&self) -> Option<Duration> {
+        self.config.sampling_interval.as_duration()
+    }
+
+    fn read(&self, _shared: &Shared<Self>) -> Probed {
         self.probe()
     }
 
-    fn open(&self, shared: &Shared<MemoryRecord>) -> (Instant, Data) {
+    fn begin(&self, shared: &Shared<Self>) -> (Instant, Data) {
         let kernel_mark = self.config.kernel_peak && kernel_peak::fold_and_reset(self.pid);
         let probed = self.probe();
         let mut data = Data {
@@ -222,7 +277,7 @@ impl sampled::Kind for Memory {
         data: &mut Data,
         probed: &Probed,
         at: Instant,
-        shared: &Shared<MemoryRecord>,
+        shared: &Shared<Self>,
     ) -> MemorySample {
         let timestamp = shared.timestamp(at);
         data.samples.push(timestamp, probed.reading);
@@ -237,7 +292,7 @@ impl sampled::Kind for Memory {
         self.timeline(data)
     }
 
-    fn finish(
+    fn end(
         &self,
         data: &mut Data,
         slot: &Slot<Self>,
@@ -284,17 +339,35 @@ impl sampled::Kind for Memory {
         }
     }
 
-    fn exact_limit(&self) -> usize {
-        self.config.exact_limit
+    fn value(engine: &Engine<Self>, id: Option<&TrackId>) -> Result<MemorySnapshot> {
+        let memory = engine.kind();
+        let initial = match id {
+            Some(id) => Some(sampled::with_data(engine, id, |data| data.initial)?),
+            None => None,
+        };
+        let now = memory.probe().reading;
+        Ok(match initial {
+            Some(initial) => {
+                MemorySnapshot::from_reading(&change(&initial, &now), memory.config.unit)
+            }
+            None => MemorySnapshot::from_reading(&now, memory.config.unit),
+        })
+    }
+
+    fn attach(engine: &Arc<Engine<Self>>) {
+        if engine.kind().config.kernel_peak {
+            let weak: Weak<dyn FoldPeak> = Arc::downgrade(engine) as Weak<Engine<Memory>>;
+            kernel_peak::register(weak);
+        }
     }
 }
 
-impl FoldPeak for Core<Memory> {
+impl FoldPeak for Engine<Memory> {
     fn fold(&self, pid: Pid, mark: f64) {
-        if pid != self.kind.pid || !self.kind.config.kernel_peak {
+        if pid != self.kind().pid || !self.kind().config.kernel_peak {
             return;
         }
-        self.engine.sessions.for_each(|active| {
+        self.sessions.for_each(|active| {
             let mut session = lock(&active.state);
             if session.data.kernel_mark {
                 let rss = &mut session.data.peak[PROCESS_RSS];
@@ -304,210 +377,8 @@ impl FoldPeak for Core<Memory> {
     }
 }
 
-/// A memory session that ends when it drops (as [`Status::Failed`] during a panic); made by
-/// [`MemoryUsageTracker::track`].
-///
-/// ```
-/// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-/// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-/// {
-///     let _guard = tracker.track("rerank");
-///     // ... rerank ...
-/// }
-/// assert_eq!(tracker.records().len(), 1);
-/// ```
-#[must_use = "a guard measures until it is dropped; `let _ = tracker.track(..)` drops it at once, use `let _guard`"]
-#[derive(Debug)]
-pub struct MemoryGuard {
-    guard: Guard<Memory>,
-}
-
-impl std::panic::UnwindSafe for MemoryGuard {}
-impl std::panic::RefUnwindSafe for MemoryGuard {}
-
-impl MemoryGuard {
-    /// Ends the session now and returns its record.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let record = tracker.track("x").stop();
-    /// assert_eq!(record.label.as_deref(), Some("x"));
-    /// ```
-    pub fn stop(mut self) -> MemoryRecord {
-        self.guard.stop_with(Status::Ok)
-    }
-
-    /// Ends the session now with `status` (for example [`Status::Failed`] when the work
-    /// failed without panicking) and returns its record.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker, Status};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let record = tracker.track("x").stop_with(Status::Failed);
-    /// assert_eq!(record.status, Status::Failed);
-    /// ```
-    pub fn stop_with(mut self, status: Status) -> MemoryRecord {
-        self.guard.stop_with(status)
-    }
-
-    /// Ends the session without recording it: no record, no statistics, and its sampling
-    /// stops.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// tracker.track("abandoned").discard();
-    /// assert!(tracker.records().is_empty());
-    /// assert_eq!(tracker.active_sessions(), 0);
-    /// ```
-    pub fn discard(mut self) {
-        self.guard.discard();
-    }
-}
-
-impl MemoryUsageTracker {
-    /// A tracker with the standard monotonic clock.
-    ///
-    /// ```
-    /// use perftrack::{MemoryConfig, MemoryUnit, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { unit: MemoryUnit::GiB, ..Default::default() });
-    /// assert_eq!(tracker.config().unit, MemoryUnit::GiB);
-    /// ```
-    pub fn new(config: MemoryConfig) -> Self {
-        Self::with_clock(config, Arc::new(MonotonicClock))
-    }
-
-    /// A tracker that reads time from `clock`.
-    ///
-    /// ```
-    /// use perftrack::{ManualClock, MemoryConfig, MemoryUsageTracker};
-    /// use std::sync::Arc;
-    /// let tracker = MemoryUsageTracker::with_clock(MemoryConfig::default(), Arc::new(ManualClock::new()));
-    /// assert_eq!(tracker.active_sessions(), 0);
-    /// ```
-    pub fn with_clock(config: MemoryConfig, clock: Arc<dyn Clock>) -> Self {
-        let pid = config.pid.unwrap_or_else(std::process::id);
-        let (include_timestamps, max_records, max_labels) = (
-            config.include_timestamps,
-            config.max_records,
-            config.max_labels,
-        );
-        let kind = Memory { config, pid };
-        let handle = Handle::new(kind, clock, include_timestamps, max_records, max_labels);
-        if handle.core.kind.config.kernel_peak {
-            let weak: Weak<dyn FoldPeak> = Arc::downgrade(&handle.core) as Weak<Core<Memory>>;
-            kernel_peak::register(weak);
-        }
-        Self { handle }
-    }
-
-    fn core(&self) -> &Core<Memory> {
-        &self.handle.core
-    }
-
-    /// The configuration the tracker was built with.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig::default());
-    /// assert_eq!(tracker.config().metric_name, "memory_usage");
-    /// ```
-    pub fn config(&self) -> &MemoryConfig {
-        &self.core().kind.config
-    }
-
-    fn interval(&self) -> Option<Duration> {
-        self.core().kind.config.sampling_interval.as_duration()
-    }
-
-    /// Starts a session: takes the initial snapshot and, unless `sampling_interval` is 0,
-    /// has the sampler take one every interval. `Some("")` and `None` mean no label.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let id = tracker.start_tracking(Some("index build"));
-    /// let record = tracker.stop_tracking(&id)?;
-    /// assert_eq!(record.label.as_deref(), Some("index build"));
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
-        self.handle.start(label, self.interval())
-    }
-
-    /// Starts a session under an id the caller chooses; an active id is an
-    /// [`Error::DuplicateTrackId`](crate::Error::DuplicateTrackId).
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker, Error};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// tracker.start_tracking_with_id("load", None)?;
-    /// assert!(matches!(tracker.start_tracking_with_id("load", None), Err(Error::DuplicateTrackId { .. })));
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
-        self.handle.start_named(id, label, self.interval())
-    }
-
-    /// Takes a sample for a session now, in addition to the background ones.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker, TrackId};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let id = tracker.start_tracking(None);
-    /// tracker.record_sample(&id)?;
-    /// assert_eq!(tracker.stop_tracking(&id)?.samples.len(), 1);
-    /// assert!(tracker.record_sample(&TrackId::from("nope")).is_err());
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn record_sample(&self, id: &TrackId) -> Result<MemorySample> {
-        self.core().record_sample(id)
-    }
-
-    /// The samples an active session holds so far, background and explicit ones, oldest
-    /// first: its timeline as the record would show it now. Nothing is read or recorded.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let id = tracker.start_tracking(None);
-    /// tracker.record_sample(&id)?;
-    /// assert_eq!(tracker.samples(&id)?.len(), 1);
-    /// tracker.stop_tracking(&id)?;
-    /// assert!(tracker.samples(&id).is_err());
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn samples(&self, id: &TrackId) -> Result<Vec<MemorySample>> {
-        self.core().samples(id)
-    }
-
-    /// Stops a session: takes the final snapshot and returns the record.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let id = tracker.start_tracking(None);
-    /// assert!(tracker.stop_tracking(&id).is_ok());
-    /// assert!(tracker.stop_tracking(&id).is_err());
-    /// ```
-    pub fn stop_tracking(&self, id: &TrackId) -> Result<MemoryRecord> {
-        self.core().stop(id, Status::Ok)
-    }
-
-    /// Stops a session with the given status.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker, Status};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let id = tracker.start_tracking(None);
-    /// assert_eq!(tracker.stop_tracking_with_status(&id, Status::Failed)?.status, Status::Failed);
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn stop_tracking_with_status(&self, id: &TrackId, status: Status) -> Result<MemoryRecord> {
-        self.core().stop(id, status)
-    }
-
+/// What only memory trackers do: read memory live, and sample a closure at its own interval.
+impl Tracker<Memory> {
     /// Every reading now in bytes (percentages as they are), whatever the tracker's unit: what
     /// an exporter reads at each scrape. Nothing is recorded.
     ///
@@ -523,52 +394,7 @@ impl MemoryUsageTracker {
     /// assert!(bytes.process_rss.unwrap() > 1024.0 * 1024.0);
     /// ```
     pub fn current_bytes(&self) -> MemorySnapshot {
-        MemorySnapshot::from_reading(&self.core().kind.probe().reading, crate::MemoryUnit::B)
-    }
-
-    /// With an id, the change of every reading since that session started; with `None`, an
-    /// absolute snapshot now. Nothing is recorded.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let now = tracker.current_value(None)?;
-    /// let id = tracker.start_tracking(None);
-    /// let since = tracker.current_value(Some(&id))?;
-    /// # #[cfg(target_os = "linux")]
-    /// assert!(now.system_total.is_some() && since.system_total == Some(0.0));
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn current_value(&self, id: Option<&TrackId>) -> Result<MemorySnapshot> {
-        let unit = self.core().kind.config.unit;
-        let initial = match id {
-            Some(id) => Some(self.core().with_data(id, |data| data.initial)?),
-            None => None,
-        };
-        let now = self.core().kind.probe().reading;
-        Ok(match initial {
-            Some(initial) => MemorySnapshot::from_reading(&change(&initial, &now), unit),
-            None => MemorySnapshot::from_reading(&now, unit),
-        })
-    }
-
-    /// A session that ends when the guard drops.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let guard = tracker.track("chunking");
-    /// let record = guard.stop();
-    /// assert_eq!(record.label.as_deref(), Some("chunking"));
-    /// ```
-    pub fn track(&self, label: &str) -> MemoryGuard {
-        self.guard(label, self.interval())
-    }
-
-    fn guard(&self, label: &str, interval: Option<Duration>) -> MemoryGuard {
-        MemoryGuard {
-            guard: self.handle.guard(label, interval),
-        }
+        MemorySnapshot::from_reading(&self.engine.kind().probe().reading, crate::MemoryUnit::B)
     }
 
     /// Runs `f` in a session sampled every `sampling_interval` (the configured one with
@@ -597,208 +423,10 @@ impl MemoryUsageTracker {
     ) -> (T, MemoryRecord) {
         let interval = match sampling_interval {
             Some(i) => i.as_duration(),
-            None => self.interval(),
+            None => self.engine.kind().interval(),
         };
-        let guard = self.guard(label, interval);
+        let guard = self.guard_every(label, interval);
         let result = f();
         (result, guard.stop())
-    }
-
-    /// How many sessions are active.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let _id = tracker.start_tracking(None);
-    /// assert_eq!(tracker.active_sessions(), 1);
-    /// ```
-    pub fn active_sessions(&self) -> usize {
-        self.core().engine.sessions.len()
-    }
-
-    /// Statistics per reading over finished sessions of one label, or of every session with
-    /// `None` or `Some("")`: final values, peaks and changes, in the tracker's unit.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// tracker.track("a").stop();
-    /// let stats = tracker.statistics(None);
-    /// # #[cfg(target_os = "linux")]
-    /// assert_eq!(stats["system_percent"].unit, "percent");
-    /// ```
-    pub fn statistics(&self, label: Option<&str>) -> BTreeMap<String, KeyStatistics> {
-        let unit = self.core().kind.config.unit;
-        self.core()
-            .engine
-            .session_summary(label)
-            .map(|s| s.statistics(unit))
-            .unwrap_or_default()
-    }
-
-    /// Statistics per label and reading, for labelled sessions.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// tracker.track("embed").stop();
-    /// # #[cfg(target_os = "linux")]
-    /// assert!(tracker.statistics_by_label().contains_key("embed"));
-    /// ```
-    pub fn statistics_by_label(&self) -> BTreeMap<String, BTreeMap<String, KeyStatistics>> {
-        let unit = self.core().kind.config.unit;
-        self.core()
-            .engine
-            .labelled_summaries()
-            .into_iter()
-            .map(|(label, summary)| (label, summary.statistics(unit)))
-            .filter(|(_, stats)| !stats.is_empty())
-            .collect()
-    }
-
-    /// The retained records, oldest first.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// tracker.track("x").stop();
-    /// assert_eq!(tracker.records().len(), 1);
-    /// ```
-    pub fn records(&self) -> Vec<MemoryRecord> {
-        self.core().engine.shared.log.snapshot()
-    }
-
-    /// Ends a session without recording it: no record, no statistics, and its sampling
-    /// stops. An unknown id is an [`Error::UnknownTrackId`](crate::Error::UnknownTrackId).
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// let id = tracker.start_tracking(Some("warm-up"));
-    /// tracker.discard_tracking(&id)?;
-    /// assert!(tracker.records().is_empty() && tracker.statistics_by_label().is_empty());
-    /// assert!(tracker.discard_tracking(&id).is_err());
-    /// # Ok::<(), perftrack::Error>(())
-    /// ```
-    pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
-        self.core().discard(id)
-    }
-
-    /// The tracker's state as typed data, all from one epoch (see [`Snapshot`]): per label,
-    /// its finished sessions and one distribution per reading, with the dropped and overflow
-    /// counts. Active sessions are not in it until they end.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// tracker.track("rerank").stop();
-    /// let snapshot = tracker.snapshot();
-    /// assert_eq!(snapshot.labels["rerank"].sessions, 1);
-    /// tracker.reset();
-    /// assert_ne!(tracker.snapshot().epoch, snapshot.epoch);
-    /// ```
-    pub fn snapshot(&self) -> Snapshot<SessionsLabelSnapshot> {
-        self.core().snapshot()
-    }
-
-    /// How many finished sessions have no retained record: the log keeps the newest
-    /// `max_records`, while statistics count every session.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { max_records: 1, track_gpu: false, ..Default::default() });
-    /// tracker.track("a").stop();
-    /// tracker.track("b").stop();
-    /// assert_eq!((tracker.records().len(), tracker.dropped_records()), (1, 1));
-    /// ```
-    pub fn dropped_records(&self) -> u64 {
-        self.core().dropped_records()
-    }
-
-    /// How many sessions were recorded under `"_other"` because `max_labels` distinct labels
-    /// already existed.
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { max_labels: 1, track_gpu: false, ..Default::default() });
-    /// tracker.track("a").stop();
-    /// tracker.track("b").stop();
-    /// assert_eq!(tracker.overflowed_labels(), 1);
-    /// ```
-    pub fn overflowed_labels(&self) -> u64 {
-        self.core().engine.labels.overflowed()
-    }
-
-    /// Discards every record, statistic and active session (their sampling stops).
-    ///
-    /// ```
-    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
-    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
-    /// tracker.track("x").stop();
-    /// tracker.reset();
-    /// assert!(tracker.records().is_empty());
-    /// ```
-    pub fn reset(&self) {
-        self.core().engine.reset();
-    }
-
-    store::metrics_file_methods!(MemoryUsageTracker, MemoryConfig, MemoryRecord, "memory");
-
-    fn render(&self, path: &Path) -> Result<String> {
-        let config = &self.core().kind.config;
-        self.core()
-            .engine
-            .render_sessions(path, TRACKER_TYPE, config, &config.metric_name)
-    }
-
-    /// Loads metrics text, replacing or adding to this tracker's state.
-    fn load_text(
-        &self,
-        text: &str,
-        source: &Path,
-        mode: Load,
-    ) -> Result<MetricsFile<MemoryRecord>> {
-        let config = &self.core().kind.config;
-        let (unit, exact_limit) = (config.unit, config.exact_limit);
-        let loaded = match store::check_header(source, text, TRACKER_TYPE, PYTHON_TRACKER_TYPE)? {
-            Layout::V1 => store::load_v1(
-                source,
-                text,
-                &V1Rules {
-                    metric_name: |c: &MemoryConfig| &c.metric_name,
-                    convert: Box::new(move |r: MemoryRecord| r.in_unit(unit)),
-                    measurements: |s: &MemorySummary| s.sessions,
-                    counted: |_| true,
-                    check: MemorySummary::check,
-                },
-            )?,
-            Layout::Python => store::load_python(
-                source,
-                text,
-                PYTHON_TRACKER_TYPE,
-                "memory_usage",
-                |r: PythonMemoryRecord| r.into_record(unit),
-                |records| {
-                    let mut summaries: BTreeMap<String, MemorySummary> = BTreeMap::new();
-                    for r in records {
-                        let peak = r.peak.map(|p| p.to_reading(unit));
-                        summaries
-                            .entry(r.label.as_deref().unwrap_or("").to_owned())
-                            .or_default()
-                            .record(
-                                &r.value.to_reading(unit),
-                                peak.as_ref(),
-                                &r.change.to_reading(unit),
-                                r.status,
-                                r.timestamp,
-                                exact_limit,
-                            );
-                    }
-                    summaries
-                },
-            )?,
-        };
-        let file = self.core().install(loaded, mode);
-        Ok(file)
     }
 }

@@ -94,7 +94,7 @@ type PythonSnapshot = BTreeMap<String, f64>;
 
 /// A memory record as the Python original wrote it.
 #[derive(Deserialize)]
-pub(crate) struct PythonMemoryRecord {
+pub struct PythonMemoryRecord {
     track_id: serde_json::Value,
     value: PythonSnapshot,
     #[serde(default)]

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::snapshot::{KEYS, Kind, Reading, scale};
 use crate::stats::readings::{self, Readings};
-use crate::{MemoryUnit, Status, Timestamp};
+use crate::tracker::Summary;
+use crate::{MemoryUnit, SessionsLabelSnapshot, Status, Timestamp};
 
 /// Statistics of one memory reading over finished sessions, in the tracker's unit
 /// (`percent` for the percentages).
@@ -52,7 +53,7 @@ pub struct KeyStatistics {
 /// The saved form of one label's memory statistics (`docs/FORMAT.md` §5.3), in bytes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct MemorySummary {
+pub struct MemorySummary {
     pub(crate) sessions: u64,
     pub(crate) value: Readings,
     pub(crate) peak: Readings,
@@ -91,28 +92,6 @@ impl MemorySummary {
             record_reading(&mut self.peak, peak, status, at, exact_limit);
         }
         record_reading(&mut self.change, change, status, at, exact_limit);
-    }
-
-    /// Adds every session of `other`; counts saturate at `u64::MAX`.
-    pub(crate) fn merge(&mut self, other: &MemorySummary) {
-        self.sessions = self.sessions.saturating_add(other.sessions);
-        readings::merge(&mut self.value, &other.value);
-        readings::merge(&mut self.peak, &other.peak);
-        readings::merge(&mut self.change, &other.change);
-    }
-
-    pub(crate) fn set_exact_limit(&mut self, exact_limit: usize) {
-        for map in [&mut self.value, &mut self.peak, &mut self.change] {
-            readings::set_exact_limit(map, exact_limit);
-        }
-    }
-
-    /// Checks that every reading is known and counts no more sessions than there were.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        let known = |name: &str| KEYS.iter().any(|(k, _)| *k == name);
-        readings::check("value", &self.value, self.sessions, known)?;
-        readings::check("peak", &self.peak, self.sessions, known)?;
-        readings::check("change", &self.change, self.sessions, known)
     }
 
     /// Statistics per reading, in `unit`.
@@ -156,5 +135,49 @@ impl MemorySummary {
             );
         }
         out
+    }
+}
+
+impl Summary for MemorySummary {
+    fn empty(_exact_limit: usize) -> Self {
+        Self::default()
+    }
+
+    fn count(&self) -> u64 {
+        self.sessions
+    }
+
+    /// Adds every session of `other`; counts saturate at `u64::MAX`.
+    fn merge(&mut self, other: &Self) {
+        self.sessions = self.sessions.saturating_add(other.sessions);
+        readings::merge(&mut self.value, &other.value);
+        readings::merge(&mut self.peak, &other.peak);
+        readings::merge(&mut self.change, &other.change);
+    }
+
+    fn set_exact_limit(&mut self, exact_limit: usize) {
+        for map in [&mut self.value, &mut self.peak, &mut self.change] {
+            readings::set_exact_limit(map, exact_limit);
+        }
+    }
+
+    /// Checks that every reading is known and counts no more sessions than there were.
+    fn check(&self) -> Result<(), String> {
+        let known = |name: &str| KEYS.iter().any(|(k, _)| *k == name);
+        readings::check("value", &self.value, self.sessions, known)?;
+        readings::check("peak", &self.peak, self.sessions, known)?;
+        readings::check("change", &self.change, self.sessions, known)
+    }
+}
+
+impl MemorySummary {
+    /// The label's part of a [`Snapshot`](crate::Snapshot).
+    pub(crate) fn snapshot(&self) -> SessionsLabelSnapshot {
+        SessionsLabelSnapshot {
+            sessions: self.sessions,
+            value: self.value.clone(),
+            peak: self.peak.clone(),
+            change: self.change.clone(),
+        }
     }
 }

@@ -9,12 +9,10 @@ use serde::de::DeserializeOwned;
 use crate::{Error, Result, Timestamp};
 
 mod header;
-mod methods;
 mod python;
 mod v1;
 
 pub(crate) use header::check_header;
-pub(crate) use methods::metrics_file_methods;
 pub(crate) use python::load_python;
 pub(crate) use v1::{FileV1, Loaded, V1Rules, load_v1};
 

@@ -158,11 +158,11 @@ pub(crate) struct Loaded<S, R> {
 }
 
 /// How a tracker type reads the version-1 form of its files.
-pub(crate) struct V1Rules<C, R, S> {
+pub(crate) struct V1Rules<'a, C, R, S> {
     /// The configured `metric_name` of a file's config.
     pub(crate) metric_name: fn(&C) -> &str,
     /// Converts a record to the loading tracker's unit.
-    pub(crate) convert: Box<dyn Fn(R) -> R>,
+    pub(crate) convert: &'a dyn Fn(R) -> R,
     /// How many measurements a summary counts.
     pub(crate) measurements: fn(&S) -> u64,
     /// Whether a record's measurement is counted in the summaries.
@@ -176,7 +176,7 @@ pub(crate) struct V1Rules<C, R, S> {
 pub(crate) fn load_v1<C, R, S>(
     path: &Path,
     text: &str,
-    rules: &V1Rules<C, R, S>,
+    rules: &V1Rules<'_, C, R, S>,
 ) -> Result<Loaded<S, R>>
 where
     C: DeserializeOwned + serde::Serialize,
@@ -188,7 +188,7 @@ where
     let records: Vec<R> = file
         .take_records(path, text, &metric_name)?
         .into_iter()
-        .map(&rules.convert)
+        .map(rules.convert)
         .collect();
     for (label, summary) in &file.summaries {
         (rules.check)(summary).map_err(|reason| {

@@ -118,7 +118,7 @@ mod events_unit {
 
 /// A throughput record as the Python original wrote it.
 #[derive(Deserialize)]
-pub(crate) struct PythonThroughputRecord {
+pub struct PythonThroughputRecord {
     track_id: serde_json::Value,
     value: f64,
     count: u64,

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 pub(crate) const BUCKETS: usize = 60;
 const N: u64 = BUCKETS as u64;
 
+/// Events counted in time buckets over a sliding window, with the total since it started.
 #[derive(Clone, Debug)]
-pub(crate) struct RateWindow {
+pub struct RateWindow {
     origin: Instant,
     /// The configured window length in seconds, which peaks are divided by (the buckets span
     /// it to within `BUCKETS - 1` nanoseconds).
