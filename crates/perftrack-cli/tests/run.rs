@@ -240,7 +240,7 @@ fn the_container_and_the_csv_hold_the_run() {
         .success();
     let run = container(&out);
     assert_eq!(run["format"], "perftrack-run");
-    assert_eq!(run["version"], 1);
+    assert_eq!(run["version"], 2);
     assert_eq!(run["command"], serde_json::json!(["sh", "-c", "sleep 0.5"]));
     assert_eq!(run["exit"], serde_json::json!({"code": 0, "signal": null}));
     assert_eq!(run["interval_seconds"], 0.05);

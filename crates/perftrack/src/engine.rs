@@ -14,7 +14,7 @@ use crate::label::{LabelRegistry, Labelled, OVERFLOW_LABEL};
 use crate::log::RecordLog;
 use crate::sampler::{Bell, Sample};
 use crate::session::{SessionTable, lock};
-use crate::store::{FileV1, Loaded};
+use crate::store::{File, Loaded};
 use crate::tracker::{Kind, Lifecycle, Settings, Summary};
 use crate::{Clock, MetricsFile, Result, Snapshot, Timestamp};
 
@@ -66,6 +66,8 @@ pub struct Slot<K: Kind> {
     label: Option<Arc<str>>,
     generation: u64,
     summary: Mutex<K::Summary>,
+    /// Sessions of this label abandoned to stay within `max_sessions`.
+    abandoned: AtomicU64,
     /// What the kind keeps per label besides the summary (throughput: its rate window).
     pub(crate) state: K::LabelState,
     pub(crate) shared: Arc<Shared<K>>,
@@ -82,6 +84,7 @@ impl<K: Kind> Slot<K> {
             label,
             generation,
             summary: Mutex::new(summary),
+            abandoned: AtomicU64::new(0),
             state: shared.kind.label_state(shared.now()),
             shared: Arc::clone(shared),
         }
@@ -122,6 +125,27 @@ impl<K: Kind> Slot<K> {
         }
     }
 
+    /// Counts a session of this label that was abandoned, unless a reset or load replaced
+    /// this state.
+    pub(crate) fn abandon(&self) {
+        if self.is_current() {
+            self.add_abandoned(1);
+        }
+    }
+
+    fn add_abandoned(&self, n: u64) {
+        // Relaxed: a statistic read on its own; saturates.
+        let _ = self
+            .abandoned
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                Some(c.saturating_add(n))
+            });
+    }
+
+    fn abandoned(&self) -> u64 {
+        self.abandoned.load(Ordering::Relaxed)
+    }
+
     /// Runs `f` on the summary, behind its lock.
     pub(crate) fn with_summary<T>(&self, f: impl FnOnce(&K::Summary) -> T) -> T {
         f(&lock(&self.summary))
@@ -160,6 +184,7 @@ impl<K: Lifecycle> Engine<K> {
     pub(crate) fn new(kind: K, clock: Arc<dyn Clock>, bell: Bell) -> Self {
         let config = kind.config();
         let (max_labels, exact_limit) = (config.max_labels(), config.exact_limit());
+        let sessions = SessionTable::new(config.max_sessions());
         let anchor = Anchor::take(clock.as_ref());
         let shared = Arc::new(Shared {
             clock,
@@ -182,7 +207,7 @@ impl<K: Lifecycle> Engine<K> {
             started: Mutex::new(anchor.wall()),
             shared,
             labels,
-            sessions: SessionTable::default(),
+            sessions,
             max_labels,
             admin: Mutex::new(()),
         }
@@ -270,6 +295,7 @@ impl<K: Lifecycle> Engine<K> {
                 labels,
                 dropped_records: total.saturating_sub(retained),
                 overflowed_labels: self.labels.overflowed(),
+                abandoned_sessions: self.abandoned_by_label(),
             }
         })
     }
@@ -285,6 +311,17 @@ impl<K: Lifecycle> Engine<K> {
         total.saturating_sub(retained)
     }
 
+    /// Sessions abandoned to stay within `max_sessions`, by label (`""`: unlabelled); labels
+    /// with none are left out.
+    pub(crate) fn abandoned_by_label(&self) -> BTreeMap<String, u64> {
+        self.labels
+            .all()
+            .iter()
+            .filter(|slot| slot.abandoned() > 0)
+            .map(|slot| (slot.label().unwrap_or("").to_owned(), slot.abandoned()))
+            .collect()
+    }
+
     /// When the tracker started, was last reset, or the loaded file's start.
     pub(crate) fn started(&self) -> Timestamp {
         *lock(&self.started)
@@ -293,18 +330,25 @@ impl<K: Lifecycle> Engine<K> {
     /// Discards every state, record and active session.
     pub(crate) fn reset(&self) {
         let now = self.shared.wall_now();
-        self.install(|_, _| Installed {
-            states: Vec::new(),
-            records: Vec::new(),
-            overflowed: 0,
-            started: now,
-        });
+        self.install(
+            |_, _| Installed {
+                states: Vec::new(),
+                records: Vec::new(),
+                overflowed: 0,
+                started: now,
+            },
+            || {},
+        );
     }
 
     /// Replaces the whole state: active sessions end, and the label states and records become
     /// those `build` returns. `build` gets the shared parts and the generation its states must
     /// carry.
-    fn install(&self, build: impl FnOnce(&Arc<Shared<K>>, u64) -> Installed<K>) {
+    fn install(
+        &self,
+        build: impl FnOnce(&Arc<Shared<K>>, u64) -> Installed<K>,
+        after: impl FnOnce(),
+    ) {
         let _admin = lock(&self.admin);
         let shared = &self.shared;
         let next = shared.generation.load(Ordering::Relaxed) + 1;
@@ -317,6 +361,7 @@ impl<K: Lifecycle> Engine<K> {
             });
         shared.log.replace(installed.records);
         *lock(&self.started) = installed.started;
+        after();
     }
 
     /// Runs `f` while no reset or load can replace the state, so that the records, the
@@ -337,15 +382,15 @@ impl<K: Lifecycle> Engine<K> {
             let mut summaries = BTreeMap::new();
             let mut total: u64 = 0;
             for slot in self.labels.all() {
-                let summary = slot.with_summary(Clone::clone);
-                if summary.count() > 0 {
+                let summary = K::saved(&slot);
+                if !summary.is_empty() {
                     total = summary.count().saturating_add(total);
                     summaries.insert(slot.label().unwrap_or("").to_owned(), summary);
                 }
             }
             let counted = records.iter().filter(|r| K::counted(r)).count() as u64;
             let config = self.kind().config();
-            let file = FileV1::new(
+            let file = File::new(
                 K::KIND.file_type(),
                 self.started(),
                 self.shared.wall_now(),
@@ -355,6 +400,7 @@ impl<K: Lifecycle> Engine<K> {
                 summaries,
                 total.saturating_sub(counted),
                 self.labels.overflowed(),
+                self.abandoned_by_label(),
             );
             crate::store::to_json(path, &file)
         })
@@ -378,30 +424,41 @@ impl<K: Lifecycle> Engine<K> {
         let file_start = file.start_time.unwrap_or_else(|| self.shared.wall_now());
         let file_records = file.records.clone();
         let file_overflowed = loaded.overflowed;
+        let file_abandoned = loaded.abandoned;
+        // Abandoned sessions count under their label, or `"_other"` past the cap; they are
+        // not measurements, so they add nothing to the overflowed count.
+        let add_abandoned = || {
+            for (label, n) in file_abandoned {
+                self.labels.resolve(&label).0.add_abandoned(n);
+            }
+        };
         let file_summaries = loaded.summaries.into_iter().map(|(label, mut summary)| {
             summary.set_exact_limit(exact_limit);
             (label, summary)
         });
         match mode {
-            Load::Replace => self.install(|shared, generation| {
-                let (summaries, merged) = cap_labels(
-                    file_summaries.collect(),
-                    self.max_labels,
-                    Summary::count,
-                    |summary, other| summary.merge(&other),
-                );
-                Installed {
-                    states: summaries
-                        .into_iter()
-                        .map(|(label, summary)| {
-                            Slot::new(label_of(&label), summary, shared, generation)
-                        })
-                        .collect(),
-                    records: file_records,
-                    overflowed: file_overflowed.saturating_add(merged),
-                    started: file_start,
-                }
-            }),
+            Load::Replace => self.install(
+                |shared, generation| {
+                    let (summaries, merged) = cap_labels(
+                        file_summaries.collect(),
+                        self.max_labels,
+                        Summary::count,
+                        |summary, other| summary.merge(&other),
+                    );
+                    Installed {
+                        states: summaries
+                            .into_iter()
+                            .map(|(label, summary)| {
+                                Slot::new(label_of(&label), summary, shared, generation)
+                            })
+                            .collect(),
+                        records: file_records,
+                        overflowed: file_overflowed.saturating_add(merged),
+                        started: file_start,
+                    }
+                },
+                add_abandoned,
+            ),
             Load::Merge => {
                 // Serialised with resets, loads and saves: a file saved meanwhile holds all of
                 // the merge or none of it.
@@ -415,6 +472,7 @@ impl<K: Lifecycle> Engine<K> {
                     lock(&slot.summary).merge(&summary);
                 }
                 self.labels.add_overflowed(overflowed);
+                add_abandoned();
                 self.shared.log.extend(file_records);
                 let mut started = lock(&self.started);
                 *started = (*started).min(file_start);

@@ -27,6 +27,31 @@ pub enum Error {
         id: String,
     },
 
+    /// A session id was used whose session was abandoned: more than the tracker's
+    /// `max_sessions` sessions started by id were active, and this one was among the oldest, so
+    /// it ended without a measurement (counted per label in `abandoned_sessions`). Stop
+    /// sessions you start by id, or raise `max_sessions`. The tracker remembers the last
+    /// `max_sessions` abandoned ids; an older one is an [`UnknownTrackId`](Self::UnknownTrackId).
+    ///
+    /// ```
+    /// use perftrack::{Error, LatencyConfig, LatencyTracker};
+    ///
+    /// let tracker = LatencyTracker::new(LatencyConfig { max_sessions: 1, ..Default::default() });
+    /// let forgotten = tracker.start_tracking(Some("retrieval"));
+    /// let _next = tracker.start_tracking(Some("retrieval"));
+    /// let err = tracker.stop_tracking(&forgotten).unwrap_err();
+    /// assert!(matches!(err, Error::AbandonedSession { .. }));
+    /// assert_eq!(tracker.abandoned_sessions(), 1);
+    /// ```
+    #[error(
+        "tracking session `{id}` was abandoned: more than `max_sessions` sessions were active \
+         and it was among the oldest"
+    )]
+    AbandonedSession {
+        /// The id as the caller spelled it.
+        id: String,
+    },
+
     /// `start_tracking_with_id` was given an id that is already active. Stop the running session
     /// first, or choose another id; perftrack never overwrites a running session.
     #[error("a tracking session with id `{id}` is already active")]
@@ -102,7 +127,7 @@ pub enum Error {
     /// A run container (`"format": "perftrack-run"`, written by `perftrack run -o`) declares a
     /// version this build does not know: a newer perftrack wrote it. Upgrade perftrack to read
     /// it.
-    #[error("{}: run container version {found} is not supported (this build reads version {supported})", path.display())]
+    #[error("{}: run container version {found} is not supported (this build reads versions {supported})", path.display())]
     UnsupportedRunVersion {
         /// The file.
         path: PathBuf,

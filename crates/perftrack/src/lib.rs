@@ -206,6 +206,7 @@ pub mod __private {
     pub use crate::sampled::{Run, Session as SampledSession};
     pub use crate::throughput::{
         Counting, PythonThroughputRecord, RateWindow, Session as ThroughputSession,
+        ThroughputSummary,
     };
     pub use crate::tracker::{Settings, Summary};
 }

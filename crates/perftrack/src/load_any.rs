@@ -1,5 +1,5 @@
 //! Reading a file whose kind is not known in advance: a metrics file of any tracker kind
-//! (version 1 or the Python original's layout) or a run container (`docs/FORMAT.md` §8).
+//! (version 2 or 1, or the Python original's layout) or a run container (`docs/FORMAT.md` §8).
 
 use std::path::{Path, PathBuf};
 
@@ -17,12 +17,14 @@ use crate::{AnyTracker, Error, PerformanceTracker, Result, TrackerKind};
 /// ```
 pub const RUN_FORMAT_NAME: &str = "perftrack-run";
 
-/// The run container version this build writes and reads.
+/// The run container version this build writes; it reads this one and every earlier one.
+/// Version 2 nests version-2 metrics files (version 1, version-1 ones), so a reader that
+/// knows only version-1 metrics files stops at the container's version.
 ///
 /// ```
-/// assert_eq!(perftrack::RUN_FORMAT_VERSION, 1);
+/// assert_eq!(perftrack::RUN_FORMAT_VERSION, 2);
 /// ```
-pub const RUN_FORMAT_VERSION: u32 = 1;
+pub const RUN_FORMAT_VERSION: u32 = 2;
 
 /// What [`load_any`] read: the trackers the file holds and, for a run container, the run's
 /// own fields.
@@ -81,7 +83,7 @@ pub struct LoadedTracker {
     pub tracker: AnyTracker,
 }
 
-/// Reads a metrics file of any tracker kind (version 1 or the Python original's layout) or a
+/// Reads a metrics file of any tracker kind (version 2 or 1, or the Python original's layout) or a
 /// run container, and loads each tracker it holds into a tracker of its kind, configured as
 /// the file says.
 ///
@@ -214,12 +216,14 @@ fn load_tracker(
 /// kind its key names.
 fn load_run(source: &Path, text: &str, mut object: Map<String, Value>) -> Result<LoadedFile> {
     match object.get("version") {
-        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(RUN_FORMAT_VERSION)) => {}
+        Some(Value::Number(n))
+            if n.as_u64()
+                .is_some_and(|v| (1..=u64::from(RUN_FORMAT_VERSION)).contains(&v)) => {}
         Some(other) => {
             return Err(Error::UnsupportedRunVersion {
                 path: source.to_owned(),
                 found: other.to_string(),
-                supported: "1",
+                supported: "1 and 2",
             });
         }
         None => {
@@ -312,8 +316,8 @@ mod tests {
             )
         };
         assert_eq!(
-            run(json!(2), json!({})),
-            "f.json: run container version 2 is not supported (this build reads version 1)"
+            run(json!(3), json!({})),
+            "f.json: run container version 3 is not supported (this build reads versions 1 and 2)"
         );
         assert!(run(json!(1), json!({})).ends_with("the run container holds no trackers"));
         assert!(run(json!(1), json!([])).ends_with("a run container needs a `trackers` object"));

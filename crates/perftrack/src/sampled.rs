@@ -158,7 +158,7 @@ pub(crate) fn run<K: Sampled>(
     interval: Option<Duration>,
 ) -> Run<K> {
     let (started, session) = open(engine, label, interval);
-    let id = engine.sessions.start(started, Arc::clone(&session));
+    let id = engine.sessions.start_guard(started, Arc::clone(&session));
     Run {
         engine: Arc::clone(engine),
         id,
@@ -192,6 +192,11 @@ impl<K: Sampled> Lifecycle for K {
     }
 
     fn discard(engine: &Engine<Self>, session: Self::Session) {
+        discarded(engine, &session);
+    }
+
+    fn abandon(engine: &Engine<Self>, session: Self::Session) {
+        lock(&session).slot.abandon();
         discarded(engine, &session);
     }
 

@@ -1,8 +1,9 @@
 //! Session ids and the table of active sessions that every tracker uses.
 
 use std::cell::Cell;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -163,94 +164,171 @@ pub(crate) struct Active<S> {
     pub(crate) id: TrackId,
     pub(crate) started: Instant,
     pub(crate) state: S,
+    /// Started by id, so counted against `max_sessions` (a guard's session is not: it ends
+    /// when the guard drops).
+    by_id: bool,
 }
 
 const SHARDS: usize = 16;
 
+type Shard<S> = Mutex<BTreeMap<u64, Active<S>>>;
+
 /// The active sessions of one tracker, sharded by id so that sessions on different threads
-/// rarely contend.
+/// rarely contend. Sessions started by id are bounded: past `max_sessions`, the oldest of a
+/// shard (ids are sequence numbers, so the first in its order) is abandoned, and the table
+/// remembers the last `max_sessions` abandoned ids to say so.
 #[derive(Debug)]
 pub(crate) struct SessionTable<S> {
-    shards: [Mutex<FxHashMap<u64, Active<S>>>; SHARDS],
+    shards: [Shard<S>; SHARDS],
     /// Caller-chosen names of active sessions, to refuse duplicates and resolve names.
     names: Mutex<FxHashMap<Arc<str>, u64>>,
-}
-
-impl<S> Default for SessionTable<S> {
-    fn default() -> Self {
-        Self {
-            shards: std::array::from_fn(|_| Mutex::default()),
-            names: Mutex::default(),
-        }
-    }
+    max_sessions: usize,
+    /// How many active sessions were started by id.
+    by_id: AtomicUsize,
+    /// The most recently abandoned ids, oldest first, at most `max_sessions`.
+    abandoned: Mutex<VecDeque<TrackId>>,
 }
 
 impl<S> SessionTable<S> {
-    fn shard(&self, seq: u64) -> &Mutex<FxHashMap<u64, Active<S>>> {
+    /// A table that keeps at most `max_sessions` sessions started by id (at least one).
+    pub(crate) fn new(max_sessions: usize) -> Self {
+        Self {
+            shards: std::array::from_fn(|_| Mutex::default()),
+            names: Mutex::default(),
+            max_sessions: max_sessions.max(1),
+            by_id: AtomicUsize::new(0),
+            abandoned: Mutex::default(),
+        }
+    }
+
+    fn shard(&self, seq: u64) -> &Shard<S> {
         &self.shards[(seq % SHARDS as u64) as usize]
     }
 
-    /// Starts a session with a generated id.
-    pub(crate) fn start(&self, started: Instant, state: S) -> TrackId {
-        let id = TrackId::generate();
+    /// Starts a session by id with a generated id; returns it with the session abandoned to
+    /// make room, if one was.
+    pub(crate) fn start(&self, started: Instant, state: S) -> (TrackId, Option<Active<S>>) {
+        let id = self.insert(TrackId::generate(), started, state, true);
+        let abandoned = self.admit(id.seq);
+        (id, abandoned)
+    }
+
+    /// Starts a guard's session with a generated id; it never counts against `max_sessions`.
+    pub(crate) fn start_guard(&self, started: Instant, state: S) -> TrackId {
+        self.insert(TrackId::generate(), started, state, false)
+    }
+
+    fn insert(&self, id: TrackId, started: Instant, state: S, by_id: bool) -> TrackId {
         lock(self.shard(id.seq)).insert(
             id.seq,
             Active {
                 id: id.clone(),
                 started,
                 state,
+                by_id,
             },
         );
         id
     }
 
     /// Starts a session under a caller-chosen name; a name that is active is refused.
-    pub(crate) fn start_named(&self, name: &str, started: Instant, state: S) -> Result<TrackId> {
-        let mut names = lock(&self.names);
-        if names.contains_key(name) {
-            return Err(Error::DuplicateTrackId {
-                id: name.to_owned(),
-            });
-        }
-        let name: Arc<str> = Arc::from(name);
-        let id = TrackId::named(next_seq(), Arc::clone(&name));
-        // Lock order: names, then a shard (the same in `remove`).
-        lock(self.shard(id.seq)).insert(
-            id.seq,
-            Active {
-                id: id.clone(),
-                started,
-                state,
-            },
-        );
-        names.insert(name, id.seq);
-        Ok(id)
+    /// Returns the id with the session abandoned to make room, if one was.
+    pub(crate) fn start_named(
+        &self,
+        name: &str,
+        started: Instant,
+        state: S,
+    ) -> Result<(TrackId, Option<Active<S>>)> {
+        let id = {
+            let mut names = lock(&self.names);
+            if names.contains_key(name) {
+                return Err(Error::DuplicateTrackId {
+                    id: name.to_owned(),
+                });
+            }
+            let name: Arc<str> = Arc::from(name);
+            let id = TrackId::named(next_seq(), Arc::clone(&name));
+            // Lock order: names, then a shard (the same in `remove`).
+            let id = self.insert(id, started, state, true);
+            names.insert(name, id.seq);
+            id
+        };
+        let abandoned = self.admit(id.seq);
+        Ok((id, abandoned))
     }
 
-    fn unknown(id: &TrackId) -> Error {
-        Error::UnknownTrackId { id: id.to_string() }
+    /// Counts a new session by id (`seq`) and, past `max_sessions`, abandons the oldest other
+    /// session by id: of `seq`'s shard if it has one, else of the next shard that has.
+    fn admit(&self, seq: u64) -> Option<Active<S>> {
+        // Relaxed: a bound, not a synchronisation; concurrent starts may pass it briefly.
+        if self.by_id.fetch_add(1, Ordering::Relaxed) < self.max_sessions {
+            return None;
+        }
+        let first = (seq % SHARDS as u64) as usize;
+        let active = (0..SHARDS).find_map(|i| {
+            let mut shard = lock(&self.shards[(first + i) % SHARDS]);
+            let oldest = shard
+                .iter()
+                .find(|(s, a)| a.by_id && **s != seq)
+                .map(|(s, _)| *s)?;
+            shard.remove(&oldest)
+        });
+        // The new session stays; the abandoned one no longer counts.
+        let active = active?;
+        self.by_id.fetch_sub(1, Ordering::Relaxed);
+        if let Some(name) = &active.id.name {
+            let mut names = lock(&self.names);
+            if names.get(name) == Some(&active.id.seq) {
+                names.remove(name);
+            }
+        }
+        let mut abandoned = lock(&self.abandoned);
+        if abandoned.len() == self.max_sessions {
+            abandoned.pop_front();
+        }
+        abandoned.push_back(active.id.clone());
+        Some(active)
+    }
+
+    /// The error for an id that is not active: abandoned, if it is among the ids the table
+    /// remembers abandoning.
+    fn unknown(&self, id: &TrackId) -> Error {
+        if lock(&self.abandoned).contains(id) {
+            Error::AbandonedSession { id: id.to_string() }
+        } else {
+            Error::UnknownTrackId { id: id.to_string() }
+        }
+    }
+
+    /// Takes a session out of its shard's map, uncounting it.
+    fn take(&self, shard: &mut BTreeMap<u64, Active<S>>, seq: u64) -> Option<Active<S>> {
+        let active = shard.remove(&seq)?;
+        if active.by_id {
+            self.by_id.fetch_sub(1, Ordering::Relaxed);
+        }
+        Some(active)
     }
 
     /// Ends a session and returns it.
     pub(crate) fn remove(&self, id: &TrackId) -> Result<Active<S>> {
         let Some(name) = &id.name else {
             let mut shard = lock(self.shard(id.seq));
-            let active = shard.remove(&id.seq).ok_or_else(|| Self::unknown(id))?;
-            if active.id.name.is_some() {
+            if shard.get(&id.seq).is_some_and(|a| a.id.name.is_some()) {
                 // A named session is ended by its name, never by its bare number.
-                shard.insert(id.seq, active);
-                return Err(Self::unknown(id));
+                return Err(self.unknown(id));
             }
-            return Ok(active);
+            return self
+                .take(&mut shard, id.seq)
+                .ok_or_else(|| self.unknown(id));
         };
         let mut names = lock(&self.names);
         let seq = match names.get(name) {
             Some(&seq) if id.seq == 0 || id.seq == seq => seq,
-            _ => return Err(Self::unknown(id)),
+            _ => return Err(self.unknown(id)),
         };
-        let active = lock(self.shard(seq))
-            .remove(&seq)
-            .ok_or_else(|| Self::unknown(id))?;
+        let active = self
+            .take(&mut lock(self.shard(seq)), seq)
+            .ok_or_else(|| self.unknown(id))?;
         names.remove(name);
         Ok(active)
     }
@@ -261,13 +339,16 @@ impl<S> SessionTable<S> {
             None => id.seq,
             Some(name) => match lock(&self.names).get(name) {
                 Some(&seq) if id.seq == 0 || id.seq == seq => seq,
-                _ => return Err(Self::unknown(id)),
+                _ => return Err(self.unknown(id)),
             },
         };
         let mut shard = lock(self.shard(seq));
         match shard.get_mut(&seq) {
             Some(active) if id.name.is_some() || active.id.name.is_none() => Ok(f(active)),
-            _ => Err(Self::unknown(id)),
+            _ => {
+                drop(shard);
+                Err(self.unknown(id))
+            }
         }
     }
 
@@ -299,13 +380,17 @@ impl<S> SessionTable<S> {
         }
     }
 
-    /// Ends every session.
+    /// Ends every session, and forgets the abandoned ones.
     pub(crate) fn clear(&self) {
         let mut names = lock(&self.names);
         for shard in &self.shards {
-            lock(shard).clear();
+            let mut shard = lock(shard);
+            for seq in shard.keys().copied().collect::<Vec<_>>() {
+                self.take(&mut shard, seq);
+            }
         }
         names.clear();
+        lock(&self.abandoned).clear();
     }
 
     /// How many sessions are active.
@@ -348,9 +433,9 @@ mod tests {
 
     #[test]
     fn names_are_unique_while_active_and_reusable_after() {
-        let table = SessionTable::default();
+        let table = SessionTable::new(100);
         let now = Instant::now();
-        let id = table.start_named("a", now, 1).unwrap();
+        let (id, _) = table.start_named("a", now, 1).unwrap();
         assert!(matches!(
             table.start_named("a", now, 2),
             Err(Error::DuplicateTrackId { .. })
@@ -366,8 +451,8 @@ mod tests {
 
     #[test]
     fn a_name_alone_cannot_reach_a_generated_session() {
-        let table = SessionTable::default();
-        let id = table.start(Instant::now(), ());
+        let table = SessionTable::new(100);
+        let (id, _) = table.start(Instant::now(), ());
         let by_text = TrackId::from(id.to_string());
         assert!(table.remove(&by_text).is_err());
         assert!(table.remove(&id).is_ok());
@@ -375,7 +460,7 @@ mod tests {
 
     #[test]
     fn latest_is_the_most_recent_start() {
-        let table = SessionTable::default();
+        let table = SessionTable::new(100);
         let t0 = Instant::now();
         table.start(t0 + std::time::Duration::from_secs(2), "late");
         table.start(t0, "early");
@@ -385,5 +470,47 @@ mod tests {
             table.with_latest(|a| a.state),
             Err(Error::NoActiveSession)
         ));
+    }
+
+    #[test]
+    fn past_the_bound_the_oldest_session_by_id_is_abandoned_and_said_so() {
+        let table = SessionTable::new(3);
+        let now = Instant::now();
+        let guard = table.start_guard(now, 0);
+        let ids: Vec<TrackId> = (1..=3).map(|n| table.start(now, n).0).collect();
+        // Past the bound, every start abandons one session by id, never a guard's.
+        let (_, abandoned) = table.start(now, 4);
+        let abandoned = abandoned.expect("a session is abandoned past the bound");
+        assert_eq!(table.len(), 4);
+        assert!(ids.contains(&abandoned.id));
+        let (named, _) = table.start_named("n", now, 5).unwrap();
+        assert_eq!(table.len(), 4);
+        assert!(matches!(
+            table.remove(&abandoned.id),
+            Err(Error::AbandonedSession { .. })
+        ));
+        assert!(table.remove(&guard).is_ok());
+        assert!(table.remove(&named).is_ok());
+        // After a clear, nothing is remembered as abandoned.
+        table.clear();
+        assert!(matches!(
+            table.remove(&abandoned.id),
+            Err(Error::UnknownTrackId { .. })
+        ));
+    }
+
+    #[test]
+    fn an_abandoned_name_can_be_started_again() {
+        let table = SessionTable::new(1);
+        let now = Instant::now();
+        table.start_named("a", now, 1).unwrap();
+        let (_, abandoned) = table.start_named("b", now, 2).unwrap();
+        assert_eq!(abandoned.map(|a| a.state), Some(1));
+        assert!(matches!(
+            table.remove(&TrackId::from("a")),
+            Err(Error::AbandonedSession { .. })
+        ));
+        table.start_named("a", now, 3).unwrap();
+        assert_eq!(table.remove(&TrackId::from("a")).unwrap().state, 3);
     }
 }

@@ -61,6 +61,10 @@ pub struct Snapshot<L> {
     /// How many times a label was used after `max_labels` distinct labels already existed:
     /// the tracker's `overflowed_labels()`.
     pub overflowed_labels: u64,
+    /// Sessions started by id that were abandoned because more than `max_sessions` were
+    /// active, by label (`""`: unlabelled); labels with none are left out. They are not
+    /// measurements: no statistic counts them.
+    pub abandoned_sessions: BTreeMap<String, u64>,
 }
 
 /// One throughput label in a [`Snapshot`]: its finished sessions' rates, and the events

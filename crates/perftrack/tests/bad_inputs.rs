@@ -58,18 +58,36 @@ struct Trackers {
 
 impl Trackers {
     fn new() -> Self {
+        Self::keeping(None)
+    }
+
+    /// Trackers that keep at most `max_sessions` sessions by id (each kind's default with
+    /// `None`).
+    fn keeping(max_sessions: Option<usize>) -> Self {
         let off = SamplingInterval::from_secs_f64(0.0).unwrap();
+        let latency = LatencyConfig::default();
+        let throughput = ThroughputConfig::default();
+        let memory = MemoryConfig::default();
+        let cpu = CpuConfig::default();
         Self {
-            latency: LatencyTracker::new(LatencyConfig::default()),
-            throughput: ThroughputTracker::new(ThroughputConfig::default()),
+            latency: LatencyTracker::new(LatencyConfig {
+                max_sessions: max_sessions.unwrap_or(latency.max_sessions),
+                ..latency
+            }),
+            throughput: ThroughputTracker::new(ThroughputConfig {
+                max_sessions: max_sessions.unwrap_or(throughput.max_sessions),
+                ..throughput
+            }),
             memory: MemoryUsageTracker::new(MemoryConfig {
                 track_gpu: false,
                 sampling_interval: off,
-                ..MemoryConfig::default()
+                max_sessions: max_sessions.unwrap_or(memory.max_sessions),
+                ..memory
             }),
             cpu: CpuUsageTracker::new(CpuConfig {
                 sampling_interval: off,
-                ..CpuConfig::default()
+                max_sessions: max_sessions.unwrap_or(cpu.max_sessions),
+                ..cpu
             }),
         }
     }
@@ -266,6 +284,16 @@ fn sessions(t: &mut Table) {
         on_each!(trackers, |k| {
             let id = k.start_tracking_with_id("before-reset", None).unwrap();
             k.reset();
+            k.stop_tracking(&id)
+        }),
+    );
+    let keeping_one = Trackers::keeping(Some(1));
+    t.every(
+        "stop_tracking",
+        "an id whose session was abandoned (more than `max_sessions` were active)",
+        on_each!(keeping_one, |k| {
+            let id = k.start_tracking_with_id("forgotten", None).unwrap();
+            k.start_tracking_with_id("next", None).unwrap();
             k.stop_tracking(&id)
         }),
     );
@@ -532,8 +560,8 @@ fn loading(t: &mut Table) {
     // which sorts after every key these errors are found at.
     type Change = fn(&mut serde_json::Value);
     let changed: [(&str, &str, Change); 7] = [
-        ("a newer format version", "v2.json", |f| {
-            f["version"] = json!(2)
+        ("a newer format version", "v3.json", |f| {
+            f["version"] = json!(3)
         }),
         ("another `format`", "format.json", |f| {
             f["format"] = json!("csv")

@@ -1,4 +1,5 @@
-//! The version-1 layout of memory and CPU files, pinned by golden files.
+//! The version-2 layout of memory and CPU files, pinned by golden files; the version-1 golden
+//! files still load to the same state.
 //!
 //! Real readings differ on every run, so the histories come from the Python original's files
 //! (with their local times written as UTC, so the result does not depend on the time zone),
@@ -47,12 +48,14 @@ fn the_memory_layout_matches_the_golden_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("memory.json");
     tracker.save_metrics(&path).unwrap();
-    assert_golden(&path, "golden/memory-v1.json");
+    assert_golden(&path, "golden-v2/memory-v2.json");
 
-    let again = MemoryUsageTracker::with_clock(config, Arc::new(ManualClock::new()));
-    again.load_metrics(&data("golden/memory-v1.json")).unwrap();
-    assert_eq!(again.records(), tracker.records());
-    assert_eq!(again.statistics(None), tracker.statistics(None));
+    for golden in ["golden-v2/memory-v2.json", "golden/memory-v1.json"] {
+        let again = MemoryUsageTracker::with_clock(config.clone(), Arc::new(ManualClock::new()));
+        again.load_metrics(&data(golden)).unwrap();
+        assert_eq!(again.records(), tracker.records());
+        assert_eq!(again.statistics(None), tracker.statistics(None));
+    }
 }
 
 #[test]
@@ -68,10 +71,12 @@ fn the_cpu_layout_matches_the_golden_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cpu.json");
     tracker.save_metrics(&path).unwrap();
-    assert_golden(&path, "golden/cpu-v1.json");
+    assert_golden(&path, "golden-v2/cpu-v2.json");
 
-    let again = CpuUsageTracker::with_clock(config, Arc::new(ManualClock::new()));
-    again.load_metrics(&data("golden/cpu-v1.json")).unwrap();
-    assert_eq!(again.records(), tracker.records());
-    assert_eq!(again.statistics(None), tracker.statistics(None));
+    for golden in ["golden-v2/cpu-v2.json", "golden/cpu-v1.json"] {
+        let again = CpuUsageTracker::with_clock(config.clone(), Arc::new(ManualClock::new()));
+        again.load_metrics(&data(golden)).unwrap();
+        assert_eq!(again.records(), tracker.records());
+        assert_eq!(again.statistics(None), tracker.statistics(None));
+    }
 }

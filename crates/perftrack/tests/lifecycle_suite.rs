@@ -221,6 +221,45 @@ macro_rules! lifecycle_suite {
                 assert_eq!(file.dropped_records, 3);
                 assert_eq!(restored.dropped_records(), 3);
             }
+
+            #[test]
+            fn sessions_past_max_sessions_are_abandoned_counted_and_saved() {
+                let (t, clock) = tracker(100, 1000);
+                let max = t.config().max_sessions;
+                let ids: Vec<TrackId> = (0..max + 3)
+                    .map(|_| t.start_tracking(Some("forgotten")))
+                    .collect();
+                let guard = t.track("guarded");
+                assert_eq!(t.abandoned_sessions(), 3);
+                // Every id is either still active or says it was abandoned; stopping the
+                // active ones leaves no measurement of the abandoned.
+                let (mut stopped, mut abandoned) = (0, 0);
+                for id in &ids {
+                    match t.stop_tracking(id) {
+                        Ok(_) => stopped += 1,
+                        Err(Error::AbandonedSession { .. }) => abandoned += 1,
+                        Err(other) => panic!("{other}"),
+                    }
+                }
+                assert_eq!((stopped, abandoned), (max, 3));
+                // A guard is never abandoned.
+                clock.advance(STEP);
+                guard.stop();
+                assert_eq!(count(&t, "guarded"), 1);
+                // Saved, loaded and merged like the other counts.
+                let text = t.metrics_json().unwrap();
+                let (restored, _) = tracker(100, 1000);
+                restored
+                    .load_metrics_json(&text, "a.json".as_ref())
+                    .unwrap();
+                assert_eq!(restored.snapshot().abandoned_sessions["forgotten"], 3);
+                restored
+                    .merge_metrics_json(&text, "a.json".as_ref())
+                    .unwrap();
+                assert_eq!(restored.abandoned_sessions(), 6);
+                restored.reset();
+                assert_eq!(restored.abandoned_sessions(), 0);
+            }
         }
     };
 }

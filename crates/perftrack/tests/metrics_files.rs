@@ -1,4 +1,5 @@
-//! Metrics files: round trips, the golden version-1 layout, bad files, the Python original's.
+//! Metrics files: round trips, the golden version-2 layout, version-1 files, bad files, the
+//! Python original's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -38,12 +39,12 @@ fn fixed_tracker() -> LatencyTracker {
 }
 
 #[test]
-fn the_version_1_layout_matches_the_golden_file() {
+fn the_version_2_layout_matches_the_golden_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("latency.json");
     fixed_tracker().save_metrics(&path).unwrap();
     let written = std::fs::read_to_string(&path).unwrap();
-    let golden_path = data("golden/latency-v1.json");
+    let golden_path = data("golden-v2/latency-v2.json");
     if std::env::var_os("PERFTRACK_BLESS").is_some() {
         std::fs::write(&golden_path, &written).unwrap();
     }
@@ -55,17 +56,21 @@ fn the_version_1_layout_matches_the_golden_file() {
 }
 
 #[test]
-fn the_golden_file_loads_back_to_the_same_state() {
+fn the_golden_files_of_both_versions_load_back_to_the_same_state() {
     let original = fixed_tracker();
-    let loaded = LatencyTracker::new(LatencyConfig::default());
-    let file = loaded
-        .load_metrics(&data("golden/latency-v1.json"))
-        .unwrap();
-    assert_eq!(file.version, 1);
-    assert_eq!(file.records, original.records());
-    assert_eq!(loaded.records(), original.records());
-    assert_eq!(loaded.statistics(None), original.statistics(None));
-    assert_eq!(loaded.statistics_by_label(), original.statistics_by_label());
+    for (golden, version) in [
+        ("golden-v2/latency-v2.json", 2),
+        ("golden/latency-v1.json", 1),
+    ] {
+        let loaded = LatencyTracker::new(LatencyConfig::default());
+        let file = loaded.load_metrics(&data(golden)).unwrap();
+        assert_eq!(file.version, version);
+        assert_eq!(file.records, original.records());
+        assert_eq!(loaded.records(), original.records());
+        // Every label holds its exact values, so even version 1's statistics are exact.
+        assert_eq!(loaded.statistics(None), original.statistics(None));
+        assert_eq!(loaded.statistics_by_label(), original.statistics_by_label());
+    }
 }
 
 #[test]

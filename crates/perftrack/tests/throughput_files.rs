@@ -1,4 +1,5 @@
-//! Throughput metrics files: the golden version-1 layout, round trips, the Python original's.
+//! Throughput metrics files: the golden version-2 layout, label counts, round trips, version-1
+//! files, the Python original's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
@@ -42,12 +43,12 @@ fn fixed_tracker() -> ThroughputTracker {
 }
 
 #[test]
-fn the_version_1_layout_matches_the_golden_file() {
+fn the_version_2_layout_matches_the_golden_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("throughput.json");
     fixed_tracker().save_metrics(&path).unwrap();
     let written = std::fs::read_to_string(&path).unwrap();
-    let golden_path = data("golden/throughput-v1.json");
+    let golden_path = data("golden-v2/throughput-v2.json");
     if std::env::var_os("PERFTRACK_BLESS").is_some() {
         std::fs::write(&golden_path, &written).unwrap();
     }
@@ -66,9 +67,9 @@ fn save_then_load_round_trips_in_another_unit() {
         ..Default::default()
     });
     let file = per_minute
-        .load_metrics(&data("golden/throughput-v1.json"))
+        .load_metrics(&data("golden-v2/throughput-v2.json"))
         .unwrap();
-    assert_eq!(file.version, 1);
+    assert_eq!(file.version, 2);
     assert_eq!(file.records.len(), 3);
     assert_eq!(file.dropped_records, 0);
     let (s, m) = (
@@ -80,12 +81,60 @@ fn save_then_load_round_trips_in_another_unit() {
     let record = &per_minute.records()[0];
     assert!((record.value.unwrap() - original.records()[0].value.unwrap() * 60.0).abs() < 1e-9);
 
-    let same = ThroughputTracker::new(ThroughputConfig::default());
-    same.load_metrics(&data("golden/throughput-v1.json"))
+    for golden in ["golden-v2/throughput-v2.json", "golden/throughput-v1.json"] {
+        let same = ThroughputTracker::new(ThroughputConfig::default());
+        same.load_metrics(&data(golden)).unwrap();
+        assert_eq!(same.records(), original.records());
+        assert_eq!(same.statistics(None), original.statistics(None));
+        assert_eq!(same.statistics_by_label(), original.statistics_by_label());
+    }
+}
+
+/// Every event counted under a label, by `record` or by sessions.
+fn events(tracker: &ThroughputTracker, label: &str) -> Option<u64> {
+    Some(tracker.snapshot().labels.get(label)?.events_total)
+}
+
+#[test]
+fn label_counts_survive_save_load_and_merge() {
+    let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    tracker.record("queries", 7);
+    let mut session = tracker.track("queries");
+    session.record(5);
+    session.stop();
+    assert_eq!(events(&tracker, "queries"), Some(12));
+    let text = tracker.metrics_json().unwrap();
+
+    let loaded = ThroughputTracker::new(ThroughputConfig::default());
+    loaded.load_metrics_json(&text, "a.json".as_ref()).unwrap();
+    assert_eq!(events(&loaded, "queries"), Some(12));
+    // Counted on after the load, and saved again with what the file had.
+    loaded.record("queries", 1);
+    assert_eq!(events(&loaded, "queries"), Some(13));
+    let again = ThroughputTracker::new(ThroughputConfig::default());
+    again
+        .load_metrics_json(&loaded.metrics_json().unwrap(), "b.json".as_ref())
         .unwrap();
-    assert_eq!(same.records(), original.records());
-    assert_eq!(same.statistics(None), original.statistics(None));
-    assert_eq!(same.statistics_by_label(), original.statistics_by_label());
+    assert_eq!(events(&again, "queries"), Some(13));
+
+    // Merging adds the file's counts to the live ones, twice for two merges.
+    again.merge_metrics_json(&text, "a.json".as_ref()).unwrap();
+    again.merge_metrics_json(&text, "a.json".as_ref()).unwrap();
+    assert_eq!(events(&again, "queries"), Some(37));
+
+    // A label that only `record` counted, with no session, is saved too.
+    let counter = ThroughputTracker::new(ThroughputConfig::default());
+    counter.record("cache hits", 3);
+    let restored = ThroughputTracker::new(ThroughputConfig::default());
+    restored
+        .load_metrics_json(&counter.metrics_json().unwrap(), "c.json".as_ref())
+        .unwrap();
+    assert_eq!(events(&restored, "cache hits"), Some(3));
+    assert!(restored.statistics(Some("cache hits")).is_none());
+
+    // A reset forgets them.
+    restored.reset();
+    assert_eq!(events(&restored, "cache hits"), None);
 }
 
 #[test]

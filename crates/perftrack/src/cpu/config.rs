@@ -57,6 +57,13 @@ pub struct CpuConfig {
     pub exact_limit: usize,
     /// How many distinct labels get their own statistics. Default `1_000`.
     pub max_labels: usize,
+    /// How many sessions started by id (`start_tracking`, `start_tracking_with_id`) may be
+    /// active at once; past it, an approximately oldest one is abandoned: it records nothing,
+    /// stops being sampled, counts under its label in `abandoned_sessions`, and its id gives
+    /// [`Error::AbandonedSession`](crate::Error::AbandonedSession). Guards do not count (they
+    /// end when dropped). An active session takes about 1 KiB and its threads' readings, plus
+    /// a sample's size (above) for each of at most `max_samples`. Default `1_000`.
+    pub max_sessions: usize,
     /// The process to watch; `None` (the default) is this process.
     pub pid: Option<u32>,
     /// Whether `process` adds up the process and all its living descendants. Default `false`.
@@ -82,6 +89,7 @@ impl Default for CpuConfig {
             max_records: 1_000,
             exact_limit: 10_000,
             max_labels: 1_000,
+            max_sessions: 1_000,
             pid: None,
             include_children: false,
         }

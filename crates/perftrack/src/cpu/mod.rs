@@ -316,6 +316,7 @@ impl Kind for Cpu {
     type LabelStatistics = BTreeMap<String, CpuStatistics>;
     type LabelSnapshot = SessionsLabelSnapshot;
     type Summary = CpuSummary;
+    type SummaryV1 = CpuSummary;
     type LabelState = ();
     type PythonRecord = PythonCpuRecord;
 

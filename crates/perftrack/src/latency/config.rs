@@ -40,6 +40,14 @@ pub struct LatencyConfig {
     /// `"_other"` and counted, so labels built from unbounded text cannot exhaust memory.
     /// Default `1_000`.
     pub max_labels: usize,
+    /// How many sessions started by id (`start_tracking`, `start_tracking_with_id`) may be
+    /// active at once; past it, an approximately oldest one is abandoned: it records nothing,
+    /// counts under its label in `abandoned_sessions`, and its id gives
+    /// [`Error::AbandonedSession`](crate::Error::AbandonedSession). So sessions that are never
+    /// stopped cannot grow the process without bound. Guards do not count. An active session
+    /// takes about 100 bytes, and the tracker remembers as many abandoned ids (24 bytes each,
+    /// plus a caller-chosen name): at most about 1.2 MiB with the default. Default `10_000`.
+    pub max_sessions: usize,
 }
 
 impl Default for LatencyConfig {
@@ -51,6 +59,7 @@ impl Default for LatencyConfig {
             max_records: 100_000,
             exact_limit: 10_000,
             max_labels: 1_000,
+            max_sessions: 10_000,
         }
     }
 }

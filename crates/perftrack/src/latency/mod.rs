@@ -93,6 +93,7 @@ impl Kind for Latency {
     type LabelStatistics = Statistics;
     type LabelSnapshot = Distribution;
     type Summary = Distribution;
+    type SummaryV1 = Distribution;
     type LabelState = ();
     type PythonRecord = PythonLatencyRecord;
 
@@ -156,6 +157,10 @@ impl Lifecycle for Latency {
         status: Status,
     ) -> LatencyRecord {
         slot.finish(Some(id), started, engine.now(), status)
+    }
+
+    fn abandon(_engine: &Engine<Self>, slot: Arc<Slot<Latency>>) {
+        slot.abandon();
     }
 
     #[inline]

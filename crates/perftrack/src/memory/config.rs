@@ -72,6 +72,13 @@ pub struct MemoryConfig {
     /// How many distinct labels get their own statistics; later ones go to `"_other"`.
     /// Default `1_000`.
     pub max_labels: usize,
+    /// How many sessions started by id (`start_tracking`, `start_tracking_with_id`) may be
+    /// active at once; past it, an approximately oldest one is abandoned: it records nothing,
+    /// stops being sampled, counts under its label in `abandoned_sessions`, and its id gives
+    /// [`Error::AbandonedSession`](crate::Error::AbandonedSession). Guards do not count (they
+    /// end when dropped). An active session takes about 1 KiB plus 232 bytes a sample, at most
+    /// `max_samples`: with the defaults at most about 60 MiB. Default `1_000`.
+    pub max_sessions: usize,
     /// The process to watch; `None` (the default) is this process.
     pub pid: Option<u32>,
     /// Whether `process_*` readings add up the process and all its descendants. Default
@@ -98,6 +105,7 @@ impl Default for MemoryConfig {
             max_records: 1_000,
             exact_limit: 10_000,
             max_labels: 1_000,
+            max_sessions: 1_000,
             pid: None,
             include_children: false,
             kernel_peak: true,

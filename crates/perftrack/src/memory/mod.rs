@@ -188,6 +188,7 @@ impl Kind for Memory {
     type LabelStatistics = BTreeMap<String, KeyStatistics>;
     type LabelSnapshot = SessionsLabelSnapshot;
     type Summary = MemorySummary;
+    type SummaryV1 = MemorySummary;
     type LabelState = ();
     type PythonRecord = PythonMemoryRecord;
 

@@ -84,22 +84,29 @@ pub(crate) fn check_header(
             format!("`format` is {format}; a perftrack metrics file says \"{FORMAT_NAME}\""),
         ));
     }
-    match header.version {
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(u64::from(FORMAT_VERSION)) => {}
-        Some(other) => {
+    let version = match &header.version {
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|v| (1..=FORMAT_VERSION).contains(v)),
+        _ => None,
+    };
+    let version = match (version, header.version) {
+        (Some(version), _) => version,
+        (None, Some(other)) => {
             return Err(Error::UnsupportedVersion {
                 path: path.to_owned(),
                 found: other.to_string(),
                 supported: SUPPORTED,
             });
         }
-        None => {
+        (None, None) => {
             return Err(invalid(
                 path,
                 "the file has a `format` but no `version` key",
             ));
         }
-    }
+    };
     if tracker_type != expected {
         return Err(Error::WrongTrackerType {
             path: path.to_owned(),
@@ -107,5 +114,5 @@ pub(crate) fn check_header(
             found: tracker_type.to_owned(),
         });
     }
-    Ok(Layout::V1)
+    Ok(Layout::Perftrack(version))
 }

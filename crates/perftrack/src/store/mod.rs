@@ -8,13 +8,13 @@ use serde::de::DeserializeOwned;
 
 use crate::{Error, Result, Timestamp};
 
+mod file;
 mod header;
 mod python;
-mod v1;
 
+pub(crate) use file::{File, Loaded, Rules, load_file};
 pub(crate) use header::check_header;
 pub(crate) use python::load_python;
-pub(crate) use v1::{FileV1, Loaded, V1Rules, load_v1};
 
 /// The value of the `format` key of every perftrack metrics file.
 ///
@@ -25,10 +25,10 @@ pub const FORMAT_NAME: &str = "perftrack-metrics";
 /// The newest metrics file version this build writes and reads.
 ///
 /// ```
-/// assert_eq!(perftrack::FORMAT_VERSION, 1);
+/// assert_eq!(perftrack::FORMAT_VERSION, 2);
 /// ```
-pub const FORMAT_VERSION: u32 = 1;
-const SUPPORTED: &str = "1, and the Python original's layout without a `format` key";
+pub const FORMAT_VERSION: u32 = 2;
+const SUPPORTED: &str = "1 and 2, and the Python original's layout without a `format` key";
 
 /// What a tracker's `load_metrics` read: the file's metadata and its records, converted to the
 /// loading tracker's unit.
@@ -63,8 +63,8 @@ pub struct MetricsFile<R> {
 /// Which layout a file uses, decided from its top-level keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Layout {
-    /// perftrack's own format, version 1.
-    V1,
+    /// perftrack's own format, of this version (1 or 2).
+    Perftrack(u32),
     /// The Python original's layout (no `format` key): version 0.
     Python,
 }
@@ -201,14 +201,19 @@ mod tests {
         let ok = r#"{"format":"perftrack-metrics","version":1,"tracker_type":"latency"}"#;
         assert_eq!(
             check_header(p, ok, "latency", "LatencyTracker").unwrap(),
-            Layout::V1
+            Layout::Perftrack(1)
         );
         let py = r#"{"tracker_type":"LatencyTracker","metrics":{}}"#;
         assert_eq!(
             check_header(p, py, "latency", "LatencyTracker").unwrap(),
             Layout::Python
         );
-        let future = r#"{"format":"perftrack-metrics","version":2,"tracker_type":"latency"}"#;
+        let two = r#"{"format":"perftrack-metrics","version":2,"tracker_type":"latency"}"#;
+        assert_eq!(
+            check_header(p, two, "latency", "LatencyTracker").unwrap(),
+            Layout::Perftrack(2)
+        );
+        let future = r#"{"format":"perftrack-metrics","version":3,"tracker_type":"latency"}"#;
         assert!(matches!(
             check_header(p, future, "latency", "LatencyTracker"),
             Err(Error::UnsupportedVersion { .. })

@@ -67,6 +67,7 @@ where
     Ok(Loaded {
         summaries: summarize(&records),
         overflowed: 0,
+        abandoned: std::collections::BTreeMap::new(),
         file: MetricsFile {
             version: 0,
             tracker_type: python_type.to_owned(),

@@ -44,6 +44,14 @@ pub struct ThroughputConfig {
     /// How many distinct labels get their own statistics and window; later labels are recorded
     /// under `"_other"` and counted. Default `1_000`.
     pub max_labels: usize,
+    /// How many sessions started by id (`start_tracking`, `start_batch`,
+    /// `start_tracking_with_id`) may be active at once; past it, an approximately oldest one is
+    /// abandoned: it records nothing, counts under its label in `abandoned_sessions`, and its
+    /// id gives [`Error::AbandonedSession`](crate::Error::AbandonedSession). Its events stay in
+    /// the label's count. Guards do not count. An active session takes about 700 bytes (its own
+    /// rate window), and the tracker remembers as many abandoned ids (24 bytes each, plus a
+    /// caller-chosen name): at most about 7 MiB with the default. Default `10_000`.
+    pub max_sessions: usize,
 }
 
 impl Default for ThroughputConfig {
@@ -56,6 +64,7 @@ impl Default for ThroughputConfig {
             max_records: 100_000,
             exact_limit: 10_000,
             max_labels: 1_000,
+            max_sessions: 10_000,
         }
     }
 }

@@ -3,10 +3,12 @@
 
 mod config;
 mod record;
+mod summary;
 mod window;
 
 pub use config::{ThroughputConfig, WindowSize};
 pub use record::{PythonThroughputRecord, ThroughputRecord};
+pub use summary::ThroughputSummary;
 pub use window::RateWindow;
 
 use std::sync::{Arc, Mutex};
@@ -107,9 +109,9 @@ impl Kind for Throughput {
     type Statistics = Option<Statistics>;
     type LabelStatistics = Statistics;
     type LabelSnapshot = ThroughputLabelSnapshot;
-    /// Finished sessions' average rates, in events per second.
-    type Summary = Distribution;
-    /// The window of all the label's events.
+    type Summary = ThroughputSummary;
+    type SummaryV1 = Distribution;
+    /// The window of the label's events.
     type LabelState = Mutex<RateWindow>;
     type PythonRecord = PythonThroughputRecord;
 
@@ -129,21 +131,30 @@ impl Kind for Throughput {
         Mutex::new(RateWindow::new(now, self.window_size))
     }
 
-    fn statistics(&self, summary: Option<&Distribution>) -> Option<Statistics> {
+    fn statistics(&self, summary: Option<&ThroughputSummary>) -> Option<Statistics> {
         self.label_statistics(summary?)
     }
 
-    fn label_statistics(&self, summary: &Distribution) -> Option<Statistics> {
+    fn label_statistics(&self, summary: &ThroughputSummary) -> Option<Statistics> {
         let unit = self.config.time_unit;
-        summary.statistics(unit.seconds(), unit.events_label())
+        summary
+            .session_rates
+            .statistics(unit.seconds(), unit.events_label())
+    }
+
+    /// The summary with the label's own events added.
+    fn saved(slot: &Slot<Self>) -> ThroughputSummary {
+        let mut summary = slot.with_summary(Clone::clone);
+        summary.events = summary.events.saturating_add(lock(&slot.state).total());
+        summary
     }
 
     fn label_snapshot(slot: &Slot<Self>, now: Instant) -> ThroughputLabelSnapshot {
-        let session_rates = slot.with_summary(Clone::clone);
+        let (session_rates, loaded) = slot.with_summary(|s| (s.session_rates.clone(), s.events));
         let window = lock(&slot.state);
         ThroughputLabelSnapshot {
             session_rates,
-            events_total: window.total(),
+            events_total: loaded.saturating_add(window.total()),
             window_events_per_second: window.rate(now),
         }
     }
@@ -173,9 +184,12 @@ impl Kind for Throughput {
         record.into_record(self.config.time_unit)
     }
 
-    fn summarize(&self, summary: &mut Distribution, record: &ThroughputRecord) {
+    fn summarize(&self, summary: &mut ThroughputSummary, record: &ThroughputRecord) {
+        summary.events = summary.events.saturating_add(record.count);
         if let Some(rate) = record.per_second() {
-            summary.record(rate, record.status, record.timestamp);
+            summary
+                .session_rates
+                .record(rate, record.status, record.timestamp);
         }
     }
 }
@@ -197,6 +211,10 @@ impl Lifecycle for Throughput {
         status: Status,
     ) -> ThroughputRecord {
         session.finish(Some(id), started, engine.now(), status)
+    }
+
+    fn abandon(_engine: &Engine<Self>, session: Session) {
+        session.slot.abandon();
     }
 
     fn guard(engine: &Arc<Engine<Self>>, label: &str) -> (Counting, bool) {
@@ -270,8 +288,8 @@ impl Session {
         let peak = self.window.peak_rate(end);
         let end_time = shared.timestamp(end);
         if let Some(rate) = per_second {
-            slot.add(|dist| {
-                dist.record(rate, status, end_time);
+            slot.add(|summary| {
+                summary.session_rates.record(rate, status, end_time);
             });
         }
         let record = ThroughputRecord {

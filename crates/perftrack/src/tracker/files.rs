@@ -5,11 +5,11 @@ use std::path::Path;
 
 use super::{Lifecycle, Settings, Tracker, summarize};
 use crate::engine::Load;
-use crate::store::{self, Layout, V1Rules};
+use crate::store::{self, Layout, Rules};
 use crate::{MetricsFile, Result};
 
 impl<K: Lifecycle> Tracker<K> {
-    /// Saves records, statistics and configuration as a version-1 metrics file, atomically:
+    /// Saves records, statistics and configuration as a version-2 metrics file, atomically:
     /// a temporary file in the same folder is written, flushed to disk and renamed, so
     /// readers (and a crash at any moment) see the old file or the new one.
     ///
@@ -44,7 +44,7 @@ impl<K: Lifecycle> Tracker<K> {
         self.engine.render(Path::new(store::IN_MEMORY))
     }
 
-    /// Loads a metrics file (version 1, or the Python original's layout), replacing this
+    /// Loads a metrics file (version 2 or 1, or the Python original's layout), replacing this
     /// tracker's records and statistics with the file's (values converted to this tracker's
     /// unit), and returns what it read. Active sessions end, as with `reset`. Anything else
     /// is a clear error naming the file, never a panic.
@@ -128,10 +128,11 @@ impl<K: Lifecycle> Tracker<K> {
         let kind = self.engine.kind();
         let (file_type, python_type) = (K::KIND.file_type(), K::KIND.python_type());
         let loaded = match store::check_header(source, text, file_type, python_type)? {
-            Layout::V1 => store::load_v1(
+            Layout::Perftrack(version) => store::load_file::<_, _, K::SummaryV1, _>(
                 source,
                 text,
-                &V1Rules {
+                version,
+                &Rules {
                     metric_name: <K::Config as Settings>::metric_name,
                     convert: &|record| kind.convert(record),
                     measurements: super::Summary::count,

@@ -63,6 +63,9 @@ pub trait Kind: sealed::Sealed + Debug + Send + Sync + Sized + 'static {
     /// A label's summary of finished measurements, as metrics files keep it.
     type Summary: Summary;
     #[doc(hidden)]
+    /// A label's summary as version-1 files saved it.
+    type SummaryV1: DeserializeOwned + Into<Self::Summary>;
+    #[doc(hidden)]
     /// What a label keeps besides its summary.
     type LabelState: Debug + Send + Sync + 'static;
     #[doc(hidden)]
@@ -84,6 +87,11 @@ pub trait Kind: sealed::Sealed + Debug + Send + Sync + Sized + 'static {
     #[doc(hidden)]
     /// Statistics of a label's summary; `None` when it has none.
     fn label_statistics(&self, summary: &Self::Summary) -> Option<Self::LabelStatistics>;
+    #[doc(hidden)]
+    /// A label's summary as a metrics file saves it.
+    fn saved(slot: &Slot<Self>) -> Self::Summary {
+        slot.with_summary(Clone::clone)
+    }
     #[doc(hidden)]
     /// A label as a snapshot shows it.
     fn label_snapshot(slot: &Slot<Self>, now: Instant) -> Self::LabelSnapshot;
@@ -156,6 +164,10 @@ pub trait Lifecycle: Kind {
     /// Ends a session that left the table without a record.
     fn discard(_engine: &Engine<Self>, _session: Self::Session) {}
     #[doc(hidden)]
+    /// Ends a session the table abandoned to stay within `max_sessions`: no record, counted
+    /// under its label ([`Slot::abandon`]).
+    fn abandon(engine: &Engine<Self>, session: Self::Session);
+    #[doc(hidden)]
     /// Starts what a guard holds, and says whether it wants background samples.
     fn guard(engine: &Arc<Engine<Self>>, label: &str) -> (Self::Running, bool);
     #[doc(hidden)]
@@ -191,6 +203,10 @@ pub trait Summary: Clone + Debug + Serialize + DeserializeOwned + Send + 'static
     fn empty(exact_limit: usize) -> Self;
     /// How many measurements it counts.
     fn count(&self) -> u64;
+    /// Whether it holds nothing worth saving.
+    fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
     /// Adds `other` into it.
     fn merge(&mut self, other: &Self);
     /// Applies a tracker's `exact_limit`.
@@ -231,6 +247,8 @@ pub trait Settings {
     fn exact_limit(&self) -> usize;
     /// How many labels get their own state.
     fn max_labels(&self) -> usize;
+    /// How many sessions started by id stay active.
+    fn max_sessions(&self) -> usize;
 }
 
 /// The [`Settings`] of configurations that name them with the same fields.
@@ -252,6 +270,9 @@ macro_rules! settings {
             fn max_labels(&self) -> usize {
                 self.max_labels
             }
+            fn max_sessions(&self) -> usize {
+                self.max_sessions
+            }
         }
     )*};
 }
@@ -266,7 +287,7 @@ settings!(
 pub(crate) fn summarize<K: Kind>(kind: &K, records: &[K::Record]) -> BTreeMap<String, K::Summary> {
     let exact_limit = kind.config().exact_limit();
     let mut summaries: BTreeMap<String, K::Summary> = BTreeMap::new();
-    for record in records.iter().filter(|r| K::counted(r)) {
+    for record in records {
         let summary = summaries
             .entry(K::label(record).unwrap_or("").to_owned())
             .or_insert_with(|| K::Summary::empty(exact_limit));

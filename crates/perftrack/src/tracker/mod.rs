@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use crate::engine::Engine;
 use crate::sampler::{Sample, Sampler};
+use crate::session::Active;
 use crate::{Clock, MonotonicClock, Result, Snapshot, Status, TrackId};
 
 /// A tracker of one kind: [`LatencyTracker`](crate::LatencyTracker) is
@@ -153,6 +154,13 @@ impl<K: Lifecycle> Tracker<K> {
 
     /// Starts a session with a generated id. `Some("")` and `None` both mean no label.
     ///
+    /// At most `max_sessions` sessions started by id stay active (the configuration's; guards
+    /// do not count): past it, an approximately oldest one is abandoned, which records
+    /// nothing, counts under its label in [`abandoned_sessions`](Self::abandoned_sessions),
+    /// stops its sampling, and makes its id an
+    /// [`Error::AbandonedSession`](crate::Error::AbandonedSession). So sessions that are never
+    /// stopped cannot grow a process without bound.
+    ///
     /// ```
     /// # use perftrack::{LatencyConfig, LatencyTracker};
     /// let tracker = LatencyTracker::new(LatencyConfig::default());
@@ -163,9 +171,17 @@ impl<K: Lifecycle> Tracker<K> {
     /// ```
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
         let (started, session, sampled) = K::open(&self.engine, label.unwrap_or(""));
-        let id = self.engine.sessions.start(started, session);
+        let (id, abandoned) = self.engine.sessions.start(started, session);
         self.sample_in_background(sampled);
+        self.abandon(abandoned);
         id
+    }
+
+    /// Ends a session the table abandoned to stay within `max_sessions`.
+    fn abandon(&self, abandoned: Option<Active<K::Session>>) {
+        if let Some(active) = abandoned {
+            K::abandon(&self.engine, active.state);
+        }
     }
 
     /// Starts a session under an id the caller chooses; an id that is already active is an
@@ -180,8 +196,9 @@ impl<K: Lifecycle> Tracker<K> {
     /// ```
     pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
         let (started, session, sampled) = K::open(&self.engine, label.unwrap_or(""));
-        let id = self.engine.sessions.start_named(id, started, session)?;
+        let (id, abandoned) = self.engine.sessions.start_named(id, started, session)?;
         self.sample_in_background(sampled);
+        self.abandon(abandoned);
         Ok(id)
     }
 
@@ -376,6 +393,30 @@ impl<K: Lifecycle> Tracker<K> {
     /// ```
     pub fn overflowed_labels(&self) -> u64 {
         self.engine.labels.overflowed()
+    }
+
+    /// How many sessions started by id were abandoned because more than `max_sessions` were
+    /// active (since the tracker started or was last reset, with those of loaded and merged
+    /// files); [`snapshot`](Self::snapshot) gives them by label.
+    ///
+    /// ```
+    /// # use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig {
+    ///     max_sessions: 2,
+    ///     track_gpu: false,
+    ///     ..Default::default()
+    /// });
+    /// for _ in 0..5 {
+    ///     let _forgotten = tracker.start_tracking(Some("index build"));
+    /// }
+    /// assert_eq!((tracker.active_sessions(), tracker.abandoned_sessions()), (2, 3));
+    /// assert_eq!(tracker.snapshot().abandoned_sessions["index build"], 3);
+    /// ```
+    pub fn abandoned_sessions(&self) -> u64 {
+        self.engine
+            .abandoned_by_label()
+            .values()
+            .fold(0, |total, n| total.saturating_add(*n))
     }
 
     /// Every label's state as typed data, with the epoch, the start, and the dropped records

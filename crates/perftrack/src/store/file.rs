@@ -1,5 +1,7 @@
-//! Version 1 of the metrics file (`docs/FORMAT.md` §1–§5): its layout, how it is assembled
-//! from a tracker's records and summaries, and how it is read back and checked.
+//! perftrack's own metrics file, versions 1 and 2 (`docs/FORMAT.md` §1–§5): its layout, how it
+//! is assembled from a tracker's records and summaries, and how it is read back and checked.
+//! The two versions share the layout; version 2 adds `abandoned_sessions`, and a kind may save
+//! a different summary (throughput adds its label counts).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,10 +12,10 @@ use serde::de::DeserializeOwned;
 use super::{invalid_at_key, parse};
 use crate::{FORMAT_NAME, FORMAT_VERSION, MetricsFile, Result, Timestamp};
 
-/// A version-1 metrics file of any tracker type (`docs/FORMAT.md` §1).
+/// A metrics file of any tracker type (`docs/FORMAT.md` §1).
 #[derive(Debug, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FileV1<C, R, S> {
+pub(crate) struct File<C, R, S> {
     pub(crate) format: String,
     pub(crate) version: u32,
     pub(crate) tracker_type: String,
@@ -24,9 +26,12 @@ pub(crate) struct FileV1<C, R, S> {
     pub(crate) summaries: BTreeMap<String, S>,
     pub(crate) dropped_records: u64,
     pub(crate) overflowed_labels: u64,
+    /// Sessions ended because more than `max_sessions` were active, by label (version 2).
+    #[serde(default)]
+    pub(crate) abandoned_sessions: BTreeMap<String, u64>,
 }
 
-impl<C, R, S> FileV1<C, R, S> {
+impl<C, R, S> File<C, R, S> {
     /// A file of `tracker_type` with the current format and version.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -39,6 +44,7 @@ impl<C, R, S> FileV1<C, R, S> {
         summaries: BTreeMap<String, S>,
         dropped_records: u64,
         overflowed_labels: u64,
+        abandoned_sessions: BTreeMap<String, u64>,
     ) -> Self {
         Self {
             format: FORMAT_NAME.to_owned(),
@@ -51,6 +57,24 @@ impl<C, R, S> FileV1<C, R, S> {
             summaries,
             dropped_records,
             overflowed_labels,
+            abandoned_sessions,
+        }
+    }
+
+    /// The same file with each summary converted (a version-1 summary to today's).
+    fn map_summaries<T>(self, f: impl Fn(S) -> T) -> File<C, R, T> {
+        File {
+            format: self.format,
+            version: self.version,
+            tracker_type: self.tracker_type,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            config: self.config,
+            metrics: self.metrics,
+            summaries: self.summaries.into_iter().map(|(l, s)| (l, f(s))).collect(),
+            dropped_records: self.dropped_records,
+            overflowed_labels: self.overflowed_labels,
+            abandoned_sessions: self.abandoned_sessions,
         }
     }
 
@@ -68,7 +92,7 @@ impl<C, R, S> FileV1<C, R, S> {
                 text,
                 other,
                 format!(
-                    "`metrics` holds `{other}`; a version-1 file keeps its records under the \
+                    "`metrics` holds `{other}`; a metrics file keeps its records under the \
                      configured `metric_name` (`{metric_name}`) only"
                 ),
             ));
@@ -150,15 +174,17 @@ impl<C, R, S> FileV1<C, R, S> {
 }
 
 /// What a load read, before the tracker installs it: the per-label summaries, how many
-/// measurements the file had already sent to `"_other"`, and what `load_metrics` returns.
+/// measurements the file had already sent to `"_other"`, the sessions it counts as abandoned,
+/// and what `load_metrics` returns.
 pub(crate) struct Loaded<S, R> {
     pub(crate) summaries: BTreeMap<String, S>,
     pub(crate) overflowed: u64,
+    pub(crate) abandoned: BTreeMap<String, u64>,
     pub(crate) file: MetricsFile<R>,
 }
 
-/// How a tracker type reads the version-1 form of its files.
-pub(crate) struct V1Rules<'a, C, R, S> {
+/// How a tracker type reads its files.
+pub(crate) struct Rules<'a, C, R, S> {
     /// The configured `metric_name` of a file's config.
     pub(crate) metric_name: fn(&C) -> &str,
     /// Converts a record to the loading tracker's unit.
@@ -171,19 +197,35 @@ pub(crate) struct V1Rules<'a, C, R, S> {
     pub(crate) check: fn(&S) -> std::result::Result<(), String>,
 }
 
-/// Reads a version-1 file: its records (converted), its summaries (checked) and a consistent
+/// Reads a file of `version` (1 or 2, as its header said): its records (converted), its
+/// summaries (a version-1 summary read as `S1` and converted; checked) and a consistent
 /// `dropped_records`.
-pub(crate) fn load_v1<C, R, S>(
+pub(crate) fn load_file<C, R, S1, S>(
     path: &Path,
     text: &str,
-    rules: &V1Rules<'_, C, R, S>,
+    version: u32,
+    rules: &Rules<'_, C, R, S>,
 ) -> Result<Loaded<S, R>>
 where
     C: DeserializeOwned + serde::Serialize,
     R: DeserializeOwned + Clone,
+    S1: DeserializeOwned + Into<S>,
     S: DeserializeOwned,
 {
-    let mut file: FileV1<C, R, S> = parse(path, text)?;
+    let mut file: File<C, R, S> = if version == 1 {
+        let file: File<C, R, S1> = parse(path, text)?;
+        if !file.abandoned_sessions.is_empty() {
+            return Err(invalid_at_key(
+                path,
+                text,
+                "abandoned_sessions",
+                "`abandoned_sessions` is a version-2 key; a version-1 file has none",
+            ));
+        }
+        file.map_summaries(Into::into)
+    } else {
+        parse(path, text)?
+    };
     let metric_name = (rules.metric_name)(&file.config).to_owned();
     let records: Vec<R> = file
         .take_records(path, text, &metric_name)?
@@ -210,5 +252,6 @@ where
         },
         summaries: file.summaries,
         overflowed: file.overflowed_labels,
+        abandoned: file.abandoned_sessions,
     })
 }
