@@ -211,6 +211,24 @@ fn bad_files_give_clear_errors_naming_the_file() {
             golden.replacen("\"unit\": \"ms\"", "\"unit\": \"fortnights\"", 1),
             "fortnights",
         ),
+        (
+            "v1-abandoned.json",
+            golden.replace(
+                "\"overflowed_labels\": 0",
+                "\"overflowed_labels\": 0,\n  \"abandoned_sessions\": {\"a\": 1}",
+            ),
+            "`abandoned_sessions` is a version-2 key",
+        ),
+        (
+            "v2-negative-abandoned.json",
+            golden
+                .replace("\"version\": 1", "\"version\": 2")
+                .replace(
+                    "\"overflowed_labels\": 0",
+                    "\"overflowed_labels\": 0,\n  \"abandoned_sessions\": {\"a\": -1}",
+                ),
+            "invalid value: integer `-1`",
+        ),
     ];
     for (name, contents, expected) in cases {
         let (path, err, _dir) = load_error(name, &contents);

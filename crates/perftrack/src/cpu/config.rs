@@ -17,9 +17,9 @@ use crate::{Result, SamplingInterval};
 /// 16, 1,536 for 64). Statistics: each of up to `max_labels + 2` labels keeps two summaries
 /// (value, peak) of one distribution per reading (`process`, `system` and each core the process
 /// may run on), each up to `exact_limit` exact values (8 bytes each) and a sketch of at most
-/// 32 KiB, plus 208 bytes of its own. With the defaults and 16 cores, that is at most about
+/// 64 KiB, plus 208 bytes of its own. With the defaults and 16 cores, that is at most about
 /// 1,000 × 256 × 600 B ≈ 150 MiB of records (with their own fields) plus 1,002 × 2 × 18 ×
-/// 112,976 B ≈ 3.8 GiB of statistics; the exact values' vectors grow by doubling, so the memory
+/// 145,744 B ≈ 4.9 GiB of statistics; the exact values' vectors grow by doubling, so the memory
 /// allocated can be up to about 1.5 times the statistics' share.
 ///
 /// ```

@@ -20,17 +20,19 @@ use crate::{Error, MemoryUnit, Result};
 /// - **Per-label statistics**: each of up to `max_labels + 2` labels (the unlabelled state and
 ///   `"_other"` included) keeps three summaries (final value, peak, change) of one distribution
 ///   per reading, 14 readings. A distribution holds up to `exact_limit` exact values (8 bytes
-///   each) and a sketch of at most 32 KiB, plus 208 bytes of its own; once a label has seen more
+///   each) and a sketch of at most 64 KiB, plus 208 bytes of its own; once a label has seen more
 ///   than `exact_limit` sessions its exact values are freed and only the sketch remains.
 ///
 /// The worst case, every label at exactly `exact_limit` sessions with every reading available,
 /// is about `max_records × (1,048 + 232 × max_samples) + (max_labels + 2) × 3 × 14 ×
-/// (8 × exact_limit + 32,976)` bytes: with the defaults, 1,000 × 60,440 B + 1,002 × 42 ×
-/// 112,976 B ≈ 58 MiB + 4.4 GiB ≈ 4.5 GiB, almost all of it per-label statistics. The exact
+/// (8 × exact_limit + 65,744)` bytes: with the defaults, 1,000 × 60,440 B + 1,002 × 42 ×
+/// 145,744 B ≈ 58 MiB + 5.7 GiB ≈ 5.8 GiB, almost all of it per-label statistics. The exact
 /// values' vector grows by doubling, so the memory allocated can be higher still (16,384 slots
-/// for 10,000 values: about 6.5 GiB with the defaults). Lower `max_labels` or `exact_limit` to
-/// lower the bound; with `exact_limit: 0` the statistics take at most 1,002 × 42 × 32,976 B ≈
-/// 1.3 GiB with the default `max_labels`.
+/// for 10,000 values: about 7.7 GiB with the defaults). The sketch reaches its 64 KiB only for
+/// readings that span 2⁶⁴ to 1; real readings span far less. Lower `max_labels` or
+/// `exact_limit` to lower the bound; with `exact_limit: 0` the statistics take at most 1,002 ×
+/// 42 × 65,744 B ≈ 2.6 GiB with the default `max_labels`. Active sessions add at most
+/// `max_sessions` sessions (below).
 ///
 /// ```
 /// use perftrack::{MemoryConfig, MemoryUnit};
