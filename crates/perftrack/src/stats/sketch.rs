@@ -212,6 +212,7 @@ impl Store {
         };
         let grow = (self.offset - new_offset) as usize;
         if grow > 0 {
+            self.reserve_for(self.counts.len() + grow);
             self.counts.splice(0..0, std::iter::repeat_n(0, grow));
             self.offset = new_offset;
         }
@@ -234,8 +235,19 @@ impl Store {
             self.counts[0] = self.counts[0].saturating_add(folded);
         }
         let len = (key - self.offset) as usize + 1;
+        self.reserve_for(len);
         self.counts.resize(len, 0);
         len - 1
+    }
+
+    /// Makes room for `len` counts, doubling the capacity as `Vec` would but never past
+    /// [`MAX_BINS`], so that a store never holds more than `MAX_BINS × 8` bytes.
+    fn reserve_for(&mut self, len: usize) {
+        let capacity = self.counts.capacity();
+        if len > capacity {
+            let target = (2 * capacity).min(MAX_BINS).max(len);
+            self.counts.reserve_exact(target - self.counts.len());
+        }
     }
 
     fn merge(&mut self, other: &Store) {
@@ -300,9 +312,12 @@ impl Store {
                 )
             })?;
         }
+        // A parser may have grown the vector past its length (by doubling).
+        let mut counts = data.counts;
+        counts.shrink_to_fit();
         Ok(Self {
             offset: data.offset,
-            counts: data.counts,
+            counts,
             total,
         })
     }
@@ -785,6 +800,7 @@ mod tests {
             x *= 1.5;
         }
         assert_eq!(s.positive.counts.len(), MAX_BINS);
+        assert_eq!(s.positive.counts.capacity(), MAX_BINS);
         let top = s.value_at_rank(s.count() - 1).unwrap();
         let largest = x / 1.5;
         assert!((top - largest).abs() <= RELATIVE_ACCURACY * largest);
