@@ -452,11 +452,107 @@ fn compare_with_only_sketches_needs_the_threshold_plus_the_sketch_error() {
     let row = compare_latency(&base, &scaled(&base, 1.2), &["--fail-on-regression"], 1);
     assert_eq!(row["method"], "sketch");
     assert_eq!(row["verdict"], "regression");
-    // 6 % is beyond the 5 % threshold but not beyond it plus 2 × 1 % of sketch error.
+    // 6 % is beyond the 5 % threshold but not beyond it plus 2 × 0.54 % of sketch error.
     let row = compare_latency(&base, &scaled(&base, 1.06), &["--fail-on-regression"], 0);
     assert_eq!(row["method"], "sketch");
     assert_eq!(row["real"], false, "{row}");
     assert_eq!(row["verdict"], "noise");
+}
+
+/// Rewrites a latency file so that every summary keeps only its sketch (no exact values),
+/// and, with `old_grid`, a sketch as files written before the current grid have it: DDSketch
+/// buckets of relative accuracy 1 %, `k = ceil(ln x / ln γ)` with `γ = 1.01 / 0.99`.
+fn sketch_only(path: &Path, old_grid: bool) {
+    let mut file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for summary in file["summaries"].as_object_mut().unwrap().values_mut() {
+        let exact = summary.as_object_mut().unwrap().remove("exact").unwrap();
+        if old_grid {
+            let ln_gamma = (1.01f64 / 0.99).ln();
+            let keys: Vec<i32> = exact
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| (v.as_f64().unwrap().ln() / ln_gamma).ceil() as i32)
+                .collect();
+            let lowest = *keys.iter().min().unwrap();
+            let mut counts = vec![0u64; (keys.iter().max().unwrap() - lowest + 1) as usize];
+            for k in keys {
+                counts[(k - lowest) as usize] += 1;
+            }
+            summary["sketch"] = json!({
+                "relative_accuracy": 0.01, "zero_count": 0,
+                "positive": {"offset": lowest, "counts": counts},
+                "negative": {"offset": 0, "counts": []},
+            });
+        }
+    }
+    std::fs::write(path, serde_json::to_string(&file).unwrap()).unwrap();
+}
+
+#[test]
+fn compare_allows_each_sketch_its_own_error_and_more_for_old_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = lognormal(3, 2_000);
+    let new = scaled(&base, 1.07);
+    let file = |name: &str, values: &[f64], old_grid: bool| {
+        let path = dir.path().join(name);
+        latency_file(&path, "retrieval", values);
+        sketch_only(&path, old_grid);
+        path
+    };
+    let (base_now, new_now) = (file("b.json", &base, false), file("n.json", &new, false));
+    let (base_old, new_old) = (file("b1.json", &base, true), file("n1.json", &new, true));
+    // The change the sketches show, and the verdict at `threshold`.
+    let compare = |b: &Path, n: &Path, threshold: f64| -> Value {
+        let threshold = threshold.to_string();
+        let out = run(
+            &[
+                &"compare",
+                &b,
+                &n,
+                &"--format",
+                &"json",
+                &"--threshold",
+                &threshold,
+            ],
+            0,
+        );
+        let row = json_of(&out)["rows"][0].clone();
+        assert_eq!(row["method"], "sketch", "{row}");
+        row
+    };
+    let change = |b: &Path, n: &Path| compare(b, n, 0.0)["change"].as_f64().unwrap();
+    let real = |b: &Path, n: &Path, margin: f64| {
+        compare(b, n, change(b, n) - margin)["real"]
+            .as_bool()
+            .unwrap()
+    };
+    let (now, old) = (
+        perftrack::RELATIVE_ACCURACY,
+        (1.0 + 0.01) * (1.0 + perftrack::RELATIVE_ACCURACY) - 1.0,
+    );
+    for (b, n, base_error, new_error) in [
+        (&base_now, &new_now, now, now),
+        (&base_old, &new_old, old, old),
+        (&base_old, &new_now, old, now),
+        (&base_now, &new_old, now, old),
+    ] {
+        let c = change(b, n);
+        let error = base_error + new_error;
+        eprintln!(
+            "{} → {}: change {c}, error {error}",
+            b.display(),
+            n.display()
+        );
+        // Each side's p95 is within its sketch's error of the exact one, and the exact p95s
+        // differ by 7 %.
+        let lowest = 1.07 * (1.0 - new_error) / (1.0 + base_error) - 1.0;
+        let highest = 1.07 * (1.0 + new_error) / (1.0 - base_error) - 1.0;
+        assert!((lowest..=highest).contains(&c), "{c}");
+        // A change is real only beyond the threshold plus both sides' errors.
+        assert!(real(b, n, error + 0.001), "{c} with error {error}");
+        assert!(!real(b, n, error - 0.001), "{c} with error {error}");
+    }
 }
 
 #[test]

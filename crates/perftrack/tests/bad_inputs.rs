@@ -908,6 +908,66 @@ fn overflowing(t: &mut Table) {
     );
 }
 
+/// Sketches that are neither on the current grid (`scale` 6) nor on the one before it
+/// (`relative_accuracy` 0.01), or larger than their grid allows.
+fn sketches(t: &mut Table) {
+    let dir = t.dir.clone();
+    let trackers = Trackers::new();
+    let too_many = vec![1u64; 4097];
+    let cases: [(&'static str, &str, serde_json::Value); 5] = [
+        (
+            "a sketch with another `scale`",
+            "scale.json",
+            json!({"scale": 5, "relative_accuracy": null}),
+        ),
+        (
+            "a sketch with another `relative_accuracy`",
+            "accuracy.json",
+            json!({"relative_accuracy": 0.02}),
+        ),
+        (
+            "a sketch with both `scale` and `relative_accuracy`",
+            "both.json",
+            json!({"scale": 6}),
+        ),
+        (
+            "a sketch with neither `scale` nor `relative_accuracy`",
+            "neither.json",
+            json!({"relative_accuracy": null}),
+        ),
+        (
+            "a `scale` 6 sketch store of more than 4096 buckets",
+            "buckets.json",
+            json!({"scale": 6, "relative_accuracy": null,
+                   "positive": {"offset": 0, "counts": too_many}}),
+        ),
+    ];
+    for (input, name, change) in cases {
+        let load = |k: &dyn PerformanceTracker| {
+            let mut summary = ones(1);
+            for (key, value) in change.as_object().unwrap() {
+                summary["sketch"][key] = value.clone();
+            }
+            summary["sketch"]
+                .as_object_mut()
+                .unwrap()
+                .retain(|_, v| !v.is_null());
+            let mut file = v1(k.tracker_type());
+            file["summaries"] = json!({"a": summary});
+            let p = write(&dir, name, serde_json::to_string_pretty(&file).unwrap());
+            k.load_metrics(&p).map(drop)
+        };
+        t.same(
+            "`load_metrics` (latency, throughput)",
+            input,
+            [
+                ("LatencyTracker", load(&trackers.latency)),
+                ("ThroughputTracker", load(&trackers.throughput)),
+            ],
+        );
+    }
+}
+
 /// `load_any`: what is not a metrics file or a run container, and run containers that cannot
 /// be read. Their nested files fail as `load_metrics` does, named `run.json#/trackers/<type>`.
 fn loading_any(t: &mut Table) {
@@ -966,6 +1026,7 @@ fn table() -> Table {
     units(&mut t);
     loading(&mut t);
     overflowing(&mut t);
+    sketches(&mut t);
     merging(&mut t);
     loading_any(&mut t);
     saving(&mut t);

@@ -122,3 +122,44 @@ fn a_nested_files_errors_name_it_inside_the_container() {
         "{err}"
     );
 }
+
+/// Takes every `sketch` out of `value` (checking that it is on the current grid), and counts
+/// them.
+fn without_sketches(value: &mut Value) -> usize {
+    match value {
+        Value::Object(map) => {
+            let mut n = 0;
+            if let Some(sketch) = map.remove("sketch") {
+                assert_eq!(sketch["scale"], 6, "{sketch}");
+                assert!(sketch.get("relative_accuracy").is_none(), "{sketch}");
+                n += 1;
+            }
+            n + map.values_mut().map(without_sketches).sum::<usize>()
+        }
+        Value::Array(items) => items.iter_mut().map(without_sketches).sum(),
+        _ => 0,
+    }
+}
+
+#[test]
+fn files_with_sketches_of_the_grid_before_scale_load_as_they_did() {
+    // tests/data/ddsketch holds the golden files as they were written before the sketch moved
+    // to the base-2 exponential grid: every sketch `"relative_accuracy": 0.01`. Their summaries
+    // keep exact values, so everything but the sketches' buckets loads as the current files.
+    for kind in ["latency", "throughput", "memory", "cpu"] {
+        let old = data(&format!("ddsketch/{kind}.json"));
+        let text = std::fs::read_to_string(&old).unwrap();
+        assert!(text.contains("\"relative_accuracy\": 0.01"), "{kind}");
+        assert!(!text.contains("\"scale\""), "{kind}");
+        let loaded = load_any(&old).unwrap();
+        let mut from_old = without_end_time(&loaded.trackers[0].tracker.metrics_json().unwrap());
+        let current = data(&format!("golden/{kind}-v1.json"));
+        let loaded = load_any(&current).unwrap();
+        let mut from_current =
+            without_end_time(&loaded.trackers[0].tracker.metrics_json().unwrap());
+        let sketches = without_sketches(&mut from_old);
+        assert!(sketches > 0, "{kind}");
+        assert_eq!(sketches, without_sketches(&mut from_current), "{kind}");
+        assert_eq!(from_old, from_current, "{kind}");
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use perftrack::{Distribution, LatencyConfig, LatencyTracker, Status, TimeUnit, Timestamp};
+use perftrack::{Distribution, LatencyConfig, LatencyTracker, Sketch, Status, TimeUnit, Timestamp};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution as _, LogNormal};
@@ -59,22 +59,246 @@ fn known_latencies_give_the_textbook_statistics() {
     ));
 }
 
+/// The largest relative error of the sketch's estimates of the order statistics at 0.1 %
+/// steps (and the extremes) of `values`, measured against the exact ones.
+fn worst_rank_error(values: &[f64]) -> f64 {
+    let mut sketch = Sketch::default();
+    for v in values {
+        sketch.add(*v);
+    }
+    assert_eq!(sketch.count(), values.len() as u64);
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let last = sorted.len() - 1;
+    (0..=1000)
+        .map(|i| i * last / 1000)
+        .map(|rank| {
+            let exact = sorted[rank];
+            let got = sketch.value_at_rank(rank as u64).unwrap();
+            (got - exact).abs() / exact.abs()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The largest relative error of a distribution's sketched p50, p90, p95 and p99, each against
+/// the larger magnitude of the two order statistics it interpolates (numpy's "linear"), and
+/// against the exact percentile.
+fn worst_percentile_error(d: &Distribution, values: &[f64]) -> (f64, f64) {
+    let s = d.statistics(1.0, "x").unwrap();
+    assert!(!s.percentiles_exact);
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut worst = (0.0f64, 0.0f64);
+    for (got, q) in [(s.p50, 0.5), (s.p90, 0.9), (s.p95, 0.95), (s.p99, 0.99)] {
+        let rank = q * (sorted.len() - 1) as f64;
+        let (lo, hi) = (sorted[rank.floor() as usize], sorted[rank.ceil() as usize]);
+        let exact = numpy_linear(values, q);
+        worst.0 = worst.0.max((got - exact).abs() / lo.abs().max(hi.abs()));
+        worst.1 = worst.1.max((got - exact).abs() / exact.abs());
+    }
+    worst
+}
+
 #[test]
-fn percentiles_of_a_million_log_normal_values_are_within_one_percent() {
+fn percentiles_of_a_million_log_normal_values_are_within_the_relative_accuracy() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let log_normal = LogNormal::new(-3.0, 1.0).unwrap();
     let values: Vec<f64> = (0..1_000_000)
         .map(|_| log_normal.sample(&mut rng))
         .collect();
     let d = distribution(&values, 10_000);
+    assert_eq!(d.relative_accuracy(), perftrack::RELATIVE_ACCURACY);
+    let (percentiles, _) = worst_percentile_error(&d, &values);
+    let ranks = worst_rank_error(&values);
+    eprintln!("log-normal: percentiles within {percentiles:e}, order statistics within {ranks:e}");
+    assert!(percentiles <= 0.006, "{percentiles}");
+    assert!(ranks <= 0.006, "{ranks}");
+    assert!(
+        ranks <= perftrack::RELATIVE_ACCURACY * (1.0 + 1e-9),
+        "{ranks}"
+    );
     let s = d.statistics(1.0, "s").unwrap();
-    assert!(!s.percentiles_exact);
-    for (got, q) in [(s.p50, 0.5), (s.p90, 0.9), (s.p95, 0.95), (s.p99, 0.99)] {
-        let exact = numpy_linear(&values, q);
-        assert!(close(got, exact, 0.01), "p{q}: {got} vs {exact}");
-    }
     let mean = values.iter().sum::<f64>() / values.len() as f64;
     assert!(close(s.mean, mean, 1e-9));
+}
+
+#[test]
+fn percentiles_of_a_million_values_of_both_signs_are_within_the_relative_accuracy() {
+    // 30 % negative, magnitudes log-normal around 1 (and some zeros).
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let log_normal = LogNormal::new(0.0, 2.0).unwrap();
+    let values: Vec<f64> = (0..1_000_000)
+        .map(|_| {
+            let magnitude = log_normal.sample(&mut rng);
+            match rng.random_range(0..100) {
+                0 => 0.0,
+                1..30 => -magnitude,
+                _ => magnitude,
+            }
+        })
+        .collect();
+    let d = distribution(&values, 10_000);
+    let (percentiles, _) = worst_percentile_error(&d, &values);
+    let ranks = worst_rank_error(
+        &values
+            .iter()
+            .copied()
+            .filter(|v| *v != 0.0)
+            .collect::<Vec<_>>(),
+    );
+    eprintln!("both signs: percentiles within {percentiles:e}, order statistics within {ranks:e}");
+    assert!(percentiles <= 0.006, "{percentiles}");
+    assert!(ranks <= 0.006, "{ranks}");
+    // The zeros are exact.
+    let mut sketch = Sketch::default();
+    for v in &values {
+        sketch.add(*v);
+    }
+    let zeros = values.iter().filter(|v| **v == 0.0).count() as u64;
+    let negatives = values.iter().filter(|v| **v < 0.0).count() as u64;
+    assert_eq!(sketch.value_at_rank(negatives), Some(0.0));
+    assert_eq!(sketch.value_at_rank(negatives + zeros - 1), Some(0.0));
+    assert!(sketch.value_at_rank(negatives + zeros).unwrap() > 0.0);
+}
+
+#[test]
+fn a_power_of_two_is_the_upper_bound_of_its_bucket() {
+    // Bucket i holds (2^(i/64), 2^((i+1)/64)]: 2^e is the top of its bucket, whose
+    // representative lies α below it; the next double up starts the next bucket, α above.
+    let a = perftrack::RELATIVE_ACCURACY;
+    for e in [-30, -10, -1, 0, 1, 3, 20, 60] {
+        let power = 2f64.powi(e);
+        for (v, want) in [
+            (power, power * (1.0 - a)),
+            (f64::from_bits(power.to_bits() + 1), power * (1.0 + a)),
+            (f64::from_bits(power.to_bits() - 1), power * (1.0 - a)),
+            (-power, -power * (1.0 - a)),
+        ] {
+            let mut sketch = Sketch::default();
+            sketch.add(v);
+            let got = sketch.value_at_rank(0).unwrap();
+            assert!((got - want).abs() <= 1e-14 * power, "{v}: {got} vs {want}");
+        }
+    }
+}
+
+/// The bucket key of `x > 0` in sketches saved before the current grid (DDSketch, α = 1 %).
+fn old_key(x: f64) -> i32 {
+    (x.ln() / (1.01f64 / 0.99).ln()).ceil() as i32
+}
+
+/// The saved form of a distribution of `values` (all magnitudes at least 10⁻¹²) whose sketch is
+/// on the grid before the current one, as files written before it hold it.
+fn old_summary(values: &[f64]) -> serde_json::Value {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let store = |keys: Vec<i32>| {
+        let (Some(&lo), Some(&hi)) = (keys.iter().min(), keys.iter().max()) else {
+            return serde_json::json!({"offset": 0, "counts": []});
+        };
+        let mut counts = vec![0u64; (hi - lo + 1) as usize];
+        for k in keys {
+            counts[(k - lo) as usize] += 1;
+        }
+        serde_json::json!({"offset": lo, "counts": counts})
+    };
+    let positive = values
+        .iter()
+        .filter(|v| **v > 0.0)
+        .map(|v| old_key(*v))
+        .collect();
+    let negative = values
+        .iter()
+        .filter(|v| **v < 0.0)
+        .map(|v| old_key(-v))
+        .collect();
+    serde_json::json!({
+        "count": values.len(), "failed": 0, "cancelled": 0,
+        "sum": values.iter().sum::<f64>(),
+        "min": values.iter().copied().fold(f64::INFINITY, f64::min),
+        "max": values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        "mean": mean,
+        "m2": values.iter().map(|v| (v - mean).powi(2)).sum::<f64>(),
+        "last": values[values.len() - 1], "last_time": "2025-01-02T03:04:05Z",
+        "sketch": {
+            "relative_accuracy": 0.01, "zero_count": 0,
+            "positive": store(positive), "negative": store(negative),
+        }
+    })
+}
+
+#[test]
+fn an_old_sketch_loads_within_its_wider_bound() {
+    let bound = 1.01 * (1.0 + perftrack::RELATIVE_ACCURACY) - 1.0;
+    assert!((bound - 0.01547).abs() < 1e-5);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+    let log_normal = LogNormal::new(-4.0, 1.5).unwrap();
+    let positive: Vec<f64> = (0..200_000).map(|_| log_normal.sample(&mut rng)).collect();
+    let both: Vec<f64> = positive
+        .iter()
+        .map(|v| if rng.random_range(0..4) == 0 { -v } else { *v })
+        .collect();
+    for values in [&positive, &both] {
+        let d: Distribution = serde_json::from_value(old_summary(values)).unwrap();
+        assert_eq!(d.count(), values.len() as u64);
+        assert!((d.relative_accuracy() - bound).abs() < 1e-15);
+        let (against_neighbours, against_exact) = worst_percentile_error(&d, values);
+        eprintln!(
+            "old sketch: percentiles within {against_neighbours:e} ({against_exact:e} of the exact)"
+        );
+        assert!(
+            against_neighbours <= bound * (1.0 + 1e-9),
+            "{against_neighbours}"
+        );
+        // It saves on the current grid, with the same buckets.
+        let saved = serde_json::to_value(&d).unwrap();
+        assert_eq!(saved["sketch"]["scale"], 6);
+        assert!(saved["sketch"].get("relative_accuracy").is_none());
+        let again: Distribution = serde_json::from_value(saved).unwrap();
+        assert_eq!(again.statistics(1.0, "x"), d.statistics(1.0, "x"));
+        // Merged with a sketch of the current grid, the wider bound stays.
+        let mut merged = distribution(&values[..100], 0);
+        merged.merge(&d);
+        assert_eq!(merged.relative_accuracy(), d.relative_accuracy());
+    }
+}
+
+#[test]
+fn a_sketch_needs_exactly_one_supported_scale_or_old_relative_accuracy() {
+    let summary = |sketch: serde_json::Value| {
+        let mut s = old_summary(&[1.5]);
+        for (key, value) in sketch.as_object().unwrap() {
+            s["sketch"][key] = value.clone();
+        }
+        s["sketch"]
+            .as_object_mut()
+            .unwrap()
+            .retain(|_, v| !v.is_null());
+        serde_json::from_value::<Distribution>(s).map_err(|e| e.to_string())
+    };
+    assert!(summary(serde_json::json!({})).is_ok());
+    assert!(summary(serde_json::json!({"relative_accuracy": null, "scale": 6})).is_ok());
+    for (sketch, message) in [
+        (
+            serde_json::json!({"relative_accuracy": null, "scale": 5}),
+            "sketch `scale` 5 is not supported; the only supported scale is 6",
+        ),
+        (
+            serde_json::json!({"relative_accuracy": 0.02}),
+            "sketch `relative_accuracy` 0.02 is not supported; the only supported value is 0.01",
+        ),
+        (
+            serde_json::json!({"scale": 6}),
+            "sketch has both `scale` and `relative_accuracy`",
+        ),
+        (
+            serde_json::json!({"relative_accuracy": null}),
+            "sketch has neither `scale` nor `relative_accuracy`",
+        ),
+    ] {
+        let err = summary(sketch.clone()).unwrap_err();
+        assert!(err.contains(message), "{sketch}: {err}");
+    }
 }
 
 #[test]
@@ -121,12 +345,13 @@ proptest! {
     }
 
     #[test]
-    fn sketch_mode_is_within_one_percent(values in prop::collection::vec(1e-6f64..1e6, 2..2000)) {
+    fn sketch_mode_is_within_the_relative_accuracy(values in prop::collection::vec(1e-6f64..1e6, 2..2000)) {
         let s = distribution(&values, 0).statistics(1.0, "x").unwrap();
         prop_assert!(!s.percentiles_exact);
         for (got, q) in [(s.p50, 0.5), (s.p90, 0.9), (s.p95, 0.95), (s.p99, 0.99)] {
             let exact = numpy_linear(&values, q);
-            prop_assert!((got - exact).abs() <= 0.01 * exact * (1.0 + 1e-9), "p{}: {} vs {}", q, got, exact);
+            let bound = perftrack::RELATIVE_ACCURACY * exact * (1.0 + 1e-9);
+            prop_assert!((got - exact).abs() <= bound, "p{}: {} vs {}", q, got, exact);
         }
     }
 
@@ -163,7 +388,7 @@ proptest! {
 }
 
 /// Values of both signs, zero, and magnitudes from 1e-6 to 1e11: a ratio of 1e17, within the
-/// 6·10¹⁷ the sketch spans before it coarsens the smallest magnitudes (`Sketch`'s docs).
+/// 2⁶⁴ ≈ 1.8·10¹⁹ the sketch spans before it coarsens the smallest magnitudes (`Sketch`'s docs).
 fn any_magnitude() -> impl Strategy<Value = f64> {
     prop_oneof![
         1 => Just(0.0),

@@ -13,9 +13,13 @@ const QUANTILES: [f64; 4] = [0.50, 0.90, 0.95, 0.99];
 ///
 /// Count, failed, cancelled, sum, min, max, mean, variance (Welford's M2) and the last value
 /// are exact. Percentiles are exact (numpy's default "linear" definition) while the
-/// distribution holds at most `exact_limit` values, and within 1 % relative error beyond that,
-/// from a [`Sketch`]. Memory: at most 32 KiB for the sketch plus 8 bytes per exact value kept,
-/// whatever the number of measurements.
+/// distribution holds at most `exact_limit` values, and within [`RELATIVE_ACCURACY`] (≈ 0.54 %)
+/// relative error beyond that, from a [`Sketch`] ([`relative_accuracy`] says which bound holds).
+/// Memory: at most 64 KiB for the sketch plus 8 bytes per exact value kept, whatever the number
+/// of measurements.
+///
+/// [`RELATIVE_ACCURACY`]: crate::RELATIVE_ACCURACY
+/// [`relative_accuracy`]: Distribution::relative_accuracy
 ///
 /// ```
 /// use perftrack::{Distribution, Status, Timestamp};
@@ -102,6 +106,29 @@ impl Distribution {
     /// ```
     pub fn exact_values(&self) -> Option<&[f64]> {
         self.exact_complete.then_some(self.exact.as_slice())
+    }
+
+    /// The bound on the relative error of the percentiles [`statistics`](Self::statistics)
+    /// reports: 0 while the distribution holds all its exact values (the percentiles are
+    /// exact), otherwise its sketch's [`Sketch::relative_accuracy`]: [`RELATIVE_ACCURACY`], or
+    /// about 1.547 % when the sketch came from a file written before the current sketch grid.
+    ///
+    /// [`RELATIVE_ACCURACY`]: crate::RELATIVE_ACCURACY
+    ///
+    /// ```
+    /// use perftrack::{Distribution, Status, Timestamp};
+    /// let mut d = Distribution::new(1);
+    /// d.record(1.0, Status::Ok, Timestamp::now());
+    /// assert_eq!(d.relative_accuracy(), 0.0);
+    /// d.record(2.0, Status::Ok, Timestamp::now());
+    /// assert_eq!(d.relative_accuracy(), perftrack::RELATIVE_ACCURACY);
+    /// ```
+    pub fn relative_accuracy(&self) -> f64 {
+        if self.exact_complete {
+            0.0
+        } else {
+            self.sketch.relative_accuracy()
+        }
     }
 
     /// Records one measurement that ended at `at`. Non-finite values are ignored (a duration
@@ -257,7 +284,8 @@ impl Distribution {
 
     /// Interpolates between the sketch's estimates of the two order statistics around each
     /// quantile's fractional rank, as numpy's "linear" method does between exact ones; each
-    /// estimate is within 1 % of its order statistic, so the result is within 1 % too.
+    /// estimate is within the sketch's relative accuracy of its order statistic, so the result
+    /// is within it too.
     fn sketch_quantiles(&self, out: &mut [f64; QUANTILES.len()]) {
         let last_rank = (self.count - 1) as f64;
         let mut ranks = [0u64; 2 * QUANTILES.len()];
@@ -301,7 +329,8 @@ impl Distribution {
 
     /// Fills `out[i]` with how many values are at most `bounds[i]` (ascending; `out` as
     /// long): exact while the distribution holds exact values, otherwise from the sketch,
-    /// where only values within 1 % of a bound can be counted on the wrong side of it.
+    /// where only values within its relative accuracy of a bound can be counted on the wrong
+    /// side of it.
     #[cfg(any(test, feature = "prometheus"))]
     pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
         if self.exact_complete {
@@ -460,7 +489,7 @@ mod tests {
         assert_eq!(d.exact.capacity(), 0);
         let s = d.statistics(1.0, "s").unwrap();
         assert!(!s.percentiles_exact);
-        assert!((s.median - 2.5).abs() <= 0.01 * 2.5);
+        assert!((s.median - 2.5).abs() <= crate::RELATIVE_ACCURACY * 2.5);
     }
 
     #[test]
@@ -482,8 +511,8 @@ mod tests {
                 assert_eq!(out.to_vec(), exact);
             } else {
                 for ((got, want), b) in out.iter().zip(&exact).zip(bounds) {
-                    // Values are 1 ms apart: within 1 % of a bound lie at most b / 50 ms of them.
-                    let slack = (b * 0.0101 / 0.001).ceil() as u64 + 1;
+                    // Values are 1 ms apart: within α of a bound lie at most 2αb / 1 ms of them.
+                    let slack = (2.0 * crate::RELATIVE_ACCURACY * b / 0.001).ceil() as u64 + 1;
                     assert!(got.abs_diff(*want) <= slack, "{b}: {got} vs {want}");
                 }
             }
@@ -537,10 +566,12 @@ mod tests {
             last_time: Some(t(0)),
             exact: None,
             sketch: SketchData {
-                relative_accuracy: super::super::RELATIVE_ACCURACY,
+                scale: Some(6),
+                relative_accuracy: None,
                 zero_count: 0,
+                // 1.0 = 2^0 is the upper bound of bucket -1.
                 positive: super::super::sketch::StoreData {
-                    offset: 0,
+                    offset: -1,
                     counts: vec![n],
                 },
                 negative: Default::default(),

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 /// `count`, `failed`, `cancelled`, `sum`, `min`, `max`, `mean`, `stddev` (population, as
 /// numpy's default) and `last` are exact. The percentiles use numpy's default "linear"
 /// definition; they are exact when `percentiles_exact` is true (the label held at most
-/// `exact_limit` values) and within 1 % relative error otherwise.
+/// `exact_limit` values) and within the sketch's relative accuracy otherwise:
+/// [`RELATIVE_ACCURACY`] ≈ 0.54 %, or about 1.547 % for a sketch read from a file written before
+/// the current sketch grid ([`Distribution::relative_accuracy`]).
 ///
 /// ```
 /// use perftrack::{LatencyConfig, LatencyTracker};
@@ -63,7 +65,8 @@ pub struct Statistics {
     pub last: f64,
     /// The unit of every value above.
     pub unit: String,
-    /// Whether the percentiles are exact (true) or from the sketch (within 1 %).
+    /// Whether the percentiles are exact (true) or from the sketch (within its relative
+    /// accuracy, [`RELATIVE_ACCURACY`] ≈ 0.54 % for sketches of the current grid).
     pub percentiles_exact: bool,
 }
 

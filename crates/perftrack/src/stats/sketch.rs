@@ -1,58 +1,169 @@
-//! A bounded, mergeable quantile sketch with a relative-error guarantee (the DDSketch scheme).
+//! A bounded, mergeable quantile sketch with a relative-error guarantee, on OpenTelemetry's
+//! base-2 exponential histogram grid at scale 6.
 //!
-//! A value `x > 0` falls into bucket `k = ceil(ln x / ln γ)` with `γ = (1 + α) / (1 − α)`; the
-//! bucket's representative `2γᵏ / (γ + 1)` is within `α·x` of every value in it. Negative values
-//! use a mirrored store, and values too close to zero to index share one zero bucket. Two
-//! sketches merge by adding bucket counts, so a merged sketch is exactly the sketch of all values.
+//! Bucket `i` holds the magnitudes in `(γⁱ, γⁱ⁺¹]` with `γ = 2^(2^-6) = 2^(1/64)`: 64 buckets per
+//! power of two, upper bounds inclusive, exactly as OTLP's exponential histogram buckets them, so
+//! a store's `offset` and counts are OTLP's `Buckets { offset, bucket_counts }`. The bucket's
+//! representative `2LU / (L + U)` (`L = γⁱ`, `U = γⁱ⁺¹`) is within
+//! α = (γ − 1) / (γ + 1) ≈ 0.5415 % of every value in it. Negative values use a mirrored store,
+//! and values too close to zero to index share one zero bucket. Two sketches merge by adding
+//! bucket counts, so a merged sketch is exactly the sketch of all values.
 //!
 //! Each store keeps at most [`MAX_BINS`] contiguous buckets. That spans a ratio of
-//! `γ^2048 ≈ 6·10¹⁷` between the smallest and largest magnitude (a nanosecond to nineteen
+//! `γ^4096 = 2^64 ≈ 1.8·10¹⁹` between the smallest and largest magnitude (a nanosecond to 584
 //! years); if values ever span more, the buckets nearest zero are folded together, which only
-//! coarsens the smallest magnitudes. Memory: at most 2 × 2048 × 8 bytes = 32 KiB.
+//! coarsens the smallest magnitudes. Memory: at most 2 × 4096 × 8 bytes = 64 KiB.
+//!
+//! Sketches saved before this grid (DDSketch buckets with α = 1 %) load by moving each old
+//! bucket's representative, with its count, into the new grid; such a sketch's quantiles are
+//! within `(1 + 0.01)(1 + α) − 1 ≈ 1.547 %`, and it says so ([`Sketch::relative_accuracy`]).
 
 use serde::{Deserialize, Serialize};
 
-/// The relative accuracy α of every sketch: quantiles are within 1 % of the true value.
+/// The relative accuracy α of a sketch built by recording or merging values: every quantile is
+/// within α ≈ 0.5415 % of the true value. α = (γ − 1) / (γ + 1) with γ = 2^(1/64), the grid's
+/// base; a sketch loaded from an older file may have a wider bound
+/// ([`Sketch::relative_accuracy`]).
 ///
 /// ```
-/// assert_eq!(perftrack::RELATIVE_ACCURACY, 0.01);
+/// assert_eq!(perftrack::RELATIVE_ACCURACY, 0.005_415_159_415_902_569);
+/// let gamma = 2f64.powf(1.0 / 64.0);
+/// assert!((perftrack::RELATIVE_ACCURACY - (gamma - 1.0) / (gamma + 1.0)).abs() < 1e-15);
 /// ```
-pub const RELATIVE_ACCURACY: f64 = 0.01;
-/// γ = (1 + α) / (1 − α).
-const GAMMA: f64 = 1.020_202_020_202_02;
-/// 1 / ln γ, precomputed (a unit test checks it against the formula).
-const INV_LN_GAMMA: f64 = 49.998_333_288_886_78;
-/// ln γ, precomputed.
-const LN_GAMMA: f64 = 0.020_000_666_706_669_435;
-/// 2 / (γ + 1): scales γᵏ to the bucket's representative value.
-const REPRESENTATIVE: f64 = 2.0 / (GAMMA + 1.0);
+pub const RELATIVE_ACCURACY: f64 = 0.005_415_159_415_902_569;
+/// The OpenTelemetry scale of the grid: 2^6 buckets per power of two.
+const SCALE: i32 = 6;
+/// Buckets per power of two: 2^SCALE.
+const BUCKETS_PER_OCTAVE: i32 = 1 << SCALE;
+/// The grid's base γ = 2^(2^-6).
+#[cfg(test)]
+const GAMMA: f64 = 1.010_889_286_051_700_5;
+/// 2γ / (γ + 1): scales γⁱ to the representative 2LU / (L + U) of bucket i.
+const REPRESENTATIVE: f64 = 1.005_415_159_415_902_6;
 /// Magnitudes below this count as zero.
 const MIN_INDEXABLE: f64 = 1e-12;
 /// Magnitudes above this share the top bucket (no measurement comes near it).
+#[cfg(test)]
 const MAX_INDEXABLE: f64 = 1e300;
 /// The key of [`MIN_INDEXABLE`].
-const MIN_KEY: i32 = -1381;
-/// The key of [`MAX_INDEXABLE`].
-const MAX_KEY: i32 = 34538;
+const MIN_KEY: i32 = -2552;
+/// The key of `MAX_INDEXABLE` (10³⁰⁰): larger magnitudes share its bucket.
+const MAX_KEY: i32 = 63781;
 /// The most buckets one store keeps.
-const MAX_BINS: usize = 2048;
+const MAX_BINS: usize = 4096;
 
-/// The bucket key of a magnitude `m >= MIN_INDEXABLE`.
-#[inline]
-fn key(magnitude: f64) -> i32 {
-    let m = magnitude.min(MAX_INDEXABLE);
-    // The product lies in [MIN_KEY - 1, MAX_KEY], far inside i32. `f64::ceil` is a libm call on
-    // baseline x86-64, so round up by hand: truncate, then step up if something was cut off.
-    let x = m.ln() * INV_LN_GAMMA;
-    let truncated = x as i32;
-    let ceil = truncated + i32::from(f64::from(truncated) < x);
-    ceil.clamp(MIN_KEY, MAX_KEY)
+/// The low 52 bits of an `f64`: its mantissa without the implicit leading 1.
+const FRACTION_BITS: u32 = 52;
+const FRACTION_MASK: u64 = (1 << FRACTION_BITS) - 1;
+
+/// `BOUNDARIES[j]` is the fraction (the mantissa's low 52 bits) of the smallest `f64` above
+/// 2^(j/64), for `j` in `0..64`: a mantissa `m` in `[1, 2)` lies above the grid boundary
+/// 2^(j/64) exactly when its fraction is at least `BOUNDARIES[j]`. 2^(j/64) is irrational for
+/// `j > 0`, so no `f64` equals it; `BOUNDARIES[0]` is the smallest fraction above 1. A unit test
+/// checks every entry in exact integer arithmetic.
+#[rustfmt::skip]
+const BOUNDARIES: [u64; 64] = [
+    0x0000000000001, 0x02c9a3e778061, 0x059b0d3158575, 0x0874518759bc9,
+    0x0b5586cf98910, 0x0e3ec32d3d1a3, 0x11301d0125b51, 0x1429aaea92de0,
+    0x172b83c7d517b, 0x1a35beb6fcb76, 0x1d4873168b9ab, 0x2063b88628cd7,
+    0x2387a6e756239, 0x26b4565e27cde, 0x29e9df51fdee2, 0x2d285a6e4030c,
+    0x306fe0a31b716, 0x33c08b2641700, 0x371a7373aa9cb, 0x3a7db34e59ff7,
+    0x3dea64c123423, 0x4160a21f72e2a, 0x44e086061892e, 0x486a2b5c13cd1,
+    0x4bfdad5362a28, 0x4f9b2769d2ca7, 0x5342b569d4f82, 0x56f4736b527db,
+    0x5ab07dd48542a, 0x5e76f15ad2149, 0x6247eb03a5585, 0x6623882552225,
+    0x6a09e667f3bcd, 0x6dfb23c651a2f, 0x71f75e8ec5f74, 0x75feb564267c9,
+    0x7a11473eb0187, 0x7e2f336cf4e63, 0x82589994cce13, 0x868d99b4492ed,
+    0x8ace5422aa0dc, 0x8f1ae99157737, 0x93737b0cdc5e5, 0x97d829fde4e50,
+    0x9c49182a3f091, 0xa0c667b5de565, 0xa5503b23e255d, 0xa9e6b5579fdc0,
+    0xae89f995ad3ae, 0xb33a2b84f15fb, 0xb7f76f2fb5e47, 0xbcc1e904bc1d3,
+    0xc199bdd85529d, 0xc67f12e57d14c, 0xcb720dcef906a, 0xd072d4a07897c,
+    0xd5818dcfba488, 0xda9e603db3286, 0xdfc97337b9b5f, 0xe502ee78b3ff7,
+    0xea4afa2a490da, 0xefa1bee615a28, 0xf50765b6e4541, 0xfa7c1819e90d9,
+];
+
+/// The mantissa's top bits pick one of this many equal cells of `[1, 2)`. A cell (width 1/128)
+/// is narrower than the narrowest bucket (2^(1/64) − 1 ≈ 0.0109), so at most one boundary lies
+/// inside it.
+const CELL_BITS: u32 = 7;
+const CELLS: usize = 1 << CELL_BITS;
+
+/// Per cell: how many boundaries lie at or below its start (every mantissa in the cell is above
+/// them), and the fraction of the next boundary (`1 << 52`, above every fraction, when none is
+/// left). Computed at compile time from [`BOUNDARIES`], which also checks that no cell holds two.
+const CELL_BELOW: [u8; CELLS] = cell_tables().0;
+const CELL_NEXT: [u64; CELLS] = cell_tables().1;
+
+const fn cell_tables() -> ([u8; CELLS], [u64; CELLS]) {
+    let mut below = [0u8; CELLS];
+    let mut next = [0u64; CELLS];
+    let mut cell = 0;
+    while cell < CELLS {
+        let start = (cell as u64) << (FRACTION_BITS - CELL_BITS);
+        let end = ((cell as u64) + 1) << (FRACTION_BITS - CELL_BITS);
+        let mut n = 0;
+        while n < BOUNDARIES.len() && BOUNDARIES[n] <= start {
+            n += 1;
+        }
+        below[cell] = n as u8;
+        next[cell] = if n < BOUNDARIES.len() {
+            BOUNDARIES[n]
+        } else {
+            1 << FRACTION_BITS
+        };
+        // The boundary after `next` starts a later cell.
+        assert!(n + 1 >= BOUNDARIES.len() || BOUNDARIES[n + 1] >= end);
+        cell += 1;
+    }
+    (below, next)
 }
 
-/// The representative value of bucket `key`.
+/// The bucket key of a magnitude `m >= MIN_INDEXABLE` (any positive normal `f64` works):
+/// `e·64 + ceil(64·log2(f)) − 1` for `m = f·2^e` with `f` in `[1, 2)`, so 2^e itself is the
+/// upper bound of bucket `e·64 − 1`. The `ceil(64·log2(f))`, the number of boundaries 2^(j/64)
+/// that `f` exceeds, comes exactly from the bits of `f`: a table gives the count up to the
+/// start of `f`'s cell and one comparison adds the boundary inside it, with no logarithm and no
+/// rounding. Clamped to `MIN_KEY..=MAX_KEY`.
+#[inline]
+fn key(magnitude: f64) -> i32 {
+    let bits = magnitude.to_bits();
+    // The biased exponent has 11 bits, so this is in -1023..=1024, and the key far inside i32.
+    let exponent = ((bits >> FRACTION_BITS) & 0x7ff) as i32 - 1023;
+    let fraction = bits & FRACTION_MASK;
+    let cell = (fraction >> (FRACTION_BITS - CELL_BITS)) as usize;
+    let above = i32::from(CELL_BELOW[cell]) + i32::from(fraction >= CELL_NEXT[cell]);
+    (exponent * BUCKETS_PER_OCTAVE + above - 1).clamp(MIN_KEY, MAX_KEY)
+}
+
+/// The representative value of bucket `key`: 2LU / (L + U) = γ^key · 2γ / (γ + 1).
 #[inline]
 fn value(key: i32) -> f64 {
-    (f64::from(key) * LN_GAMMA).exp() * REPRESENTATIVE
+    (f64::from(key) / f64::from(BUCKETS_PER_OCTAVE)).exp2() * REPRESENTATIVE
+}
+
+/// The grid of sketches saved before `scale` (a DDSketch with α = 1 %), read by
+/// [`Sketch::from_data`] and moved into the current grid.
+mod legacy {
+    /// α of the old grid.
+    pub(super) const RELATIVE_ACCURACY: f64 = 0.01;
+    /// The bound of a sketch moved from the old grid: `(1 + 0.01)(1 + α) − 1` with the current
+    /// α (the old representative is within 1 % of a value, the new one within α of it).
+    pub(super) const MOVED_RELATIVE_ACCURACY: f64 = 0.015_469_311_010_061_595;
+    /// γ = (1 + α) / (1 − α).
+    pub(super) const GAMMA: f64 = 1.020_202_020_202_02;
+    /// ln γ, as the old grid computed its representatives.
+    const LN_GAMMA: f64 = 0.020_000_666_706_669_435;
+    /// 2 / (γ + 1): scales γᵏ to the bucket's representative value.
+    const REPRESENTATIVE: f64 = 2.0 / (GAMMA + 1.0);
+    /// The old keys of 10⁻¹² and 10³⁰⁰.
+    pub(super) const MIN_KEY: i32 = -1381;
+    pub(super) const MAX_KEY: i32 = 34538;
+    /// The most buckets an old store kept.
+    pub(super) const MAX_BINS: usize = 2048;
+
+    /// The representative value `2γᵏ / (γ + 1)` of old bucket `key`.
+    pub(super) fn value(key: i32) -> f64 {
+        (f64::from(key) * LN_GAMMA).exp() * REPRESENTATIVE
+    }
 }
 
 /// Contiguous bucket counts for keys `offset .. offset + counts.len()`.
@@ -95,11 +206,13 @@ impl Store {
         let new_offset = if span > MAX_BINS {
             self.max_key() - MAX_BINS as i32 + 1
         } else {
-            // Leave some headroom below so a slowly falling minimum does not shift every time.
-            (key - 32).max(self.max_key() - MAX_BINS as i32 + 1)
+            // Leave an octave of headroom below so a slowly falling minimum does not shift every
+            // time.
+            (key - BUCKETS_PER_OCTAVE).max(self.max_key() - MAX_BINS as i32 + 1)
         };
         let grow = (self.offset - new_offset) as usize;
         if grow > 0 {
+            self.reserve_for(self.counts.len() + grow);
             self.counts.splice(0..0, std::iter::repeat_n(0, grow));
             self.offset = new_offset;
         }
@@ -122,8 +235,19 @@ impl Store {
             self.counts[0] = self.counts[0].saturating_add(folded);
         }
         let len = (key - self.offset) as usize + 1;
+        self.reserve_for(len);
         self.counts.resize(len, 0);
         len - 1
+    }
+
+    /// Makes room for `len` counts, doubling the capacity as `Vec` would but never past
+    /// [`MAX_BINS`], so that a store never holds more than `MAX_BINS × 8` bytes.
+    fn reserve_for(&mut self, len: usize) {
+        let capacity = self.counts.capacity();
+        if len > capacity {
+            let target = (2 * capacity).min(MAX_BINS).max(len);
+            self.counts.reserve_exact(target - self.counts.len());
+        }
     }
 
     fn merge(&mut self, other: &Store) {
@@ -155,18 +279,28 @@ impl Store {
         }
     }
 
-    fn from_data(data: StoreData, side: &str) -> Result<Self, String> {
-        if data.counts.len() > MAX_BINS {
+    /// Checks a saved store against a grid's limits (`max_bins` buckets, keys in `keys`) and
+    /// counts its values.
+    fn from_data(
+        data: StoreData,
+        side: &str,
+        max_bins: usize,
+        keys: std::ops::RangeInclusive<i32>,
+    ) -> Result<Self, String> {
+        if data.counts.len() > max_bins {
             return Err(format!(
-                "sketch {side} store has {} buckets; at most {MAX_BINS} are allowed",
+                "sketch {side} store has {} buckets; at most {max_bins} are allowed",
                 data.counts.len()
             ));
         }
         let last = i64::from(data.offset) + data.counts.len() as i64 - 1;
-        if !data.counts.is_empty() && (data.offset < MIN_KEY || last > i64::from(MAX_KEY)) {
+        if !data.counts.is_empty() && (data.offset < *keys.start() || last > i64::from(*keys.end()))
+        {
             return Err(format!(
-                "sketch {side} store covers keys {}..={last}, outside {MIN_KEY}..={MAX_KEY}",
-                data.offset
+                "sketch {side} store covers keys {}..={last}, outside {}..={}",
+                data.offset,
+                keys.start(),
+                keys.end()
             ));
         }
         let mut total: u64 = 0;
@@ -178,15 +312,34 @@ impl Store {
                 )
             })?;
         }
+        // A parser may have grown the vector past its length (by doubling).
+        let mut counts = data.counts;
+        counts.shrink_to_fit();
         Ok(Self {
             offset: data.offset,
-            counts: data.counts,
+            counts,
             total,
         })
     }
+
+    /// This store of the old grid moved into the current one: each old bucket's representative
+    /// goes, with its count, into the bucket of the current grid that holds it.
+    fn moved_from_legacy(&self) -> Self {
+        let mut moved = Self::default();
+        for (old_key, n) in self.buckets() {
+            moved.add(key(legacy::value(old_key)), n);
+        }
+        moved
+    }
 }
 
-/// A mergeable quantile sketch over `f64` values with [`RELATIVE_ACCURACY`] relative error.
+/// A mergeable quantile sketch over `f64` values with [`RELATIVE_ACCURACY`] relative error (or
+/// the wider bound of a sketch loaded from an older file: [`relative_accuracy`]).
+///
+/// Values go into the buckets of OpenTelemetry's base-2 exponential histogram at scale 6: 64
+/// buckets per power of two, bucket `i` holding the magnitudes in `(2^(i/64), 2^((i+1)/64)]`.
+///
+/// [`relative_accuracy`]: Sketch::relative_accuracy
 ///
 /// ```
 /// use perftrack::Sketch;
@@ -196,13 +349,27 @@ impl Store {
 ///     sketch.add(f64::from(v));
 /// }
 /// let p50 = sketch.value_at_rank(499).unwrap();
-/// assert!((p50 - 500.0).abs() <= 0.01 * 500.0);
+/// assert!((p50 - 500.0).abs() <= perftrack::RELATIVE_ACCURACY * 500.0);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sketch {
     zero_count: u64,
     positive: Store,
     negative: Store,
+    /// The bound on the relative error of every quantile: [`RELATIVE_ACCURACY`], or wider for
+    /// buckets moved from an older grid.
+    relative_accuracy: f64,
+}
+
+impl Default for Sketch {
+    fn default() -> Self {
+        Self {
+            zero_count: 0,
+            positive: Store::default(),
+            negative: Store::default(),
+            relative_accuracy: RELATIVE_ACCURACY,
+        }
+    }
 }
 
 impl Sketch {
@@ -239,7 +406,23 @@ impl Sketch {
             .saturating_add(self.negative.total)
     }
 
-    /// Adds every value of `other` to this sketch. Counts saturate at `u64::MAX`.
+    /// The bound on the relative error of the sketch's quantiles: every
+    /// [`value_at_rank`](Self::value_at_rank) is within this fraction of the true order
+    /// statistic. [`RELATIVE_ACCURACY`] for a sketch that recorded its values; about 1.547 % for
+    /// one loaded from a file written before the current grid (its buckets were moved from the
+    /// old 1 % grid, adding both errors); a merge keeps the larger bound of the two.
+    ///
+    /// ```
+    /// let mut sketch = perftrack::Sketch::default();
+    /// sketch.add(1.0);
+    /// assert_eq!(sketch.relative_accuracy(), perftrack::RELATIVE_ACCURACY);
+    /// ```
+    pub fn relative_accuracy(&self) -> f64 {
+        self.relative_accuracy
+    }
+
+    /// Adds every value of `other` to this sketch. Counts saturate at `u64::MAX`. The merged
+    /// sketch's [`relative_accuracy`](Self::relative_accuracy) is the larger of the two.
     ///
     /// ```
     /// use perftrack::Sketch;
@@ -253,16 +436,18 @@ impl Sketch {
         self.zero_count = self.zero_count.saturating_add(other.zero_count);
         self.positive.merge(&other.positive);
         self.negative.merge(&other.negative);
+        self.relative_accuracy = self.relative_accuracy.max(other.relative_accuracy);
     }
 
     /// The approximate value of the order statistic at 0-based `rank` (0 is the smallest), or
-    /// `None` when `rank >= count()`.
+    /// `None` when `rank >= count()`. It is within
+    /// [`relative_accuracy`](Self::relative_accuracy) of the true value.
     ///
     /// ```
     /// let mut sketch = perftrack::Sketch::default();
     /// sketch.add(10.0);
     /// let v = sketch.value_at_rank(0).unwrap();
-    /// assert!((v - 10.0).abs() <= 0.1);
+    /// assert!((v - 10.0).abs() <= perftrack::RELATIVE_ACCURACY * 10.0);
     /// ```
     pub fn value_at_rank(&self, rank: u64) -> Option<f64> {
         let mut out = [0.0];
@@ -274,10 +459,7 @@ impl Sketch {
     pub(crate) fn values_at_ranks(&self, ranks: &[u64], out: &mut [f64]) -> bool {
         let mut next = 0;
         let mut seen: u64 = 0;
-        let negatives = self.negative.buckets().rev().map(|(k, n)| (-value(k), n));
-        let zeros = std::iter::once((0.0, self.zero_count));
-        let positives = self.positive.buckets().map(|(k, n)| (value(k), n));
-        for (v, n) in negatives.chain(zeros).chain(positives) {
+        for (v, n) in self.walk() {
             seen = seen.saturating_add(n);
             while next < ranks.len() && ranks[next] < seen {
                 out[next] = v;
@@ -290,20 +472,26 @@ impl Sketch {
         next == ranks.len()
     }
 
-    /// Fills `out[i]` with how many values are at most `bounds[i]`; `bounds` must be
-    /// ascending and `out` as long. A value counts when its bucket's representative is at
-    /// most the bound, so only values within [`RELATIVE_ACCURACY`] of a bound can be counted
-    /// on the wrong side of it: the result lies between the exact counts of values at most
-    /// `bound × (1 − α)` and at most `bound / (1 − α)`. One pass over the buckets serves
-    /// every bound, and the counts agree with [`value_at_rank`](Self::value_at_rank).
-    #[cfg(any(test, feature = "prometheus"))]
-    pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
+    /// Every bucket as `(representative value, count)`, in ascending order of value: the
+    /// negative store from its largest magnitude down, the zero bucket, the positive store.
+    fn walk(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
         let negatives = self.negative.buckets().rev().map(|(k, n)| (-value(k), n));
         let zeros = std::iter::once((0.0, self.zero_count));
         let positives = self.positive.buckets().map(|(k, n)| (value(k), n));
+        negatives.chain(zeros).chain(positives)
+    }
+
+    /// Fills `out[i]` with how many values are at most `bounds[i]`; `bounds` must be
+    /// ascending and `out` as long. A value counts when its bucket's representative is at
+    /// most the bound, so only values within the sketch's relative accuracy α of a bound can be
+    /// counted on the wrong side of it: the result lies between the exact counts of values at
+    /// most `bound × (1 − α)` and at most `bound / (1 − α)`. One pass over the buckets serves
+    /// every bound, and the counts agree with [`value_at_rank`](Self::value_at_rank).
+    #[cfg(any(test, feature = "prometheus"))]
+    pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
         let mut next = 0;
         let mut seen: u64 = 0;
-        for (v, n) in negatives.chain(zeros).chain(positives) {
+        for (v, n) in self.walk() {
             while next < bounds.len() && bounds[next] < v {
                 out[next] = seen;
                 next += 1;
@@ -315,26 +503,64 @@ impl Sketch {
         }
     }
 
+    /// The saved form: always the current grid (`scale` 6), whatever grid the sketch was loaded
+    /// from.
     pub(crate) fn to_data(&self) -> SketchData {
         SketchData {
-            relative_accuracy: RELATIVE_ACCURACY,
+            scale: Some(SCALE),
+            relative_accuracy: None,
             zero_count: self.zero_count,
             positive: self.positive.to_data(),
             negative: self.negative.to_data(),
         }
     }
 
+    /// Reads a saved sketch: `scale` 6 as it is, or an older sketch (`relative_accuracy` 0.01)
+    /// moved into the current grid, with the wider bound that gives.
     pub(crate) fn from_data(data: SketchData) -> Result<Self, String> {
-        if (data.relative_accuracy - RELATIVE_ACCURACY).abs() > 1e-12 {
-            return Err(format!(
-                "sketch relative_accuracy {} is not supported (this build uses {RELATIVE_ACCURACY})",
-                data.relative_accuracy
-            ));
-        }
-        let sketch = Self {
+        let legacy = match (data.scale, data.relative_accuracy) {
+            (Some(SCALE), None) => false,
+            (Some(scale), None) => {
+                return Err(format!(
+                    "sketch `scale` {scale} is not supported; the only supported scale is {SCALE}"
+                ));
+            }
+            (None, Some(a)) if (a - legacy::RELATIVE_ACCURACY).abs() <= 1e-12 => true,
+            (None, Some(a)) => {
+                return Err(format!(
+                    "sketch `relative_accuracy` {a} is not supported; the only supported value is \
+                     {} (sketches written before `scale`), and current sketches have `scale` \
+                     {SCALE} instead",
+                    legacy::RELATIVE_ACCURACY
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "sketch has both `scale` and `relative_accuracy`; it needs exactly one: \
+                     `scale` {SCALE}, or `relative_accuracy` {} in sketches written before \
+                     `scale`",
+                    legacy::RELATIVE_ACCURACY
+                ));
+            }
+            (None, None) => {
+                return Err(format!(
+                    "sketch has neither `scale` nor `relative_accuracy`; it needs exactly one: \
+                     `scale` {SCALE}, or `relative_accuracy` {} in sketches written before \
+                     `scale`",
+                    legacy::RELATIVE_ACCURACY
+                ));
+            }
+        };
+        let (max_bins, keys) = if legacy {
+            (legacy::MAX_BINS, legacy::MIN_KEY..=legacy::MAX_KEY)
+        } else {
+            (MAX_BINS, MIN_KEY..=MAX_KEY)
+        };
+        let mut sketch = Self {
             zero_count: data.zero_count,
-            positive: Store::from_data(data.positive, "positive")?,
-            negative: Store::from_data(data.negative, "negative")?,
+            positive: Store::from_data(data.positive, "positive", max_bins, keys.clone())?,
+            negative: Store::from_data(data.negative, "negative", max_bins, keys)?,
+            relative_accuracy: RELATIVE_ACCURACY,
         };
         sketch
             .zero_count
@@ -346,15 +572,24 @@ impl Sketch {
                     u64::MAX
                 )
             })?;
+        if legacy {
+            sketch.positive = sketch.positive.moved_from_legacy();
+            sketch.negative = sketch.negative.moved_from_legacy();
+            sketch.relative_accuracy = legacy::MOVED_RELATIVE_ACCURACY;
+        }
         Ok(sketch)
     }
 }
 
-/// The saved form of a [`Sketch`] (see `docs/FORMAT.md`).
+/// The saved form of a [`Sketch`] (see `docs/FORMAT.md`). Written with `scale`; read with
+/// exactly one of `scale` (the current grid) and `relative_accuracy` (the grid before it).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SketchData {
-    pub(crate) relative_accuracy: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) scale: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) relative_accuracy: Option<f64>,
     pub(crate) zero_count: u64,
     pub(crate) positive: StoreData,
     pub(crate) negative: StoreData,
@@ -374,13 +609,104 @@ mod tests {
 
     #[test]
     fn constants_match_their_formulas() {
-        let gamma = (1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY);
-        assert!((GAMMA - gamma).abs() < 1e-15);
-        assert!((LN_GAMMA - gamma.ln()).abs() < 1e-15);
-        assert!((INV_LN_GAMMA - 1.0 / gamma.ln()).abs() < 1e-12);
+        let gamma = 2f64.powf(1.0 / 64.0);
+        assert_eq!(GAMMA, gamma);
+        assert_eq!(f64::from(BUCKETS_PER_OCTAVE), 2f64.powi(SCALE));
+        assert!((RELATIVE_ACCURACY - (gamma - 1.0) / (gamma + 1.0)).abs() < 1e-17);
+        assert!((REPRESENTATIVE - 2.0 * gamma / (gamma + 1.0)).abs() < 1e-15);
+        let moved = (1.0 + legacy::RELATIVE_ACCURACY) * (1.0 + RELATIVE_ACCURACY) - 1.0;
+        assert!((legacy::MOVED_RELATIVE_ACCURACY - moved).abs() < 1e-15);
+        let old_gamma = (1.0 + legacy::RELATIVE_ACCURACY) / (1.0 - legacy::RELATIVE_ACCURACY);
+        assert!((legacy::GAMMA - old_gamma).abs() < 1e-15);
         assert_eq!(key(MIN_INDEXABLE), MIN_KEY);
         assert_eq!(key(MAX_INDEXABLE), MAX_KEY);
+        assert_eq!(key(f64::MAX), MAX_KEY);
+        assert_eq!(key(MIN_INDEXABLE * (1.0 - 1e-3)), MIN_KEY);
         assert!(value(MAX_KEY).is_finite());
+        // The old grid's limits, as it computed its keys.
+        let old_key = |m: f64| (m.ln() / old_gamma.ln()).ceil() as i32;
+        assert_eq!(old_key(MIN_INDEXABLE), legacy::MIN_KEY);
+        assert_eq!(old_key(MAX_INDEXABLE), legacy::MAX_KEY);
+    }
+
+    /// `M^64` for the integer mantissa `M < 2^53` of a double, as little-endian 64-bit limbs.
+    fn pow64(m: u64) -> Vec<u64> {
+        let mut x = vec![m];
+        for _ in 0..6 {
+            let mut square = vec![0u64; 2 * x.len()];
+            for (i, &a) in x.iter().enumerate() {
+                let mut carry = 0u128;
+                for (j, &b) in x.iter().enumerate() {
+                    let t = u128::from(a) * u128::from(b) + u128::from(square[i + j]) + carry;
+                    square[i + j] = t as u64;
+                    carry = t >> 64;
+                }
+                square[i + x.len()] = carry as u64;
+            }
+            while square.last() == Some(&0) {
+                square.pop();
+            }
+            x = square;
+        }
+        x
+    }
+
+    /// Whether the mantissa `1 + fraction / 2^52` is above 2^(j/64), decided exactly:
+    /// `M / 2^52 > 2^(j/64)` ⇔ `M^64 > 2^(3328 + j)`, and `M^64` is a power of two only for
+    /// `fraction == 0`.
+    fn above_boundary(fraction: u64, j: u32) -> bool {
+        let power = pow64((1 << 52) | fraction);
+        let bits = 64 * (power.len() as u32 - 1) + (64 - power[power.len() - 1].leading_zeros());
+        let is_power_of_two = power.iter().map(|l| l.count_ones()).sum::<u32>() == 1;
+        // M^64 > 2^k ⇔ its bit length is above k + 1, or it is k + 1 and it is not 2^k.
+        let k = 52 * 64 + j;
+        bits > k + 1 || (bits == k + 1 && !is_power_of_two)
+    }
+
+    #[test]
+    fn every_boundary_is_the_smallest_double_above_its_power_of_two() {
+        for (j, &fraction) in BOUNDARIES.iter().enumerate() {
+            let j = j as u32;
+            assert!(above_boundary(fraction, j), "boundary {j}");
+            assert!(!above_boundary(fraction - 1, j), "boundary {j}");
+        }
+    }
+
+    #[test]
+    fn keys_follow_the_opentelemetry_formula() {
+        for e in [-39, -1, 0, 1, 9, 995] {
+            let power = 2f64.powi(e);
+            // Exact powers of two are the inclusive upper bound of the bucket below.
+            assert_eq!(key(power), e * 64 - 1, "2^{e}");
+            let (up, down) = (
+                f64::from_bits(power.to_bits() + 1),
+                f64::from_bits(power.to_bits() - 1),
+            );
+            assert_eq!(key(up), e * 64, "2^{e} + 1 ulp");
+            assert_eq!(key(down), e * 64 - 1, "2^{e} - 1 ulp");
+            for (j, &fraction) in BOUNDARIES.iter().enumerate().skip(1) {
+                let above = f64::from_bits(power.to_bits() | fraction);
+                let at_or_below = f64::from_bits(power.to_bits() | (fraction - 1));
+                assert_eq!(key(above), e * 64 + j as i32, "2^({e} + {j}/64) +");
+                assert_eq!(
+                    key(at_or_below),
+                    e * 64 + j as i32 - 1,
+                    "2^({e} + {j}/64) -"
+                );
+            }
+        }
+        // Away from the boundaries, the textbook formula ceil(64·log2 x) − 1.
+        let mut x = MIN_INDEXABLE;
+        while x < 1e30 {
+            let exact = (x.log2() * 64.0).ceil() as i32 - 1;
+            let k = key(x);
+            if (x.log2() * 64.0 - (x.log2() * 64.0).round()).abs() > 1e-6 {
+                assert_eq!(k, exact, "{x}");
+            } else {
+                assert!(k.abs_diff(exact) <= 1, "{x}");
+            }
+            x *= 1.000_731;
+        }
     }
 
     #[test]
@@ -393,6 +719,16 @@ mod tests {
                 "{x} -> {v}"
             );
             x *= 1.0037;
+        }
+        // The worst case is at the bucket's two ends.
+        for k in [-2000, -1, 0, 1, 640] {
+            let (lo, hi) = (
+                value(k - 1) / REPRESENTATIVE * GAMMA,
+                value(k) / REPRESENTATIVE * GAMMA,
+            );
+            let v = value(k);
+            assert!(((v - lo) / lo - RELATIVE_ACCURACY).abs() < 1e-12);
+            assert!(((hi - v) / hi - RELATIVE_ACCURACY).abs() < 1e-12);
         }
     }
 
@@ -463,10 +799,26 @@ mod tests {
             s.add(x);
             x *= 1.5;
         }
-        assert!(s.positive.counts.len() <= MAX_BINS);
+        assert_eq!(s.positive.counts.len(), MAX_BINS);
+        assert_eq!(s.positive.counts.capacity(), MAX_BINS);
         let top = s.value_at_rank(s.count() - 1).unwrap();
         let largest = x / 1.5;
         assert!((top - largest).abs() <= RELATIVE_ACCURACY * largest);
+    }
+
+    #[test]
+    fn recording_within_the_range_allocates_nothing() {
+        let mut s = Sketch::default();
+        s.add(1e-3);
+        s.add(10.0);
+        let (pointer, capacity) = (s.positive.counts.as_ptr(), s.positive.counts.capacity());
+        let mut x = 1e-3;
+        while x < 10.0 {
+            s.add(x);
+            x *= 1.001;
+        }
+        assert_eq!(s.positive.counts.as_ptr(), pointer);
+        assert_eq!(s.positive.counts.capacity(), capacity);
     }
 
     #[test]
@@ -475,23 +827,124 @@ mod tests {
         for v in [0.5, 1.0, 2.0, 0.0, -4.0] {
             s.add(v);
         }
-        let back = Sketch::from_data(s.to_data()).unwrap();
-        assert_eq!(back.to_data(), s.to_data());
+        let data = s.to_data();
+        assert_eq!((data.scale, data.relative_accuracy), (Some(6), None));
+        let back = Sketch::from_data(data).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.relative_accuracy(), RELATIVE_ACCURACY);
         let mut bad = s.to_data();
         bad.positive.offset = MAX_KEY;
         assert!(Sketch::from_data(bad).is_err());
         let mut bad = s.to_data();
-        bad.relative_accuracy = 0.02;
+        bad.positive.offset = MIN_KEY - 1;
         assert!(Sketch::from_data(bad).is_err());
+        let mut bad = s.to_data();
+        bad.positive = StoreData {
+            offset: 0,
+            counts: vec![1; MAX_BINS + 1],
+        };
+        let err = Sketch::from_data(bad).unwrap_err();
+        assert!(err.contains("at most 4096"), "{err}");
         let mut bad = s.to_data();
         bad.negative.counts = vec![u64::MAX, 1];
         assert!(Sketch::from_data(bad).is_err());
     }
 
+    #[test]
+    fn only_scale_6_or_the_old_relative_accuracy_is_read() {
+        let s = Sketch::default().to_data();
+        let cases = [
+            (
+                Some(5),
+                None,
+                "`scale` 5 is not supported; the only supported scale is 6",
+            ),
+            (Some(6), Some(0.01), "both `scale` and `relative_accuracy`"),
+            (None, None, "neither `scale` nor `relative_accuracy`"),
+            (
+                None,
+                Some(0.02),
+                "`relative_accuracy` 0.02 is not supported",
+            ),
+        ];
+        for (scale, relative_accuracy, want) in cases {
+            let err = Sketch::from_data(SketchData {
+                scale,
+                relative_accuracy,
+                ..s.clone()
+            })
+            .unwrap_err();
+            assert!(err.contains(want), "{err}");
+        }
+    }
+
+    /// A sketch of the old grid holding `counts` at old keys `offset ..` of the positive store.
+    fn old(offset: i32, counts: Vec<u64>) -> SketchData {
+        SketchData {
+            scale: None,
+            relative_accuracy: Some(0.01),
+            zero_count: 0,
+            positive: StoreData { offset, counts },
+            negative: StoreData::default(),
+        }
+    }
+
+    #[test]
+    fn old_sketches_move_into_the_grid_with_the_wider_bound() {
+        // The widest old store, at both ends of the old key range.
+        for offset in [
+            legacy::MIN_KEY,
+            legacy::MAX_KEY + 1 - legacy::MAX_BINS as i32,
+            0,
+        ] {
+            let s = Sketch::from_data(old(offset, vec![1; legacy::MAX_BINS])).unwrap();
+            assert_eq!(s.count(), legacy::MAX_BINS as u64);
+            assert_eq!(s.relative_accuracy(), legacy::MOVED_RELATIVE_ACCURACY);
+            assert!(s.positive.counts.len() <= MAX_BINS);
+            for rank in 0..s.count() {
+                let old_value = legacy::value(offset + rank as i32);
+                let got = s.value_at_rank(rank).unwrap();
+                assert!(
+                    (got - old_value).abs() <= RELATIVE_ACCURACY * old_value * (1.0 + 1e-9)
+                        || old_value < MIN_INDEXABLE,
+                    "{rank}: {got} vs {old_value}"
+                );
+            }
+            // It saves as a sketch of the current grid, which loads back the same buckets.
+            let back = Sketch::from_data(s.to_data()).unwrap();
+            assert_eq!(
+                (back.positive.clone(), back.count()),
+                (s.positive.clone(), s.count())
+            );
+        }
+        // The old limits apply to old sketches.
+        let err = Sketch::from_data(old(0, vec![1; legacy::MAX_BINS + 1])).unwrap_err();
+        assert!(err.contains("at most 2048"), "{err}");
+        assert!(Sketch::from_data(old(legacy::MAX_KEY, vec![1, 1])).is_err());
+        assert!(Sketch::from_data(old(legacy::MIN_KEY - 1, vec![1])).is_err());
+        assert!(Sketch::from_data(old(0, vec![u64::MAX, 1])).is_err());
+    }
+
+    #[test]
+    fn a_merge_keeps_the_wider_bound() {
+        let moved = Sketch::from_data(old(0, vec![3])).unwrap();
+        let mut s = Sketch::default();
+        s.add(2.0);
+        let mut merged = s.clone();
+        merged.merge(&moved);
+        assert_eq!(merged.relative_accuracy(), legacy::MOVED_RELATIVE_ACCURACY);
+        assert_eq!(merged.count(), 4);
+        let mut other_way = moved;
+        other_way.merge(&s);
+        assert_eq!(other_way.to_data(), merged.to_data());
+        assert_eq!(other_way.relative_accuracy(), merged.relative_accuracy());
+    }
+
     /// A sketch of `n` values in bucket `key` of the positive store.
     fn bucket(key: i32, n: u64) -> Sketch {
         Sketch::from_data(SketchData {
-            relative_accuracy: RELATIVE_ACCURACY,
+            scale: Some(SCALE),
+            relative_accuracy: None,
             zero_count: 0,
             positive: StoreData {
                 offset: key,
@@ -512,7 +965,7 @@ mod tests {
         s.merge(&zero);
         assert_eq!(s.count(), u64::MAX);
         assert_eq!(s.positive.total, u64::MAX);
-        // A value 2048 keys above folds both full buckets into the lowest one kept.
+        // A value 4096 keys above folds both full buckets into the lowest one kept.
         s.add(value(MAX_BINS as i32 + 20));
         assert_eq!(s.positive.counts[0], u64::MAX);
         s.add(0.0);
