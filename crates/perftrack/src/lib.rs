@@ -89,7 +89,7 @@
 //! ## What is exact
 //!
 //! Count, sum, min, max, mean and standard deviation are exact. Percentiles are exact while a
-//! label holds at most `exact_limit` values and within 1 % relative error beyond that, from a
+//! label holds at most `exact_limit` values and within 0.55 % relative error beyond that, from a
 //! bounded, mergeable sketch ([`Distribution`]); memory per label never grows with the number
 //! of measurements. Durations come from a monotonic clock; record timestamps are RFC 3339 UTC.
 //!

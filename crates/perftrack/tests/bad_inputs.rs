@@ -926,9 +926,9 @@ fn sketches(t: &mut Table) {
             json!({"relative_accuracy": 0.02}),
         ),
         (
-            "a sketch with both `scale` and `relative_accuracy`",
-            "both.json",
-            json!({"scale": 6}),
+            "a `scale` 6 sketch with a `relative_accuracy` below the grid's",
+            "narrower.json",
+            json!({"scale": 6, "relative_accuracy": 0.001}),
         ),
         (
             "a sketch with neither `scale` nor `relative_accuracy`",

@@ -221,12 +221,10 @@ fn bad_files_give_clear_errors_naming_the_file() {
         ),
         (
             "v2-negative-abandoned.json",
-            golden
-                .replace("\"version\": 1", "\"version\": 2")
-                .replace(
-                    "\"overflowed_labels\": 0",
-                    "\"overflowed_labels\": 0,\n  \"abandoned_sessions\": {\"a\": -1}",
-                ),
+            golden.replace("\"version\": 1", "\"version\": 2").replace(
+                "\"overflowed_labels\": 0",
+                "\"overflowed_labels\": 0,\n  \"abandoned_sessions\": {\"a\": -1}",
+            ),
             "invalid value: integer `-1`",
         ),
     ];

@@ -250,12 +250,14 @@ fn an_old_sketch_loads_within_its_wider_bound() {
             against_neighbours <= bound * (1.0 + 1e-9),
             "{against_neighbours}"
         );
-        // It saves on the current grid, with the same buckets.
+        // It saves on the current grid, with the same buckets and its wider bound.
         let saved = serde_json::to_value(&d).unwrap();
         assert_eq!(saved["sketch"]["scale"], 6);
-        assert!(saved["sketch"].get("relative_accuracy").is_none());
+        let saved_bound = saved["sketch"]["relative_accuracy"].as_f64().unwrap();
+        assert!((saved_bound - bound).abs() < 1e-15, "{saved_bound}");
         let again: Distribution = serde_json::from_value(saved).unwrap();
         assert_eq!(again.statistics(1.0, "x"), d.statistics(1.0, "x"));
+        assert_eq!(again.relative_accuracy(), d.relative_accuracy());
         // Merged with a sketch of the current grid, the wider bound stays.
         let mut merged = distribution(&values[..100], 0);
         merged.merge(&d);
@@ -264,7 +266,7 @@ fn an_old_sketch_loads_within_its_wider_bound() {
 }
 
 #[test]
-fn a_sketch_needs_exactly_one_supported_scale_or_old_relative_accuracy() {
+fn a_sketch_needs_a_supported_scale_or_the_old_relative_accuracy() {
     let summary = |sketch: serde_json::Value| {
         let mut s = old_summary(&[1.5]);
         for (key, value) in sketch.as_object().unwrap() {
@@ -288,8 +290,8 @@ fn a_sketch_needs_exactly_one_supported_scale_or_old_relative_accuracy() {
             "sketch `relative_accuracy` 0.02 is not supported; the only supported value is 0.01",
         ),
         (
-            serde_json::json!({"scale": 6}),
-            "sketch has both `scale` and `relative_accuracy`",
+            serde_json::json!({"scale": 6, "relative_accuracy": 0.001}),
+            "sketch `relative_accuracy` 0.001 is not a bound of a `scale` 6 sketch",
         ),
         (
             serde_json::json!({"relative_accuracy": null}),

@@ -44,7 +44,7 @@ pub(crate) struct Row {
     pub(crate) p95: f64,
     pub(crate) p99: f64,
     pub(crate) max: f64,
-    /// Whether the percentiles are exact (else within the sketch's 1 %).
+    /// Whether the percentiles are exact (else within the sketch's bound, 0.55 % or 1.55 %).
     pub(crate) percentiles_exact: bool,
     /// The mean of the sessions' peaks (memory, CPU).
     #[serde(skip_serializing_if = "Option::is_none")]

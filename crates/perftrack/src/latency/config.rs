@@ -34,7 +34,7 @@ pub struct LatencyConfig {
     /// depend on them). `0` keeps none, which makes recording cheapest. Default `100_000`.
     pub max_records: usize,
     /// How many values a label keeps exactly; percentiles are exact up to this many values
-    /// and within 1 % beyond (8 bytes per value kept). Default `10_000`.
+    /// and within 0.55 % beyond (8 bytes per value kept). Default `10_000`.
     pub exact_limit: usize,
     /// How many distinct labels get their own statistics; later labels are recorded under
     /// `"_other"` and counted, so labels built from unbounded text cannot exhaust memory.

@@ -508,7 +508,10 @@ impl Sketch {
     pub(crate) fn to_data(&self) -> SketchData {
         SketchData {
             scale: Some(SCALE),
-            relative_accuracy: None,
+            // Written only when wider than the grid's (a sketch moved from the grid before it),
+            // so that a file saved again keeps its bound.
+            relative_accuracy: (self.relative_accuracy > RELATIVE_ACCURACY)
+                .then_some(self.relative_accuracy),
             zero_count: self.zero_count,
             positive: self.positive.to_data(),
             negative: self.negative.to_data(),
@@ -518,14 +521,24 @@ impl Sketch {
     /// Reads a saved sketch: `scale` 6 as it is, or an older sketch (`relative_accuracy` 0.01)
     /// moved into the current grid, with the wider bound that gives.
     pub(crate) fn from_data(data: SketchData) -> Result<Self, String> {
-        let legacy = match (data.scale, data.relative_accuracy) {
-            (Some(SCALE), None) => false,
-            (Some(scale), None) => {
+        let (legacy, bound) = match (data.scale, data.relative_accuracy) {
+            (Some(SCALE), None) => (false, RELATIVE_ACCURACY),
+            // A sketch of this grid whose values came from the grid before: its wider bound.
+            (Some(SCALE), Some(a)) if (RELATIVE_ACCURACY..1.0).contains(&a) => (false, a),
+            (Some(SCALE), Some(a)) => {
+                return Err(format!(
+                    "sketch `relative_accuracy` {a} is not a bound of a `scale` {SCALE} sketch; \
+                     with `scale` it is at least {RELATIVE_ACCURACY} and below 1"
+                ));
+            }
+            (Some(scale), _) => {
                 return Err(format!(
                     "sketch `scale` {scale} is not supported; the only supported scale is {SCALE}"
                 ));
             }
-            (None, Some(a)) if (a - legacy::RELATIVE_ACCURACY).abs() <= 1e-12 => true,
+            (None, Some(a)) if (a - legacy::RELATIVE_ACCURACY).abs() <= 1e-12 => {
+                (true, legacy::MOVED_RELATIVE_ACCURACY)
+            }
             (None, Some(a)) => {
                 return Err(format!(
                     "sketch `relative_accuracy` {a} is not supported; the only supported value is \
@@ -534,19 +547,11 @@ impl Sketch {
                     legacy::RELATIVE_ACCURACY
                 ));
             }
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "sketch has both `scale` and `relative_accuracy`; it needs exactly one: \
-                     `scale` {SCALE}, or `relative_accuracy` {} in sketches written before \
-                     `scale`",
-                    legacy::RELATIVE_ACCURACY
-                ));
-            }
             (None, None) => {
                 return Err(format!(
-                    "sketch has neither `scale` nor `relative_accuracy`; it needs exactly one: \
-                     `scale` {SCALE}, or `relative_accuracy` {} in sketches written before \
-                     `scale`",
+                    "sketch has neither `scale` nor `relative_accuracy`; it needs `scale` \
+                     {SCALE} (with a `relative_accuracy` when its bound is wider than the \
+                     grid's), or `relative_accuracy` {} alone in sketches written before `scale`",
                     legacy::RELATIVE_ACCURACY
                 ));
             }
@@ -560,7 +565,7 @@ impl Sketch {
             zero_count: data.zero_count,
             positive: Store::from_data(data.positive, "positive", max_bins, keys.clone())?,
             negative: Store::from_data(data.negative, "negative", max_bins, keys)?,
-            relative_accuracy: RELATIVE_ACCURACY,
+            relative_accuracy: bound,
         };
         sketch
             .zero_count
@@ -575,14 +580,14 @@ impl Sketch {
         if legacy {
             sketch.positive = sketch.positive.moved_from_legacy();
             sketch.negative = sketch.negative.moved_from_legacy();
-            sketch.relative_accuracy = legacy::MOVED_RELATIVE_ACCURACY;
         }
         Ok(sketch)
     }
 }
 
-/// The saved form of a [`Sketch`] (see `docs/FORMAT.md`). Written with `scale`; read with
-/// exactly one of `scale` (the current grid) and `relative_accuracy` (the grid before it).
+/// The saved form of a [`Sketch`] (see `docs/FORMAT.md`). Written with `scale` (and
+/// `relative_accuracy` when the bound is wider than the grid's); read with `scale`, or with
+/// `relative_accuracy` alone for the grid before it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SketchData {
@@ -851,6 +856,31 @@ mod tests {
     }
 
     #[test]
+    fn a_moved_sketch_keeps_its_wider_bound_when_saved_again() {
+        let mut old = Sketch::default().to_data();
+        old.scale = None;
+        old.relative_accuracy = Some(legacy::RELATIVE_ACCURACY);
+        old.positive = StoreData {
+            offset: 100,
+            counts: vec![3, 0, 2],
+        };
+        let moved = Sketch::from_data(old).unwrap();
+        assert_eq!(moved.relative_accuracy(), legacy::MOVED_RELATIVE_ACCURACY);
+        let saved = moved.to_data();
+        assert_eq!(saved.scale, Some(SCALE));
+        assert_eq!(
+            saved.relative_accuracy,
+            Some(legacy::MOVED_RELATIVE_ACCURACY)
+        );
+        let again = Sketch::from_data(saved).unwrap();
+        assert_eq!(again, moved);
+        // A sketch of this grid alone writes no bound: the grid's is implied.
+        let mut native = Sketch::default();
+        native.add(1.0);
+        assert_eq!(native.to_data().relative_accuracy, None);
+    }
+
+    #[test]
     fn only_scale_6_or_the_old_relative_accuracy_is_read() {
         let s = Sketch::default().to_data();
         let cases = [
@@ -859,7 +889,11 @@ mod tests {
                 None,
                 "`scale` 5 is not supported; the only supported scale is 6",
             ),
-            (Some(6), Some(0.01), "both `scale` and `relative_accuracy`"),
+            (
+                Some(6),
+                Some(0.001),
+                "`relative_accuracy` 0.001 is not a bound of a `scale` 6 sketch",
+            ),
             (None, None, "neither `scale` nor `relative_accuracy`"),
             (
                 None,

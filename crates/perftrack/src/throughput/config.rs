@@ -39,7 +39,7 @@ pub struct ThroughputConfig {
     /// depend on them). `0` keeps none. Default `100_000`.
     pub max_records: usize,
     /// How many session rates a label keeps exactly; percentiles are exact up to this many
-    /// sessions and within 1 % beyond (8 bytes per value kept). Default `10_000`.
+    /// sessions and within 0.55 % beyond (8 bytes per value kept). Default `10_000`.
     pub exact_limit: usize,
     /// How many distinct labels get their own statistics and window; later labels are recorded
     /// under `"_other"` and counted. Default `1_000`.

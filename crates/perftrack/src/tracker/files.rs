@@ -78,7 +78,7 @@ impl<K: Lifecycle> Tracker<K> {
 
     /// Adds a metrics file's measurements to this tracker's: summaries of the same label
     /// merge (percentiles are those of all the measurements together, exact while a label
-    /// holds at most `exact_limit` values and within the sketch's 1 % otherwise), the file's
+    /// holds at most `exact_limit` values and within the sketch's bound otherwise), the file's
     /// records follow the retained ones (at most `max_records` are kept, the oldest dropped
     /// and counted), and labels past `max_labels` go to `"_other"`. Nothing running is
     /// touched, unlike [`load_metrics`](Self::load_metrics): active sessions and measurements

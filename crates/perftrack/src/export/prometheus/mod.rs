@@ -115,7 +115,7 @@ pub struct LatencyExport {
 ///
 /// `_count` and `_sum` of a histogram are exact. Bucket counts are exact while a label holds
 /// exact values (`exact_limit`); beyond that they come from the label's sketch, where only
-/// values within 1 % of a bucket bound can be counted on the wrong side of it. A bucket never
+/// values within 0.55 % of a bucket bound can be counted on the wrong side of it. A bucket never
 /// decreases between scrapes: when a label leaves exact mode, each bucket keeps the larger of
 /// its previous and its new count, still within that bound.
 ///

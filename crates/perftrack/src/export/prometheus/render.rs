@@ -166,7 +166,7 @@ pub(super) fn render_latency(
         out.family(
             "perftrack_latency_quantile_seconds",
             "summary",
-            "Percentiles of each operation's duration since start, exact or within 1 %.",
+            "Percentiles of each operation's duration since start, exact or within 0.55 %.",
         );
         for (source, series) in sources.iter().zip(&series) {
             for s in series {
