@@ -1,7 +1,7 @@
 //! Session ids and the table of active sessions that every tracker uses.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -171,12 +171,13 @@ pub(crate) struct Active<S> {
 
 const SHARDS: usize = 16;
 
-type Shard<S> = Mutex<BTreeMap<u64, Active<S>>>;
+type Shard<S> = Mutex<FxHashMap<u64, Active<S>>>;
 
 /// The active sessions of one tracker, sharded by id so that sessions on different threads
 /// rarely contend. Sessions started by id are bounded: past `max_sessions`, the oldest of a
-/// shard (ids are sequence numbers, so the first in its order) is abandoned, and the table
-/// remembers the last `max_sessions` abandoned ids to say so.
+/// shard (ids are sequence numbers, so the smallest) is abandoned, and the table remembers the
+/// last `max_sessions` abandoned ids to say so. Finding the oldest walks the shard, which only a
+/// table at its bound does.
 #[derive(Debug)]
 pub(crate) struct SessionTable<S> {
     shards: [Shard<S>; SHARDS],
@@ -269,8 +270,9 @@ impl<S> SessionTable<S> {
             let mut shard = lock(&self.shards[(first + i) % SHARDS]);
             let oldest = shard
                 .iter()
-                .find(|(s, a)| a.by_id && **s != seq)
-                .map(|(s, _)| *s)?;
+                .filter(|(s, a)| a.by_id && **s != seq)
+                .map(|(s, _)| *s)
+                .min()?;
             shard.remove(&oldest)
         });
         // The new session stays; the abandoned one no longer counts.
@@ -301,7 +303,7 @@ impl<S> SessionTable<S> {
     }
 
     /// Takes a session out of its shard's map, uncounting it.
-    fn take(&self, shard: &mut BTreeMap<u64, Active<S>>, seq: u64) -> Option<Active<S>> {
+    fn take(&self, shard: &mut FxHashMap<u64, Active<S>>, seq: u64) -> Option<Active<S>> {
         let active = shard.remove(&seq)?;
         if active.by_id {
             self.by_id.fetch_sub(1, Ordering::Relaxed);
