@@ -15,6 +15,7 @@ use crate::log::RecordLog;
 use crate::sampler::{Bell, Sample};
 use crate::session::{SessionTable, lock};
 use crate::store::{File, Loaded};
+use crate::stripe::{self, Striped};
 use crate::tracker::{Kind, Lifecycle, Settings, Summary};
 use crate::{Clock, MetricsFile, Result, Snapshot, Timestamp};
 
@@ -60,12 +61,19 @@ impl<K: Kind> Shared<K> {
     }
 }
 
+/// How many stripes a label's summary and the record log of kind `K` have.
+fn stripes<K: Kind>() -> usize {
+    if K::STRIPED { stripe::stripes() } else { 1 }
+}
+
 /// One label's state: its summary of finished measurements and what the kind keeps besides.
 #[derive(Debug)]
 pub struct Slot<K: Kind> {
     label: Option<Arc<str>>,
     generation: u64,
-    summary: Mutex<K::Summary>,
+    /// The summary, split into stripes for striped kinds: each thread adds to its own stripe,
+    /// and reads merge them.
+    summary: Striped<K::Summary>,
     /// Sessions of this label abandoned to stay within `max_sessions`.
     abandoned: AtomicU64,
     /// What the kind keeps per label besides the summary (throughput: its rate window).
@@ -83,7 +91,7 @@ impl<K: Kind> Slot<K> {
         Self {
             label,
             generation,
-            summary: Mutex::new(summary),
+            summary: Striped::new(summary, stripes::<K>()),
             abandoned: AtomicU64::new(0),
             state: shared.kind.label_state(shared.now()),
             shared: Arc::clone(shared),
@@ -106,8 +114,26 @@ impl<K: Kind> Slot<K> {
     #[inline]
     pub(crate) fn add(&self, add: impl FnOnce(&mut K::Summary)) {
         if self.is_current() {
-            add(&mut lock(&self.summary));
+            add(&mut self.summary.mine(|| self.empty()));
         }
+    }
+
+    /// An empty summary with the tracker's `exact_limit`.
+    fn empty(&self) -> K::Summary {
+        K::Summary::empty(self.shared.kind.config().exact_limit())
+    }
+
+    /// Adds a summary (a loaded file's) into this label's.
+    fn merge(&self, summary: &K::Summary) {
+        self.summary.mine(|| self.empty()).merge(summary);
+    }
+
+    /// How many measurements the summary counts.
+    fn count(&self) -> u64 {
+        let mut count: u64 = 0;
+        self.summary
+            .each(|summary| count = summary.count().saturating_add(count));
+        count
     }
 
     /// Keeps a record in the log if this state is current and the log keeps records; the
@@ -146,9 +172,27 @@ impl<K: Kind> Slot<K> {
         self.abandoned.load(Ordering::Relaxed)
     }
 
-    /// Runs `f` on the summary, behind its lock.
+    /// Runs `f` on the summary: behind its lock when it has one stripe, or on the stripes
+    /// merged (each locked in turn) when it has several.
     pub(crate) fn with_summary<T>(&self, f: impl FnOnce(&K::Summary) -> T) -> T {
-        f(&lock(&self.summary))
+        if self.summary.count() == 1 {
+            return f(&self.summary.first());
+        }
+        // Merged into a copy of the first stripe that counts something, never into an empty
+        // summary, so that a summary held by one stripe reads exactly as it is (merging into
+        // an empty one may round its mean in the last bit).
+        let mut merged: Option<K::Summary> = None;
+        self.summary.each(|stripe| match &mut merged {
+            _ if stripe.is_empty() => {}
+            None => merged = Some(stripe.clone()),
+            Some(so_far) if so_far.count() == 0 => {
+                let mut counted = stripe.clone();
+                counted.merge(so_far);
+                *so_far = counted;
+            }
+            Some(so_far) => so_far.merge(stripe),
+        });
+        f(&merged.unwrap_or_else(|| self.empty()))
     }
 }
 
@@ -191,7 +235,7 @@ impl<K: Lifecycle> Engine<K> {
             anchor,
             include_timestamps: config.include_timestamps(),
             generation: AtomicU64::new(0),
-            log: RecordLog::new(config.max_records()),
+            log: RecordLog::new(config.max_records(), stripes::<K>(), K::end_time),
             kind,
             bell,
         });
@@ -305,9 +349,11 @@ impl<K: Lifecycle> Engine<K> {
     /// record's measurement is also among the states' counts.
     pub(crate) fn dropped(&self) -> u64 {
         let retained = K::retained(&self.shared.log);
-        let total = self.labels.all().iter().fold(0u64, |total, slot| {
-            slot.with_summary(Summary::count).saturating_add(total)
-        });
+        let total = self
+            .labels
+            .all()
+            .iter()
+            .fold(0u64, |total, slot| slot.count().saturating_add(total));
         total.saturating_sub(retained)
     }
 
@@ -469,7 +515,7 @@ impl<K: Lifecycle> Engine<K> {
                     if capped {
                         overflowed = overflowed.saturating_add(summary.count());
                     }
-                    lock(&slot.summary).merge(&summary);
+                    slot.merge(&summary);
                 }
                 self.labels.add_overflowed(overflowed);
                 add_abandoned();

@@ -127,6 +127,7 @@ mod snapshot;
 mod stats;
 mod status;
 mod store;
+mod stripe;
 mod throughput;
 mod timeline;
 mod timestamp;
@@ -205,7 +206,7 @@ pub mod __private {
     pub use crate::memory::{Data as MemoryData, MemorySummary, Probed, PythonMemoryRecord};
     pub use crate::sampled::{Run, Session as SampledSession};
     pub use crate::throughput::{
-        Counting, PythonThroughputRecord, RateWindow, Session as ThroughputSession,
+        Counting, LabelWindow, PythonThroughputRecord, RateWindow, Session as ThroughputSession,
         ThroughputSummary,
     };
     pub use crate::tracker::{Settings, Summary};

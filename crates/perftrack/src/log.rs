@@ -1,22 +1,57 @@
 //! The bounded log of recent records each tracker keeps.
+//!
+//! Threads push into stripes of their own (see stripe.rs), small rings that are moved into a
+//! shared log one whole ring at a time, so the shared log's lock is taken once per ring of
+//! records rather than once per record. Reading merges the shared log and the rings by end
+//! time and keeps the newest `capacity`.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
 
+use crate::Timestamp;
 use crate::session::lock;
+use crate::stripe::{Padded, thread_index};
 
-/// At most `capacity` records, oldest dropped first. Statistics never depend on it.
+/// The most records a stripe's ring holds before it is moved into the shared log.
+const MAX_RING: usize = 1024;
+
+/// At most `capacity` records returned, the newest by end time, oldest first. Statistics never
+/// depend on it.
+///
+/// Records live in the shared log (at most `capacity`) and in one ring per stripe (at most
+/// `ceil(capacity / stripes)`, and at most 1024, each): at most about twice `capacity` are
+/// held, of which reads return the newest `capacity`.
 #[derive(Debug)]
 pub struct RecordLog<R> {
     capacity: usize,
-    records: Mutex<VecDeque<R>>,
+    /// The records' end times, which reads merge the rings and the shared log by.
+    end: fn(&R) -> Timestamp,
+    /// Rings of records pushed by the threads of each stripe, in their order.
+    rings: Box<[Padded<Mutex<VecDeque<R>>>]>,
+    ring: usize,
+    /// Whole rings moved here, and the records of loads and merges.
+    shared: Mutex<VecDeque<R>>,
+}
+
+/// Every part of a log, locked (the rings in order, then the shared log).
+struct Locked<'a, R> {
+    rings: Vec<MutexGuard<'a, VecDeque<R>>>,
+    shared: MutexGuard<'a, VecDeque<R>>,
 }
 
 impl<R: Clone> RecordLog<R> {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A log returning at most `capacity` records, pushed into `stripes` rings (rounded up to
+    /// a power of two); `end` reads a record's end time.
+    pub(crate) fn new(capacity: usize, stripes: usize, end: fn(&R) -> Timestamp) -> Self {
+        let stripes = stripes.max(1).next_power_of_two();
+        let ring = capacity.div_ceil(stripes).min(MAX_RING);
         Self {
             capacity,
-            records: Mutex::new(VecDeque::new()),
+            end,
+            rings: (0..stripes).map(|_| Padded::default()).collect(),
+            ring,
+            shared: Mutex::default(),
         }
     }
 
@@ -26,68 +61,144 @@ impl<R: Clone> RecordLog<R> {
         self.capacity > 0
     }
 
-    /// Pushes `record` if `current()`, checked under the log's lock so that no
-    /// [`replace`](Self::replace) comes between the check and the push.
+    /// Pushes `record` if `current()`, checked under the lock of the calling thread's ring so
+    /// that no [`replace`](Self::replace) comes between the check and the push.
     #[inline]
     pub(crate) fn push_if(&self, record: R, current: impl FnOnce() -> bool) {
         if self.capacity == 0 {
             return;
         }
-        let mut records = lock(&self.records);
+        // The stripe count is a power of two.
+        let index = thread_index() & (self.rings.len() - 1);
+        let mut ring = lock(&self.rings[index].0);
         if !current() {
             return;
         }
-        if records.len() >= self.capacity {
-            records.pop_front();
+        if ring.len() >= self.ring {
+            self.spill(&mut ring);
         }
-        records.push_back(record);
+        ring.push_back(record);
+    }
+
+    /// Moves a full ring into the shared log, keeping the newest `capacity` there. Lock order:
+    /// rings before the shared log, as everywhere.
+    #[cold]
+    fn spill(&self, ring: &mut VecDeque<R>) {
+        let mut shared = lock(&self.shared);
+        let held = shared.len();
+        let excess = (held + ring.len()).saturating_sub(self.capacity);
+        shared.drain(..excess.min(held));
+        shared.extend(ring.drain(..));
+    }
+
+    fn lock_all(&self) -> Locked<'_, R> {
+        let rings = self.rings.iter().map(|ring| lock(&ring.0)).collect();
+        Locked {
+            rings,
+            shared: lock(&self.shared),
+        }
     }
 
     /// Replaces the contents with the newest `capacity` of `records` (given oldest first).
     pub(crate) fn replace(&self, records: Vec<R>) {
         let skip = records.len().saturating_sub(self.capacity);
-        let mut log = lock(&self.records);
-        log.clear();
-        log.extend(records.into_iter().skip(skip));
+        let mut all = self.lock_all();
+        for ring in &mut all.rings {
+            ring.clear();
+        }
+        all.shared.clear();
+        all.shared.extend(records.into_iter().skip(skip));
     }
 
-    /// Appends `records` (given oldest first), keeping the newest `capacity`.
+    /// Appends `records` (given oldest first) after the retained ones, keeping the newest
+    /// `capacity`.
     pub(crate) fn extend(&self, records: Vec<R>) {
         if self.capacity == 0 {
             return;
         }
-        let skip = records.len().saturating_sub(self.capacity);
-        let mut log = lock(&self.records);
-        for record in records.into_iter().skip(skip) {
-            if log.len() >= self.capacity {
-                log.pop_front();
+        let mut all = self.lock_all();
+        // The retained records first, in the order reads return them.
+        let mut kept: VecDeque<R> = merged(&all, self.end, self.capacity)
+            .into_iter()
+            .cloned()
+            .collect();
+        for ring in &mut all.rings {
+            ring.clear();
+        }
+        kept.extend(records);
+        let excess = kept.len().saturating_sub(self.capacity);
+        kept.drain(..excess);
+        *all.shared = kept;
+    }
+
+    /// A copy of the retained records (the newest `capacity` by end time), oldest first.
+    pub(crate) fn snapshot(&self) -> Vec<R> {
+        let all = self.lock_all();
+        merged(&all, self.end, self.capacity)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+
+    /// How many records [`snapshot`](Self::snapshot) returns.
+    pub(crate) fn len(&self) -> usize {
+        let all = self.lock_all();
+        let held = all.shared.len() + all.rings.iter().map(|r| r.len()).sum::<usize>();
+        held.min(self.capacity)
+    }
+
+    /// How many of the records [`snapshot`](Self::snapshot) returns `counts` accepts.
+    pub(crate) fn count(&self, counts: impl Fn(&R) -> bool) -> usize {
+        let all = self.lock_all();
+        merged(&all, self.end, self.capacity)
+            .into_iter()
+            .filter(|r| counts(r))
+            .count()
+    }
+}
+
+/// The newest `capacity` records of the shared log and the rings, oldest first: the sequences
+/// merged by end time (each keeps its own order; on equal times the shared log comes first,
+/// then the rings in order).
+fn merged<'a, R>(all: &'a Locked<'_, R>, end: fn(&R) -> Timestamp, capacity: usize) -> Vec<&'a R> {
+    let sequences: Vec<&VecDeque<R>> = std::iter::once(&*all.shared)
+        .chain(all.rings.iter().map(|r| &**r))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let total: usize = sequences.iter().map(|s| s.len()).sum();
+    let mut out: Vec<&R> = Vec::with_capacity(total);
+    if let [only] = sequences.as_slice() {
+        out.extend(only.iter());
+    } else {
+        let mut heads: BinaryHeap<Reverse<(Timestamp, usize, usize)>> = sequences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Reverse((end(&s[0]), i, 0)))
+            .collect();
+        while let Some(Reverse((_, i, at))) = heads.pop() {
+            let sequence = sequences[i];
+            out.push(&sequence[at]);
+            if let Some(next) = sequence.get(at + 1) {
+                heads.push(Reverse((end(next), i, at + 1)));
             }
-            log.push_back(record);
         }
     }
-
-    /// A copy of the retained records, oldest first.
-    pub(crate) fn snapshot(&self) -> Vec<R> {
-        lock(&self.records).iter().cloned().collect()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        lock(&self.records).len()
-    }
-
-    /// How many retained records `counts` accepts.
-    pub(crate) fn count(&self, counts: impl Fn(&R) -> bool) -> usize {
-        lock(&self.records).iter().filter(|r| counts(r)).count()
-    }
+    let skip = out.len().saturating_sub(capacity);
+    out.drain(..skip);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(r: &i64) -> Timestamp {
+        Timestamp::from_unix_nanos(*r)
+    }
+
     #[test]
     fn keeps_the_newest_records_in_order() {
-        let log = RecordLog::new(3);
+        let log = RecordLog::new(3, 1, at);
         for i in 0..5 {
             log.push_if(i, || true);
         }
@@ -96,11 +207,48 @@ mod tests {
         assert_eq!(log.snapshot(), [17, 18, 19]);
         log.push_if(20, || false);
         assert_eq!(log.snapshot(), [17, 18, 19]);
+        assert_eq!(log.len(), 3);
+    }
+
+    #[test]
+    fn one_thread_keeps_the_newest_capacity_whatever_the_stripes() {
+        for stripes in [1, 2, 4, 64] {
+            let log = RecordLog::new(10, stripes, at);
+            for i in 0..25 {
+                log.push_if(i, || true);
+            }
+            assert_eq!(log.snapshot(), (15..25).collect::<Vec<_>>(), "{stripes}");
+            assert_eq!((log.len(), log.count(|r| r % 2 == 0)), (10, 5));
+            log.extend(vec![100, 101]);
+            assert_eq!(log.snapshot(), (17..25).chain(100..102).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn threads_records_are_all_retained_in_each_threads_order() {
+        let log = RecordLog::new(1000, 4, at);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let log = &log;
+                s.spawn(move || {
+                    for i in 0..300 {
+                        log.push_if(i * 4 + t, || true);
+                    }
+                });
+            }
+        });
+        let got = log.snapshot();
+        assert_eq!((got.len(), log.len()), (1000, 1000));
+        for t in 0..4 {
+            let mine: Vec<i64> = got.iter().copied().filter(|r| r % 4 == t).collect();
+            assert!(mine.windows(2).all(|w| w[0] < w[1]), "{t}");
+            assert_eq!(mine.last(), Some(&(299 * 4 + t)));
+        }
     }
 
     #[test]
     fn capacity_zero_keeps_nothing() {
-        let log = RecordLog::new(0);
+        let log = RecordLog::new(0, 4, at);
         log.push_if(1, || true);
         assert!(!log.enabled());
         assert_eq!(log.len(), 0);

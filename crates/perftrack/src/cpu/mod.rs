@@ -357,6 +357,10 @@ impl Kind for Cpu {
         label.sessions
     }
 
+    fn end_time(record: &CpuRecord) -> crate::Timestamp {
+        record.timestamp
+    }
+
     fn label(record: &CpuRecord) -> Option<&str> {
         record.label.as_deref()
     }

@@ -92,6 +92,8 @@ impl Kind for Latency {
     type Statistics = Option<Statistics>;
     type LabelStatistics = Statistics;
     type LabelSnapshot = Distribution;
+    /// Recorded often, from many threads.
+    const STRIPED: bool = true;
     type Summary = Distribution;
     type SummaryV1 = Distribution;
     type LabelState = ();
@@ -121,6 +123,10 @@ impl Kind for Latency {
 
     fn measurements(label: &Distribution) -> u64 {
         label.count()
+    }
+
+    fn end_time(record: &LatencyRecord) -> crate::Timestamp {
+        record.timestamp
     }
 
     fn label(record: &LatencyRecord) -> Option<&str> {

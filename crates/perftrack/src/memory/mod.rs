@@ -221,6 +221,10 @@ impl Kind for Memory {
         label.sessions
     }
 
+    fn end_time(record: &MemoryRecord) -> crate::Timestamp {
+        record.timestamp
+    }
+
     fn label(record: &MemoryRecord) -> Option<&str> {
         record.label.as_deref()
     }

@@ -9,14 +9,13 @@ mod window;
 pub use config::{ThroughputConfig, WindowSize};
 pub use record::{PythonThroughputRecord, ThroughputRecord};
 pub use summary::ThroughputSummary;
-pub use window::RateWindow;
+pub use window::{LabelWindow, RateWindow};
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Slot};
 use crate::log::RecordLog;
-use crate::session::lock;
 use crate::tracker::{Kind, Lifecycle};
 use crate::{
     Clock, Distribution, Guard, Result, Statistics, Status, ThroughputLabelSnapshot, TrackId,
@@ -109,10 +108,12 @@ impl Kind for Throughput {
     type Statistics = Option<Statistics>;
     type LabelStatistics = Statistics;
     type LabelSnapshot = ThroughputLabelSnapshot;
+    /// Recorded often, from many threads.
+    const STRIPED: bool = true;
     type Summary = ThroughputSummary;
     type SummaryV1 = Distribution;
-    /// The window of the label's events.
-    type LabelState = Mutex<RateWindow>;
+    /// The window of the label's events, striped.
+    type LabelState = LabelWindow;
     type PythonRecord = PythonThroughputRecord;
 
     fn build(config: ThroughputConfig, _clock: &dyn Clock) -> Self {
@@ -127,8 +128,8 @@ impl Kind for Throughput {
         &self.config
     }
 
-    fn label_state(&self, now: Instant) -> Mutex<RateWindow> {
-        Mutex::new(RateWindow::new(now, self.window_size))
+    fn label_state(&self, now: Instant) -> LabelWindow {
+        LabelWindow::new(now, self.window_size, crate::stripe::stripes())
     }
 
     fn statistics(&self, summary: Option<&ThroughputSummary>) -> Option<Statistics> {
@@ -145,13 +146,13 @@ impl Kind for Throughput {
     /// The summary with the label's own events added.
     fn saved(slot: &Slot<Self>) -> ThroughputSummary {
         let mut summary = slot.with_summary(Clone::clone);
-        summary.events = summary.events.saturating_add(lock(&slot.state).total());
+        summary.events = summary.events.saturating_add(slot.state.total());
         summary
     }
 
     fn label_snapshot(slot: &Slot<Self>, now: Instant) -> ThroughputLabelSnapshot {
         let (session_rates, loaded) = slot.with_summary(|s| (s.session_rates.clone(), s.events));
-        let window = lock(&slot.state);
+        let window = &slot.state;
         ThroughputLabelSnapshot {
             session_rates,
             events_total: loaded.saturating_add(window.total()),
@@ -170,6 +171,10 @@ impl Kind for Throughput {
 
     fn retained(log: &RecordLog<ThroughputRecord>) -> u64 {
         log.count(Self::counted) as u64
+    }
+
+    fn end_time(record: &ThroughputRecord) -> crate::Timestamp {
+        record.timestamp
     }
 
     fn label(record: &ThroughputRecord) -> Option<&str> {
@@ -255,7 +260,7 @@ impl Session {
         self.count = self.count.saturating_add(count);
         self.window.add(now, count);
         if self.slot.is_current() {
-            lock(&self.slot.state).add(now, count);
+            self.slot.state.add(now, count);
         }
     }
 
@@ -436,7 +441,7 @@ impl Tracker<Throughput> {
         let slot = self.engine.state(label);
         let now = self.now();
         if slot.is_current() {
-            lock(&slot.state).add(now, count);
+            slot.state.add(now, count);
         }
     }
 
@@ -457,7 +462,7 @@ impl Tracker<Throughput> {
     /// ```
     pub fn current_rate(&self, label: &str) -> Option<f64> {
         let slot = self.engine.labels.find(label)?;
-        let per_second = lock(&slot.state).rate(self.now())?;
+        let per_second = slot.state.rate(self.now())?;
         Some(self.config().time_unit.from_per_second(per_second))
     }
 

@@ -9,6 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::stripe::Striped;
+
 /// How many buckets a window has: a 60 s window counts per second.
 pub(crate) const BUCKETS: usize = 60;
 const N: u64 = BUCKETS as u64;
@@ -112,9 +114,19 @@ impl RateWindow {
     /// current bucket so far and the whole buckets before it, or the time since the origin if
     /// that is shorter.
     pub(crate) fn window(&self, now: Instant) -> (u64, Duration) {
-        let since = nanos_since(self.origin, now);
-        let index = (since / self.width).max(self.current);
-        let events = if index >= self.current + N {
+        let index = self.newest(now);
+        (self.events_to(index), self.covered(now, index))
+    }
+
+    /// The newest bucket of the window that ends at `now`: `now`'s, or the ring's newest if
+    /// another thread already counted a later event.
+    fn newest(&self, now: Instant) -> u64 {
+        (nanos_since(self.origin, now) / self.width).max(self.current)
+    }
+
+    /// The events in the window whose newest bucket is `index` (at least the ring's newest).
+    fn events_to(&self, index: u64) -> u64 {
+        if index >= self.current + N {
             0
         } else {
             // Buckets that left the window between `current` and `index`: those from the
@@ -127,12 +139,14 @@ impl RateWindow {
                 0
             };
             self.sum.saturating_sub(gone)
-        };
+        }
+    }
+
+    /// The time the window whose newest bucket is `index` covers at `now`.
+    fn covered(&self, now: Instant, index: u64) -> Duration {
+        let since = nanos_since(self.origin, now);
         let covered_from = (index + 1).saturating_sub(N) * self.width;
-        (
-            events,
-            Duration::from_nanos(since.saturating_sub(covered_from)),
-        )
+        Duration::from_nanos(since.saturating_sub(covered_from))
     }
 
     /// Every event ever added, including those older than the window.
@@ -153,6 +167,56 @@ impl RateWindow {
         self.advance(self.index(end));
         let length = self.length_secs;
         self.peak.map(|events| events as f64 / length)
+    }
+}
+
+/// A label's window, split into stripes that threads count into apart. Every stripe has the
+/// label's origin and bucket width, so their buckets align and reads add them up.
+#[derive(Debug)]
+pub struct LabelWindow {
+    origin: Instant,
+    length: Duration,
+    stripes: Striped<RateWindow>,
+}
+
+impl LabelWindow {
+    pub(crate) fn new(origin: Instant, window: Duration, stripes: usize) -> Self {
+        Self {
+            origin,
+            length: window,
+            stripes: Striped::new(RateWindow::new(origin, window), stripes),
+        }
+    }
+
+    /// Adds `n` events that happened at `t`, to the calling thread's stripe.
+    #[inline]
+    pub(crate) fn add(&self, t: Instant, n: u64) {
+        self.stripes
+            .mine(|| RateWindow::new(self.origin, self.length))
+            .add(t, n);
+    }
+
+    /// Every event ever added, all stripes together.
+    pub(crate) fn total(&self) -> u64 {
+        let mut total: u64 = 0;
+        self.stripes
+            .each(|w| total = w.total().saturating_add(total));
+        total
+    }
+
+    /// Events per second in the window ending at `now`, all stripes together; `None` when no
+    /// time has passed since the origin.
+    pub(crate) fn rate(&self, now: Instant) -> Option<f64> {
+        // The window ends at the newest bucket any stripe reached, as one window's would.
+        let mut index = 0;
+        self.stripes.each(|w| index = index.max(w.newest(now)));
+        let mut events: u64 = 0;
+        let mut covered = Duration::ZERO;
+        self.stripes.each(|w| {
+            events = events.saturating_add(w.events_to(index.max(w.current)));
+            covered = w.covered(now, index);
+        });
+        (!covered.is_zero()).then(|| events as f64 / covered.as_secs_f64())
     }
 }
 

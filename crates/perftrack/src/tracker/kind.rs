@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::engine::{Engine, Slot};
 use crate::log::RecordLog;
-use crate::{AnyRecord, Clock, Result, Status, TrackId, TrackerKind};
+use crate::{AnyRecord, Clock, Result, Status, Timestamp, TrackId, TrackerKind};
 
 /// What a kind of tracker measures and keeps: its configuration, its record, its statistics,
 /// its per-label summary and snapshot. [`Tracker`](crate::Tracker) is generic over it;
@@ -58,6 +58,12 @@ pub trait Kind: sealed::Sealed + Debug + Send + Sync + Sized + 'static {
     type LabelStatistics;
     /// What a [`Snapshot`](crate::Snapshot) holds for each label.
     type LabelSnapshot;
+
+    #[doc(hidden)]
+    /// Whether a label's summary and the record log are split into stripes that threads
+    /// record into apart (kinds recording often from many threads), or kept whole (kinds whose
+    /// summaries are large and recorded once per session).
+    const STRIPED: bool = false;
 
     #[doc(hidden)]
     /// A label's summary of finished measurements, as metrics files keep it.
@@ -112,6 +118,9 @@ pub trait Kind: sealed::Sealed + Debug + Send + Sync + Sized + 'static {
     #[doc(hidden)]
     /// A record's label.
     fn label(record: &Self::Record) -> Option<&str>;
+    #[doc(hidden)]
+    /// When a record's measurement ended, which the record log orders records by.
+    fn end_time(record: &Self::Record) -> Timestamp;
     #[doc(hidden)]
     /// A loaded record in this tracker's units.
     fn convert(&self, record: Self::Record) -> Self::Record;
