@@ -1,9 +1,9 @@
 //! The bounded log of recent records each tracker keeps.
 //!
-//! Threads push into stripes of their own (see stripe.rs), small rings that are moved into a
-//! shared log one whole ring at a time, so the shared log's lock is taken once per ring of
-//! records rather than once per record. Reading merges the shared log and the rings by end
-//! time and keeps the newest `capacity`.
+//! Threads push into rings of their own stripe (see stripe.rs); a full ring is moved, whole and
+//! without copying its records, into a shared log of batches, so the shared log's lock is
+//! taken once per ring of records rather than once per record. Reading merges the batches and
+//! the rings by end time and keeps the newest `capacity`.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -19,25 +19,72 @@ const MAX_RING: usize = 1024;
 /// At most `capacity` records returned, the newest by end time, oldest first. Statistics never
 /// depend on it.
 ///
-/// Records live in the shared log (at most `capacity`) and in one ring per stripe (at most
-/// `ceil(capacity / stripes)`, and at most 1024, each): at most about twice `capacity` are
-/// held, of which reads return the newest `capacity`.
+/// Records live in the shared log's batches (the newest whole batches holding at least
+/// `capacity` records, or all of them) and in one ring per stripe (at most
+/// `ceil(capacity / stripes)`, and at most 1,024, each): under twice `capacity` are held, of
+/// which reads return the newest `capacity`.
 #[derive(Debug)]
 pub struct RecordLog<R> {
     capacity: usize,
-    /// The records' end times, which reads merge the rings and the shared log by.
+    /// The records' end times, which reads merge the rings and the batches by.
     end: fn(&R) -> Timestamp,
     /// Rings of records pushed by the threads of each stripe, in their order.
     rings: Box<[Padded<Mutex<VecDeque<R>>>]>,
     ring: usize,
-    /// Whole rings moved here, and the records of loads and merges.
-    shared: Mutex<VecDeque<R>>,
+    shared: Mutex<Batches<R>>,
+}
+
+/// Whole rings moved out of the stripes, and the records of loads and merges, oldest first.
+#[derive(Debug)]
+struct Batches<R> {
+    batches: VecDeque<VecDeque<R>>,
+    /// The records of all batches.
+    len: usize,
+    /// An emptied batch, handed to the next ring that moves, so that steady recording
+    /// allocates nothing.
+    spare: VecDeque<R>,
+}
+
+impl<R> Default for Batches<R> {
+    fn default() -> Self {
+        Self {
+            batches: VecDeque::new(),
+            len: 0,
+            spare: VecDeque::new(),
+        }
+    }
+}
+
+impl<R> Batches<R> {
+    /// Adds a batch, then drops the oldest batches not needed to keep `capacity` records; one
+    /// of those that was a ring (of `ring` records) becomes the spare.
+    fn push(&mut self, batch: VecDeque<R>, capacity: usize, ring: usize) {
+        self.len += batch.len();
+        self.batches.push_back(batch);
+        while let Some(oldest) = self.batches.front() {
+            if self.len - oldest.len() < capacity {
+                break;
+            }
+            self.len -= oldest.len();
+            if let Some(mut gone) = self.batches.pop_front() {
+                if gone.capacity() == ring {
+                    gone.clear();
+                    self.spare = gone;
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.batches.clear();
+        self.len = 0;
+    }
 }
 
 /// Every part of a log, locked (the rings in order, then the shared log).
 struct Locked<'a, R> {
     rings: Vec<MutexGuard<'a, VecDeque<R>>>,
-    shared: MutexGuard<'a, VecDeque<R>>,
+    shared: MutexGuard<'a, Batches<R>>,
 }
 
 impl<R: Clone> RecordLog<R> {
@@ -74,21 +121,28 @@ impl<R: Clone> RecordLog<R> {
         if !current() {
             return;
         }
-        if ring.len() >= self.ring {
-            self.spill(&mut ring);
+        // A ring's capacity is exactly `self.ring` once it holds anything.
+        if ring.len() == ring.capacity() {
+            self.make_room(&mut ring);
         }
         ring.push_back(record);
     }
 
-    /// Moves a full ring into the shared log, keeping the newest `capacity` there. Lock order:
-    /// rings before the shared log, as everywhere.
+    /// Allocates a ring that has no room yet, or moves a full one into the shared log, whole.
+    /// Lock order: rings before the shared log, as everywhere.
     #[cold]
-    fn spill(&self, ring: &mut VecDeque<R>) {
+    fn make_room(&self, ring: &mut VecDeque<R>) {
+        if ring.len() < self.ring {
+            ring.reserve_exact(self.ring - ring.len());
+            return;
+        }
         let mut shared = lock(&self.shared);
-        let held = shared.len();
-        let excess = (held + ring.len()).saturating_sub(self.capacity);
-        shared.drain(..excess.min(held));
-        shared.extend(ring.drain(..));
+        let empty = match std::mem::take(&mut shared.spare) {
+            spare if spare.capacity() == self.ring => spare,
+            _ => VecDeque::with_capacity(self.ring),
+        };
+        let full = std::mem::replace(ring, empty);
+        shared.push(full, self.capacity, self.ring);
     }
 
     fn lock_all(&self) -> Locked<'_, R> {
@@ -107,7 +161,10 @@ impl<R: Clone> RecordLog<R> {
             ring.clear();
         }
         all.shared.clear();
-        all.shared.extend(records.into_iter().skip(skip));
+        let batch: VecDeque<R> = records.into_iter().skip(skip).collect();
+        if !batch.is_empty() {
+            all.shared.push(batch, self.capacity, self.ring);
+        }
     }
 
     /// Appends `records` (given oldest first) after the retained ones, keeping the newest
@@ -125,10 +182,13 @@ impl<R: Clone> RecordLog<R> {
         for ring in &mut all.rings {
             ring.clear();
         }
+        all.shared.clear();
         kept.extend(records);
         let excess = kept.len().saturating_sub(self.capacity);
         kept.drain(..excess);
-        *all.shared = kept;
+        if !kept.is_empty() {
+            all.shared.push(kept, self.capacity, self.ring);
+        }
     }
 
     /// A copy of the retained records (the newest `capacity` by end time), oldest first.
@@ -143,7 +203,7 @@ impl<R: Clone> RecordLog<R> {
     /// How many records [`snapshot`](Self::snapshot) returns.
     pub(crate) fn len(&self) -> usize {
         let all = self.lock_all();
-        let held = all.shared.len() + all.rings.iter().map(|r| r.len()).sum::<usize>();
+        let held = all.shared.len + all.rings.iter().map(|r| r.len()).sum::<usize>();
         held.min(self.capacity)
     }
 
@@ -157,11 +217,14 @@ impl<R: Clone> RecordLog<R> {
     }
 }
 
-/// The newest `capacity` records of the shared log and the rings, oldest first: the sequences
-/// merged by end time (each keeps its own order; on equal times the shared log comes first,
-/// then the rings in order).
+/// The newest `capacity` records of the shared log and the rings, oldest first: the batches and
+/// the rings merged by end time (each keeps its own order; on equal times the batches come
+/// first, oldest first, then the rings in order).
 fn merged<'a, R>(all: &'a Locked<'_, R>, end: fn(&R) -> Timestamp, capacity: usize) -> Vec<&'a R> {
-    let sequences: Vec<&VecDeque<R>> = std::iter::once(&*all.shared)
+    let sequences: Vec<&VecDeque<R>> = all
+        .shared
+        .batches
+        .iter()
         .chain(all.rings.iter().map(|r| &**r))
         .filter(|s| !s.is_empty())
         .collect();
