@@ -32,9 +32,20 @@ pub struct LatencyConfig {
     pub include_timestamps: bool,
     /// How many recent records the tracker keeps (oldest dropped first; statistics never
     /// depend on them). `0` keeps none, which makes recording cheapest. Default `100_000`.
+    ///
+    /// Each thread pushes into a ring of its stripe (at most `ceil(max_records / stripes)`
+    /// and at most 1,024 records), moved whole into a shared log of `max_records` when full;
+    /// reads merge them by end time and return the newest `max_records`, so the tracker holds
+    /// at most `max_records` plus one ring a stripe (under twice `max_records`).
     pub max_records: usize,
     /// How many values a label keeps exactly; percentiles are exact up to this many values
     /// and within 0.55 % beyond (8 bytes per value kept). Default `10_000`.
+    ///
+    /// A label's values are split into stripes, one per group of threads recording it (the
+    /// next power of two at least twice the machine's cores, at most 64, each created when a
+    /// thread first uses it), merged when read: statistics are those of every value together,
+    /// exact while the label holds at most `exact_limit` values. The worst case per label is
+    /// therefore stripes × (8 × `exact_limit` bytes + the sketch's bound, 64 KiB).
     pub exact_limit: usize,
     /// How many distinct labels get their own statistics; later labels are recorded under
     /// `"_other"` and counted, so labels built from unbounded text cannot exhaust memory.

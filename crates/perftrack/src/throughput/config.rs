@@ -37,9 +37,21 @@ pub struct ThroughputConfig {
     pub include_timestamps: bool,
     /// How many recent records the tracker keeps (oldest dropped first; statistics never
     /// depend on them). `0` keeps none. Default `100_000`.
+    ///
+    /// Each thread pushes into a ring of its stripe (at most `ceil(max_records / stripes)`
+    /// and at most 1,024 records), moved whole into a shared log of `max_records` when full;
+    /// reads merge them by end time and return the newest `max_records`, so the tracker holds
+    /// at most `max_records` plus one ring a stripe (under twice `max_records`).
     pub max_records: usize,
     /// How many session rates a label keeps exactly; percentiles are exact up to this many
     /// sessions and within 0.55 % beyond (8 bytes per value kept). Default `10_000`.
+    ///
+    /// A label's session rates, and its window of events, are split into stripes, one per
+    /// group of threads recording it (the next power of two at least twice the machine's
+    /// cores, at most 64, each created when a thread first uses it), merged when read:
+    /// statistics are those of every session together, exact while the label holds at most
+    /// `exact_limit` rates. The worst case per label is therefore stripes × (8 ×
+    /// `exact_limit` bytes + the sketch's bound, 64 KiB), plus a 60-bucket window a stripe.
     pub exact_limit: usize,
     /// How many distinct labels get their own statistics and window; later labels are recorded
     /// under `"_other"` and counted. Default `1_000`.
