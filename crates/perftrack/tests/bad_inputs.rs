@@ -297,16 +297,10 @@ fn sessions(t: &mut Table) {
             k.stop_tracking(&id)
         }),
     );
-    t.same(
-        "`discard_tracking` (`LatencyTracker`, `ThroughputTracker`)",
+    t.every(
+        "discard_tracking",
         "an unknown id",
-        [
-            ("LatencyTracker", trackers.latency.discard_tracking(&never)),
-            (
-                "ThroughputTracker",
-                trackers.throughput.discard_tracking(&never),
-            ),
-        ],
+        on_each!(trackers, |k| k.discard_tracking(&never)),
     );
     t.every(
         "start_tracking_with_id",
