@@ -15,8 +15,9 @@ const QUANTILES: [f64; 4] = [0.50, 0.90, 0.95, 0.99];
 /// are exact. Percentiles are exact (numpy's default "linear" definition) while the
 /// distribution holds at most `exact_limit` values, and within [`RELATIVE_ACCURACY`] (≈ 0.54 %)
 /// relative error beyond that, from a [`Sketch`] ([`relative_accuracy`] says which bound holds).
-/// Memory: at most 64 KiB for the sketch plus 8 bytes per exact value kept, whatever the number
-/// of measurements.
+/// Memory: 8 bytes per exact value kept while it keeps them, and a sketch of at most 64 KiB
+/// once it no longer does (the sketch is built from the exact values when they go), whatever
+/// the number of measurements.
 ///
 /// [`RELATIVE_ACCURACY`]: crate::RELATIVE_ACCURACY
 /// [`relative_accuracy`]: Distribution::relative_accuracy
@@ -50,6 +51,9 @@ pub struct Distribution {
     /// `exact_limit`.
     exact: Vec<f64>,
     exact_complete: bool,
+    /// The values' sketch once the exact values are gone; empty while `exact_complete` (the
+    /// exact values are the sketch's source, and it is built from them when they go or when
+    /// it is saved), so a label with few values keeps no buckets.
     sketch: Sketch,
 }
 
@@ -165,18 +169,37 @@ impl Distribution {
         if self.exact_complete {
             if self.exact.len() < self.exact_limit {
                 self.exact.push(value);
-            } else {
-                self.drop_exact();
+                return true;
             }
+            self.drop_exact();
         }
         self.sketch.add(value);
         true
     }
 
+    /// Moves the exact values, if still held, into the sketch and frees them.
     #[cold]
     fn drop_exact(&mut self) {
-        self.exact = Vec::new();
-        self.exact_complete = false;
+        if self.exact_complete {
+            for &value in &self.exact {
+                self.sketch.add(value);
+            }
+            self.exact = Vec::new();
+            self.exact_complete = false;
+        }
+    }
+
+    /// The sketch of every value: the kept one, or one built from the exact values.
+    fn full_sketch(&self) -> std::borrow::Cow<'_, Sketch> {
+        if self.exact_complete {
+            let mut sketch = Sketch::default();
+            for &value in &self.exact {
+                sketch.add(value);
+            }
+            std::borrow::Cow::Owned(sketch)
+        } else {
+            std::borrow::Cow::Borrowed(&self.sketch)
+        }
     }
 
     /// Adds every measurement of `other`, as if they had been recorded here. Moments merge
@@ -217,8 +240,8 @@ impl Distribution {
             self.exact.extend_from_slice(&other.exact);
         } else {
             self.drop_exact();
+            self.sketch.merge(&other.full_sketch());
         }
-        self.sketch.merge(&other.sketch);
     }
 
     /// Changes how many exact values are kept; if more are held, they are dropped and
@@ -358,7 +381,7 @@ impl Distribution {
             last: some(self.last),
             last_time: (self.count > 0).then_some(self.last_time),
             exact: self.exact_complete.then(|| self.exact.clone()),
-            sketch: self.sketch.to_data(),
+            sketch: self.full_sketch().to_data(),
         }
     }
 
@@ -385,7 +408,10 @@ impl Distribution {
         d.count = s.count;
         d.failed = s.failed;
         d.cancelled = s.cancelled;
-        d.sketch = sketch;
+        if s.exact.is_none() {
+            // With exact values, the sketch is built from them when needed.
+            d.sketch = sketch;
+        }
         if s.count > 0 {
             let need = |name: &str, v: Option<f64>| {
                 v.filter(|v| v.is_finite()).ok_or_else(|| {
