@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::clock::Anchor;
-use crate::label::{LabelRegistry, Labelled, OVERFLOW_LABEL};
+use crate::label::{LabelRegistry, Labelled, Lane, OVERFLOW_LABEL};
 use crate::log::RecordLog;
 use crate::sampler::{Bell, Sample};
 use crate::session::{SessionTable, lock};
@@ -98,24 +98,10 @@ impl<K: Kind> Slot<K> {
         }
     }
 
-    /// The label, shared.
-    pub(crate) fn label_arc(&self) -> Option<Arc<str>> {
-        self.label.clone()
-    }
-
     /// Whether this state is still the tracker's (no reset or load replaced it).
     #[inline]
     pub(crate) fn is_current(&self) -> bool {
         self.shared.is_current(self.generation)
-    }
-
-    /// Adds a finished measurement to the summary, unless a reset or load replaced this
-    /// state.
-    #[inline]
-    pub(crate) fn add(&self, add: impl FnOnce(&mut K::Summary)) {
-        if self.is_current() {
-            add(&mut self.summary.mine(|| self.empty()));
-        }
     }
 
     /// An empty summary with the tracker's `exact_limit`.
@@ -134,21 +120,6 @@ impl<K: Kind> Slot<K> {
         self.summary
             .each(|summary| count = summary.count().saturating_add(count));
         count
-    }
-
-    /// Keeps a record in the log if this state is current and the log keeps records; the
-    /// record is only built then.
-    #[inline]
-    pub(crate) fn keep(&self, record: impl FnOnce() -> K::Record) {
-        let shared = &self.shared;
-        if shared.log.enabled() && self.is_current() {
-            // Checked again under the log's lock: a reset or load that replaced the log since
-            // the check above must not receive a record of the state it discarded (its
-            // summaries would not count it, and a file saved then would not load).
-            shared
-                .log
-                .push_if(record(), || shared.is_current(self.generation));
-        }
     }
 
     /// Counts a session of this label that was abandoned, unless a reset or load replaced
@@ -193,6 +164,34 @@ impl<K: Kind> Slot<K> {
             Some(so_far) => so_far.merge(stripe),
         });
         f(&merged.unwrap_or_else(|| self.empty()))
+    }
+}
+
+/// What a thread records through: its lane into a label's state adds to the lane's stripe of
+/// the summary and keeps records in the lane's ring of the record log.
+impl<K: Kind> Lane<Slot<K>> {
+    /// Adds a finished measurement to this lane's stripe of the summary, unless a reset or
+    /// load replaced the state.
+    #[inline]
+    pub(crate) fn add(&self, add: impl FnOnce(&mut K::Summary)) {
+        if self.is_current() {
+            add(&mut self.summary.at(self.index(), || self.empty()));
+        }
+    }
+
+    /// Keeps a record in this lane's ring of the log if the state is current and the log
+    /// keeps records; the record is only built then.
+    #[inline]
+    pub(crate) fn keep(&self, record: impl FnOnce() -> K::Record) {
+        let shared = &self.shared;
+        if shared.log.enabled() && self.is_current() {
+            // Checked again under the ring's lock: a reset or load that replaced the log since
+            // the check above must not receive a record of the state it discarded (its
+            // summaries would not count it, and a file saved then would not load).
+            shared.log.push_if(self.index(), record(), || {
+                shared.is_current(self.generation)
+            });
+        }
     }
 }
 
@@ -241,7 +240,7 @@ impl<K: Lifecycle> Engine<K> {
         });
         let labels = {
             let shared = Arc::clone(&shared);
-            LabelRegistry::new(max_labels, move |label| {
+            LabelRegistry::new(max_labels, stripes::<K>(), move |label| {
                 // Read under the registry's write lock, which `install` also holds.
                 let generation = shared.generation.load(Ordering::Acquire);
                 Slot::new(label, K::Summary::empty(exact_limit), &shared, generation)
@@ -268,9 +267,10 @@ impl<K: Lifecycle> Engine<K> {
         self.shared.now()
     }
 
-    /// The state of `label` (`""`: unlabelled), created on first use.
+    /// The calling thread's lane into the state of `label` (`""`: unlabelled), created on
+    /// first use.
     #[inline]
-    pub(crate) fn state(&self, label: &str) -> Arc<Slot<K>> {
+    pub(crate) fn state(&self, label: &str) -> Arc<Lane<Slot<K>>> {
         self.labels.get(label)
     }
 

@@ -1,13 +1,17 @@
-//! Per-label state: a registry capped at `max_labels`, and a per-thread cache that lets the
-//! record path find a label's state without taking any shared lock.
+//! Per-label state: a registry capped at `max_labels`, the lanes through which threads record
+//! into a label's state, and a per-thread cache that lets the record path find its lane without
+//! taking any shared lock or touching any reference count another thread touches.
 
 use std::any::Any;
 use std::cell::RefCell;
 use std::hash::Hasher;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 
 use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::stripe::thread_index;
 
 /// The label that measurements are recorded under once `max_labels` distinct labels exist.
 ///
@@ -27,6 +31,72 @@ pub(crate) trait Labelled: Send + Sync + 'static {
 
 type Make<T> = Box<dyn Fn(Option<Arc<str>>) -> T + Send + Sync>;
 
+/// One stripe's way into a label's state: what a measurement in flight holds. Each label has
+/// one lane per stripe, and a thread always takes its own stripe's (see stripe.rs), so threads
+/// recording under one label share neither the lane's reference count nor the copy of the label
+/// its records carry; the state itself they only read, apart from the stripe of it each
+/// writes to. A lane is aligned to 128 bytes so that two lanes never share a cache line.
+#[derive(Debug)]
+#[repr(align(128))]
+pub struct Lane<T> {
+    state: Arc<T>,
+    index: usize,
+    label: Option<Arc<str>>,
+}
+
+impl<T> Lane<T> {
+    /// The stripe this lane records into.
+    #[inline]
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The label (the lane's own copy), for records.
+    #[inline]
+    pub(crate) fn label_arc(&self) -> Option<Arc<str>> {
+        self.label.clone()
+    }
+}
+
+impl<T> Deref for Lane<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.state
+    }
+}
+
+/// A label's state and its lanes, made on first use.
+struct Entry<T> {
+    state: Arc<T>,
+    lanes: Box<[OnceLock<Arc<Lane<T>>>]>,
+}
+
+impl<T: Labelled> Entry<T> {
+    fn new(state: T, lanes: usize) -> Self {
+        Self {
+            state: Arc::new(state),
+            lanes: (0..lanes).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The lane of stripe `index` (reduced modulo the lane count, a power of two).
+    fn lane(&self, index: usize) -> Arc<Lane<T>> {
+        let index = index & (self.lanes.len() - 1);
+        let lane = self.lanes[index].get_or_init(|| {
+            Arc::new(Lane {
+                state: Arc::clone(&self.state),
+                index,
+                // A copy of its own, so that records of different stripes never share its
+                // reference count.
+                label: self.state.label().map(Arc::from),
+            })
+        });
+        Arc::clone(lane)
+    }
+}
+
 /// Maps labels to their state. At most `max_labels` distinct labels get their own state; later
 /// ones share [`OVERFLOW_LABEL`]'s, and each such lookup is counted. The unlabelled state is
 /// kept under the key `""`, which no label can take.
@@ -35,7 +105,9 @@ pub(crate) struct LabelRegistry<T> {
     /// content never match.
     id: AtomicU64,
     max_labels: usize,
-    map: RwLock<FxHashMap<Arc<str>, Arc<T>>>,
+    /// Lanes per label: a power of two.
+    lanes: usize,
+    map: RwLock<FxHashMap<Arc<str>, Entry<T>>>,
     overflowed: AtomicU64,
     make: Make<T>,
 }
@@ -47,13 +119,17 @@ fn next_registry_id() -> u64 {
 }
 
 impl<T: Labelled> LabelRegistry<T> {
+    /// A registry of at most `max_labels` labels with `lanes` lanes each (rounded up to a
+    /// power of two); `make` builds a label's state.
     pub(crate) fn new(
         max_labels: usize,
+        lanes: usize,
         make: impl Fn(Option<Arc<str>>) -> T + Send + Sync + 'static,
     ) -> Self {
         Self {
             id: AtomicU64::new(next_registry_id()),
             max_labels,
+            lanes: lanes.max(1).next_power_of_two(),
             map: RwLock::default(),
             overflowed: AtomicU64::new(0),
             make: Box::new(make),
@@ -68,7 +144,7 @@ impl<T: Labelled> LabelRegistry<T> {
         map.clear();
         for state in states {
             let key: Arc<str> = Arc::from(state.label().unwrap_or(""));
-            map.insert(key, Arc::new(state));
+            map.insert(key, Entry::new(state, self.lanes));
         }
         // Release pairs with the Acquire in `get`: a thread that sees the new id also sees
         // the new map (it takes the map's lock on a miss anyway).
@@ -76,9 +152,10 @@ impl<T: Labelled> LabelRegistry<T> {
         self.overflowed.store(overflowed, Ordering::Relaxed);
     }
 
-    /// The state of `label` (`""` means unlabelled), created on first use.
+    /// The calling thread's lane into the state of `label` (`""` means unlabelled), created on
+    /// first use.
     #[inline]
-    pub(crate) fn get(&self, label: &str) -> Arc<T> {
+    pub(crate) fn get(&self, label: &str) -> Arc<Lane<T>> {
         let id = self.id.load(Ordering::Acquire);
         if let Some(hit) = cache::get::<T>(id, label) {
             return hit;
@@ -87,49 +164,53 @@ impl<T: Labelled> LabelRegistry<T> {
     }
 
     #[cold]
-    fn get_slow(&self, id: u64, label: &str) -> Arc<T> {
-        let (state, capped) = self.resolve(label);
+    fn get_slow(&self, id: u64, label: &str) -> Arc<Lane<T>> {
+        let (lane, capped) = self.with_entry(label, |entry| entry.lane(thread_index()));
         if capped {
             self.add_overflowed(1);
         } else {
-            cache::put(id, label, &state);
+            cache::put(id, label, &lane);
         }
-        state
+        lane
     }
 
     /// The state of `label` (`""` means unlabelled), created on first use, and whether it is
     /// [`OVERFLOW_LABEL`]'s because the cap was reached; the caller counts what it sends
     /// there.
     pub(crate) fn resolve(&self, label: &str) -> (Arc<T>, bool) {
-        let found = self
-            .map
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(label)
-            .cloned();
-        if let Some(state) = found {
-            return (state, false);
+        self.with_entry(label, |entry| Arc::clone(&entry.state))
+    }
+
+    /// Runs `f` on the entry of `label`, created on first use (or on [`OVERFLOW_LABEL`]'s
+    /// past the cap, which the returned flag says).
+    fn with_entry<R>(&self, label: &str, f: impl FnOnce(&Entry<T>) -> R) -> (R, bool) {
+        {
+            let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(entry) = map.get(label) {
+                return (f(entry), false);
+            }
         }
         let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
         let distinct = map.len()
             - usize::from(map.contains_key(OVERFLOW_LABEL))
             - usize::from(map.contains_key(""));
-        if let Some(state) = map.get(label) {
-            (Arc::clone(state), false)
+        let lanes = self.lanes;
+        if let Some(entry) = map.get(label) {
+            (f(entry), false)
         } else if label.is_empty() {
-            let state = Arc::new((self.make)(None));
-            map.insert(Arc::from(""), Arc::clone(&state));
-            (state, false)
+            let entry = map
+                .entry(Arc::from(""))
+                .or_insert_with(|| Entry::new((self.make)(None), lanes));
+            (f(entry), false)
         } else if distinct < self.max_labels || label == OVERFLOW_LABEL {
             let name: Arc<str> = Arc::from(label);
-            let state = Arc::new((self.make)(Some(Arc::clone(&name))));
-            map.insert(name, Arc::clone(&state));
-            (state, false)
+            let entry = Entry::new((self.make)(Some(Arc::clone(&name))), lanes);
+            (f(map.entry(name).or_insert(entry)), false)
         } else {
-            let state = map
+            let entry = map
                 .entry(Arc::from(OVERFLOW_LABEL))
-                .or_insert_with_key(|name| Arc::new((self.make)(Some(Arc::clone(name)))));
-            (Arc::clone(state), true)
+                .or_insert_with_key(|name| Entry::new((self.make)(Some(Arc::clone(name))), lanes));
+            (f(entry), true)
         }
     }
 
@@ -149,13 +230,13 @@ impl<T: Labelled> LabelRegistry<T> {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(label)
-            .cloned()
+            .map(|entry| Arc::clone(&entry.state))
     }
 
     /// Every state, the unlabelled one first, then sorted by label.
     pub(crate) fn all(&self) -> Vec<Arc<T>> {
         let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
-        let mut all: Vec<_> = map.values().cloned().collect();
+        let mut all: Vec<_> = map.values().map(|entry| Arc::clone(&entry.state)).collect();
         all.sort_by(|a, b| a.label().cmp(&b.label()));
         all
     }
@@ -175,8 +256,8 @@ impl<T> std::fmt::Debug for LabelRegistry<T> {
     }
 }
 
-/// A small direct-mapped cache per thread from (registry, label) to the label's state. It holds
-/// weak references, so it never keeps a dropped tracker's state alive.
+/// A small direct-mapped cache per thread from (registry, label) to the thread's lane into the
+/// label's state. It holds weak references, so it never keeps a dropped tracker's state alive.
 mod cache {
     use super::*;
 
@@ -202,7 +283,7 @@ mod cache {
     }
 
     #[inline]
-    pub(super) fn get<T: Labelled>(registry: u64, label: &str) -> Option<Arc<T>> {
+    pub(super) fn get<T: Labelled>(registry: u64, label: &str) -> Option<Arc<Lane<T>>> {
         CACHE
             .try_with(|cache| {
                 let cache = cache.try_borrow().ok()?;
@@ -210,15 +291,15 @@ mod cache {
                 if entry.registry != registry {
                     return None;
                 }
-                let state = entry.state.upgrade()?.downcast::<T>().ok()?;
-                (state.label().unwrap_or("") == label).then_some(state)
+                let lane = entry.state.upgrade()?.downcast::<Lane<T>>().ok()?;
+                (lane.label.as_deref().unwrap_or("") == label).then_some(lane)
             })
             .ok()
             .flatten()
     }
 
-    pub(super) fn put<T: Labelled>(registry: u64, label: &str, state: &Arc<T>) {
-        let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(state) as Weak<T>;
+    pub(super) fn put<T: Labelled>(registry: u64, label: &str, lane: &Arc<Lane<T>>) {
+        let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(lane) as Weak<Lane<T>>;
         let _ = CACHE.try_with(|cache| {
             if let Ok(mut cache) = cache.try_borrow_mut() {
                 cache[index(registry, label)] = Some(Entry {
@@ -244,7 +325,7 @@ mod tests {
 
     #[test]
     fn the_same_label_gives_the_same_state() {
-        let reg = LabelRegistry::new(10, Named);
+        let reg = LabelRegistry::new(10, 4, Named);
         let a = reg.get("retrieval");
         let b = reg.get("retrieval");
         assert!(Arc::ptr_eq(&a, &b));
@@ -255,7 +336,7 @@ mod tests {
 
     #[test]
     fn labels_past_the_cap_share_the_overflow_label() {
-        let reg = LabelRegistry::new(2, Named);
+        let reg = LabelRegistry::new(2, 4, Named);
         reg.get("a");
         reg.get("b");
         let c = reg.get("c");
@@ -285,7 +366,7 @@ mod tests {
 
     #[test]
     fn replace_swaps_the_content_and_invalidates_cached_states() {
-        let reg = LabelRegistry::new(10, Named);
+        let reg = LabelRegistry::new(10, 4, Named);
         let before = reg.get("x");
         reg.replace(vec![Named(Some(Arc::from("y")))], 0, || {});
         let after = reg.get("x");
@@ -295,12 +376,41 @@ mod tests {
 
     #[test]
     fn two_registries_never_share_cached_state() {
-        let one = LabelRegistry::new(10, Named);
-        let two = LabelRegistry::new(10, Named);
+        let one = LabelRegistry::new(10, 4, Named);
+        let two = LabelRegistry::new(10, 4, Named);
         let a = one.get("x");
         let b = two.get("x");
         assert!(!Arc::ptr_eq(&a, &b));
         assert!(Arc::ptr_eq(&one.get("x"), &a));
         assert!(Arc::ptr_eq(&two.get("x"), &b));
+    }
+
+    #[test]
+    fn threads_of_different_stripes_get_different_lanes_into_one_state() {
+        let reg = LabelRegistry::new(10, 4, Named);
+        let lanes: Vec<Arc<Lane<Named>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4).map(|_| s.spawn(|| reg.get("x"))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let state = reg.find("x").unwrap();
+        for lane in &lanes {
+            assert!(Arc::ptr_eq(&lane.state, &state));
+            assert_eq!(lane.label_arc().as_deref(), Some("x"));
+            // Its own copy of the label, never the registry's key.
+            assert!(!Arc::ptr_eq(
+                lane.label.as_ref().unwrap(),
+                state.0.as_ref().unwrap()
+            ));
+            assert!(Arc::ptr_eq(
+                lane,
+                &reg.with_entry("x", |e| e.lane(lane.index())).0
+            ));
+        }
+        // One lane per stripe: threads of one stripe share it, threads of two never do.
+        for a in &lanes {
+            for b in &lanes {
+                assert_eq!(Arc::ptr_eq(a, b), a.index() == b.index());
+            }
+        }
     }
 }

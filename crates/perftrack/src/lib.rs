@@ -201,6 +201,7 @@ pub use tracker::{Guard, Tracker};
 pub mod __private {
     pub use crate::cpu::{CpuSummary, Data as CpuData, PythonCpuRecord, Reading as CpuReading};
     pub use crate::engine::{Engine, Shared, Slot};
+    pub use crate::label::Lane;
     pub use crate::latency::{PythonLatencyRecord, Timing};
     pub use crate::log::RecordLog;
     pub use crate::memory::{Data as MemoryData, MemorySummary, Probed, PythonMemoryRecord};

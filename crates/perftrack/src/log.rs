@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::Timestamp;
 use crate::session::lock;
-use crate::stripe::{Padded, thread_index};
+use crate::stripe::Padded;
 
 /// The most records a stripe's ring holds before it is moved into the shared log.
 const MAX_RING: usize = 1024;
@@ -108,16 +108,16 @@ impl<R: Clone> RecordLog<R> {
         self.capacity > 0
     }
 
-    /// Pushes `record` if `current()`, checked under the lock of the calling thread's ring so
-    /// that no [`replace`](Self::replace) comes between the check and the push.
+    /// Pushes `record` into ring `index` (reduced modulo the ring count) if `current()`,
+    /// checked under the ring's lock so that no [`replace`](Self::replace) comes between the
+    /// check and the push.
     #[inline]
-    pub(crate) fn push_if(&self, record: R, current: impl FnOnce() -> bool) {
+    pub(crate) fn push_if(&self, index: usize, record: R, current: impl FnOnce() -> bool) {
         if self.capacity == 0 {
             return;
         }
-        // The stripe count is a power of two.
-        let index = thread_index() & (self.rings.len() - 1);
-        let mut ring = lock(&self.rings[index].0);
+        // The ring count is a power of two.
+        let mut ring = lock(&self.rings[index & (self.rings.len() - 1)].0);
         if !current() {
             return;
         }
@@ -254,6 +254,7 @@ fn merged<'a, R>(all: &'a Locked<'_, R>, end: fn(&R) -> Timestamp, capacity: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stripe::thread_index;
 
     fn at(r: &i64) -> Timestamp {
         Timestamp::from_unix_nanos(*r)
@@ -263,12 +264,12 @@ mod tests {
     fn keeps_the_newest_records_in_order() {
         let log = RecordLog::new(3, 1, at);
         for i in 0..5 {
-            log.push_if(i, || true);
+            log.push_if(thread_index(), i, || true);
         }
         assert_eq!(log.snapshot(), [2, 3, 4]);
         log.replace((10..20).collect());
         assert_eq!(log.snapshot(), [17, 18, 19]);
-        log.push_if(20, || false);
+        log.push_if(thread_index(), 20, || false);
         assert_eq!(log.snapshot(), [17, 18, 19]);
         assert_eq!(log.len(), 3);
     }
@@ -278,7 +279,7 @@ mod tests {
         for stripes in [1, 2, 4, 64] {
             let log = RecordLog::new(10, stripes, at);
             for i in 0..25 {
-                log.push_if(i, || true);
+                log.push_if(thread_index(), i, || true);
             }
             assert_eq!(log.snapshot(), (15..25).collect::<Vec<_>>(), "{stripes}");
             assert_eq!((log.len(), log.count(|r| r % 2 == 0)), (10, 5));
@@ -295,7 +296,7 @@ mod tests {
                 let log = &log;
                 s.spawn(move || {
                     for i in 0..300 {
-                        log.push_if(i * 4 + t, || true);
+                        log.push_if(t as usize, i * 4 + t, || true);
                     }
                 });
             }
@@ -312,7 +313,7 @@ mod tests {
     #[test]
     fn capacity_zero_keeps_nothing() {
         let log = RecordLog::new(0, 4, at);
-        log.push_if(1, || true);
+        log.push_if(thread_index(), 1, || true);
         assert!(!log.enabled());
         assert_eq!(log.len(), 0);
     }

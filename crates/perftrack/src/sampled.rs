@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Shared, Slot};
+use crate::label::Lane;
 use crate::session::lock;
 use crate::tracker::{Kind, Lifecycle};
 use crate::{Guard, Result, Status, TrackId, Tracker};
@@ -64,11 +65,11 @@ pub trait Sampled: Kind {
     fn samples(&self, data: &Self::Data) -> Vec<Self::Sample>;
     #[doc(hidden)]
     /// Takes a session's last readings, adds it to its label's summary (with
-    /// [`Slot::add`]) and returns its record.
+    /// [`Lane::add`]) and returns its record.
     fn end(
         &self,
         data: &mut Self::Data,
-        slot: &Slot<Self>,
+        slot: &Lane<Slot<Self>>,
         id: TrackId,
         started: Instant,
         status: Status,
@@ -90,7 +91,7 @@ pub trait Sampled: Kind {
 /// One running session.
 #[derive(Debug)]
 pub struct Session<K: Sampled> {
-    slot: Arc<Slot<K>>,
+    slot: Arc<Lane<Slot<K>>>,
     /// `None`: no background samples.
     interval: Option<Duration>,
     next_due: Instant,

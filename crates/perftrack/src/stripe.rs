@@ -84,17 +84,21 @@ impl<T> Striped<T> {
     /// The calling thread's stripe, locked; `make` builds it on its first use.
     #[inline]
     pub(crate) fn mine(&self, make: impl FnOnce() -> T) -> MutexGuard<'_, T> {
-        match self.rest.len() {
+        self.at(thread_index(), make)
+    }
+
+    /// Stripe `index` (reduced modulo the stripe count), locked; `make` builds it on its first
+    /// use.
+    #[inline]
+    pub(crate) fn at(&self, index: usize, make: impl FnOnce() -> T) -> MutexGuard<'_, T> {
+        // The count is a power of two: `rest.len()` masks the index into it.
+        match index & self.rest.len() {
             0 => lock(&self.first.0),
-            // The count is a power of two: `n` masks the thread's index into it.
-            n => match thread_index() & n {
-                0 => lock(&self.first.0),
-                i => lock(
-                    &self.rest[i - 1]
-                        .get_or_init(|| Box::new(Padded(Mutex::new(make()))))
-                        .0,
-                ),
-            },
+            i => lock(
+                &self.rest[i - 1]
+                    .get_or_init(|| Box::new(Padded(Mutex::new(make()))))
+                    .0,
+            ),
         }
     }
 

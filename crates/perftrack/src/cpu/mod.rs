@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Shared, Slot};
+use crate::label::Lane;
 use crate::probe::{self, Pid, cpu::ThreadTime};
 use crate::sampled::{self, Sampled};
 use crate::session::lock;
@@ -191,7 +192,7 @@ impl Cpu {
     fn close(
         &self,
         session: &mut Data,
-        slot: &Slot<Self>,
+        slot: &Lane<Slot<Self>>,
         id: TrackId,
         status: Status,
     ) -> CpuRecord {
@@ -437,7 +438,7 @@ impl Sampled for Cpu {
     fn end(
         &self,
         data: &mut Data,
-        slot: &Slot<Self>,
+        slot: &Lane<Slot<Self>>,
         id: TrackId,
         _started: Instant,
         status: Status,

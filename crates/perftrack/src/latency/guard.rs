@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use super::{Latency, Timing};
 use crate::engine::Slot;
+use crate::label::Lane;
 use crate::{Guard, Status};
 
 pin_project_lite::pin_project! {
@@ -36,7 +37,7 @@ pin_project_lite::pin_project! {
 #[derive(Debug)]
 enum TimedState {
     /// Not polled yet: holds the label's state, to start on the first poll.
-    Waiting(Arc<Slot<Latency>>),
+    Waiting(Arc<Lane<Slot<Latency>>>),
     /// Polled at least once.
     Running(CancelOnDrop),
     Done,
@@ -58,7 +59,7 @@ impl Drop for CancelOnDrop {
 }
 
 impl<F> TimedFuture<F> {
-    pub(super) fn new(slot: Arc<Slot<Latency>>, inner: F) -> Self {
+    pub(super) fn new(slot: Arc<Lane<Slot<Latency>>>, inner: F) -> Self {
         Self {
             inner,
             state: TimedState::Waiting(slot),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Slot};
+use crate::label::Lane;
 use crate::tracker::{Kind, Lifecycle};
 use crate::{Clock, Distribution, Guard, Result, Statistics, Status, TimeUnit, TrackId, Tracker};
 
@@ -80,7 +81,7 @@ impl Latency {
 /// What a latency guard holds: its label's state and its start.
 #[derive(Debug)]
 pub struct Timing {
-    slot: Arc<Slot<Latency>>,
+    slot: Arc<Lane<Slot<Latency>>>,
     start: Instant,
 }
 
@@ -147,17 +148,17 @@ impl Kind for Latency {
 }
 
 impl Lifecycle for Latency {
-    type Session = Arc<Slot<Latency>>;
+    type Session = Arc<Lane<Slot<Latency>>>;
     type Running = Timing;
 
-    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Arc<Slot<Latency>>, bool) {
+    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Arc<Lane<Slot<Latency>>>, bool) {
         let slot = engine.state(label);
         (engine.now(), slot, false)
     }
 
     fn finish(
         engine: &Engine<Self>,
-        slot: Arc<Slot<Latency>>,
+        slot: Arc<Lane<Slot<Latency>>>,
         id: TrackId,
         started: Instant,
         status: Status,
@@ -165,7 +166,7 @@ impl Lifecycle for Latency {
         slot.finish(Some(id), started, engine.now(), status)
     }
 
-    fn abandon(_engine: &Engine<Self>, slot: Arc<Slot<Latency>>) {
+    fn abandon(_engine: &Engine<Self>, slot: Arc<Lane<Slot<Latency>>>) {
         slot.abandon();
     }
 
@@ -207,7 +208,7 @@ struct Measured {
     end_time: crate::Timestamp,
 }
 
-impl Slot<Latency> {
+impl Lane<Slot<Latency>> {
     /// Adds a measurement of `elapsed` that ended at `end` to this label's distribution,
     /// unless the state was replaced meanwhile.
     #[inline]

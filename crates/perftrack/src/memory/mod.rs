@@ -17,6 +17,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Shared, Slot};
+use crate::label::Lane;
 use crate::probe::{self, Pid};
 use crate::sampled::{self, Sampled};
 use crate::session::lock;
@@ -300,7 +301,7 @@ impl Sampled for Memory {
     fn end(
         &self,
         data: &mut Data,
-        slot: &Slot<Self>,
+        slot: &Lane<Slot<Self>>,
         id: TrackId,
         started: Instant,
         status: Status,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Slot};
+use crate::label::Lane;
 use crate::log::RecordLog;
 use crate::tracker::{Kind, Lifecycle};
 use crate::{
@@ -88,7 +89,7 @@ pub struct Throughput {
 /// One running session: its own count and window.
 #[derive(Debug)]
 pub struct Session {
-    slot: Arc<Slot<Throughput>>,
+    slot: Arc<Lane<Slot<Throughput>>>,
     count: u64,
     window: RateWindow,
 }
@@ -245,7 +246,7 @@ impl Lifecycle for Throughput {
 }
 
 impl Session {
-    fn new(slot: Arc<Slot<Throughput>>, started: Instant) -> Self {
+    fn new(slot: Arc<Lane<Slot<Throughput>>>, started: Instant) -> Self {
         let window = RateWindow::new(started, slot.shared.kind.window_size);
         Self {
             slot,
