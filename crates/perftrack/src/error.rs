@@ -159,6 +159,24 @@ pub enum Error {
         reason: String,
     },
 
+    /// A generation request measured elsewhere was impossible: a first token with no output
+    /// tokens, or one later than the whole request. Nothing was recorded.
+    #[error("invalid generation timing: {reason}")]
+    InvalidTiming {
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// A well-formed metrics file that this tracker cannot take: a generation file whose
+    /// requests were judged against other objectives. Nothing was loaded.
+    #[error("{}: cannot be loaded into this tracker: {reason}", path.display())]
+    IncompatibleFile {
+        /// The file.
+        path: PathBuf,
+        /// Why, naming both sides.
+        reason: String,
+    },
+
     /// Serialising metrics failed before anything was written; the file on disk is unchanged.
     #[error("{}: cannot serialise metrics: {source}", path.display())]
     Serialize {

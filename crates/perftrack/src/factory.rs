@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::kinds::Lifecycle;
 use crate::{
-    CpuConfig, CpuRecord, CpuUsageTracker, LatencyConfig, LatencyRecord, LatencyTracker,
-    MemoryConfig, MemoryRecord, MemoryUsageTracker, Result, ThroughputConfig, ThroughputRecord,
-    ThroughputTracker, TrackId, Tracker, TrackerKind,
+    CpuConfig, CpuRecord, CpuUsageTracker, GenerationConfig, GenerationRecord, GenerationTracker,
+    LatencyConfig, LatencyRecord, LatencyTracker, MemoryConfig, MemoryRecord, MemoryUsageTracker,
+    Result, ThroughputConfig, ThroughputRecord, ThroughputTracker, TrackId, Tracker, TrackerKind,
 };
 
 /// What every tracker can do, for code that handles trackers generically (a list of them, an
@@ -118,6 +118,8 @@ pub enum AnyRecord {
     Memory(MemoryRecord),
     /// A CPU record.
     Cpu(CpuRecord),
+    /// A generation record.
+    Generation(GenerationRecord),
 }
 
 macro_rules! any_record_from {
@@ -133,7 +135,8 @@ any_record_from!(
     Latency(LatencyRecord),
     Throughput(ThroughputRecord),
     Memory(MemoryRecord),
-    Cpu(CpuRecord)
+    Cpu(CpuRecord),
+    Generation(GenerationRecord)
 );
 
 /// A tracker of any type, as the factory makes them. `Clone` (clones share state),
@@ -157,6 +160,8 @@ pub enum AnyTracker {
     Memory(MemoryUsageTracker),
     /// A CPU tracker.
     Cpu(CpuUsageTracker),
+    /// A generation tracker.
+    Generation(GenerationTracker),
 }
 
 impl AnyTracker {
@@ -190,6 +195,9 @@ impl AnyTracker {
                 Self::Memory(MemoryUsageTracker::new(MemoryConfig::from_value(config)?))
             }
             TrackerKind::Cpu => Self::Cpu(CpuUsageTracker::new(CpuConfig::from_value(config)?)),
+            TrackerKind::Generation => Self::Generation(GenerationTracker::new(
+                GenerationConfig::from_value(config)?,
+            )),
         })
     }
 
@@ -248,6 +256,20 @@ impl AnyTracker {
             _ => None,
         }
     }
+
+    /// The generation tracker inside, if it is one.
+    ///
+    /// ```
+    /// let t = perftrack::get_performance_tracker("llm", None)?;
+    /// assert!(t.as_generation().is_some());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn as_generation(&self) -> Option<&GenerationTracker> {
+        match self {
+            Self::Generation(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// JSON of a value that always serialises (the library's own types do).
@@ -263,6 +285,7 @@ impl AnyTracker {
             Self::Throughput(t) => t,
             Self::Memory(t) => t,
             Self::Cpu(t) => t,
+            Self::Generation(t) => t,
         }
     }
 }

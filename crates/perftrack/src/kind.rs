@@ -41,6 +41,9 @@ pub enum TrackerKind {
     /// [`CpuUsageTracker`](crate::CpuUsageTracker): `cpu` (or `cpu_usage`), the Python
     /// original's `CPUUsageTracker`.
     Cpu,
+    /// [`GenerationTracker`](crate::GenerationTracker): `generation` (or `llm`, `stream`).
+    /// The Python original had none; `GenerationTracker` is the Python package's class.
+    Generation,
 }
 
 /// The names of one kind.
@@ -53,33 +56,46 @@ struct Names {
     python: &'static str,
     /// Other names users may give, besides the two above.
     aliases: &'static [&'static str],
+    /// Whether the Python original had this kind (and wrote files of it).
+    original: bool,
 }
 
 /// Every name of every kind: the only place they are spelled.
-static NAMES: [Names; 4] = [
+static NAMES: [Names; 5] = [
     Names {
         kind: TrackerKind::Latency,
         file: "latency",
         python: "LatencyTracker",
         aliases: &[],
+        original: true,
     },
     Names {
         kind: TrackerKind::Throughput,
         file: "throughput",
         python: "ThroughputTracker",
         aliases: &[],
+        original: true,
     },
     Names {
         kind: TrackerKind::Memory,
         file: "memory",
         python: "MemoryUsageTracker",
         aliases: &["memory_usage"],
+        original: true,
     },
     Names {
         kind: TrackerKind::Cpu,
         file: "cpu",
         python: "CPUUsageTracker",
         aliases: &["cpu_usage"],
+        original: true,
+    },
+    Names {
+        kind: TrackerKind::Generation,
+        file: "generation",
+        python: "GenerationTracker",
+        aliases: &["llm", "stream"],
+        original: false,
     },
 ];
 
@@ -89,13 +105,14 @@ impl TrackerKind {
     /// ```
     /// use perftrack::TrackerKind;
     /// let names: Vec<&str> = TrackerKind::ALL.iter().map(|k| k.file_type()).collect();
-    /// assert_eq!(names, ["latency", "throughput", "memory", "cpu"]);
+    /// assert_eq!(names, ["latency", "throughput", "memory", "cpu", "generation"]);
     /// ```
     pub const ALL: &'static [TrackerKind] = &[
         TrackerKind::Latency,
         TrackerKind::Throughput,
         TrackerKind::Memory,
         TrackerKind::Cpu,
+        TrackerKind::Generation,
     ];
 
     /// This kind's row of the table.
@@ -115,7 +132,8 @@ impl TrackerKind {
     }
 
     /// The `tracker_type` the Python original's files carry: `"LatencyTracker"`,
-    /// `"ThroughputTracker"`, `"MemoryUsageTracker"` or `"CPUUsageTracker"`.
+    /// `"ThroughputTracker"`, `"MemoryUsageTracker"` or `"CPUUsageTracker"`; for generation,
+    /// which the original did not have, `"GenerationTracker"`, the Python package's class.
     ///
     /// ```
     /// assert_eq!(perftrack::TrackerKind::Cpu.python_type(), "CPUUsageTracker");
@@ -198,7 +216,11 @@ static VALID_NAMES: LazyLock<String> = LazyLock::new(|| {
             aliases => format!("{} (or {})", n.file, aliases.join(", ")),
         })
         .collect();
-    let python: Vec<&str> = NAMES.iter().map(|n| n.python).collect();
+    let python: Vec<&str> = NAMES
+        .iter()
+        .filter(|n| n.original)
+        .map(|n| n.python)
+        .collect();
     format!(
         "{}, or the Python original's {}",
         kinds.join(", "),
@@ -217,7 +239,11 @@ pub(crate) fn valid_file_types() -> &'static str {
         format!(
             "{}, or the Python original's {}",
             or(NAMES.iter().map(|n| n.file).collect()),
-            or(NAMES.iter().map(|n| n.python).collect())
+            or(NAMES
+                .iter()
+                .filter(|n| n.original)
+                .map(|n| n.python)
+                .collect())
         )
     });
     VALID.as_str()
@@ -298,6 +324,10 @@ mod tests {
             ("cpu", TrackerKind::Cpu),
             ("cpu_usage", TrackerKind::Cpu),
             ("CPUUsageTracker", TrackerKind::Cpu),
+            ("generation", TrackerKind::Generation),
+            ("LLM", TrackerKind::Generation),
+            ("stream", TrackerKind::Generation),
+            ("GenerationTracker", TrackerKind::Generation),
         ] {
             assert_eq!(TrackerKind::from_name(name).unwrap(), kind, "{name}");
         }
@@ -311,13 +341,14 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "unknown performance tracker type `gpu`; valid types are: latency, throughput, \
-             memory (or memory_usage), cpu (or cpu_usage), or the Python original's \
-             LatencyTracker, ThroughputTracker, MemoryUsageTracker, CPUUsageTracker"
+             memory (or memory_usage), cpu (or cpu_usage), generation (or llm, stream), or the \
+             Python original's LatencyTracker, ThroughputTracker, MemoryUsageTracker, \
+             CPUUsageTracker"
         );
         assert_eq!(
             valid_file_types(),
-            "latency, throughput, memory or cpu, or the Python original's LatencyTracker, \
-             ThroughputTracker, MemoryUsageTracker or CPUUsageTracker"
+            "latency, throughput, memory, cpu or generation, or the Python original's \
+             LatencyTracker, ThroughputTracker, MemoryUsageTracker or CPUUsageTracker"
         );
     }
 }

@@ -113,6 +113,7 @@ mod error;
 #[cfg(any(feature = "prometheus", feature = "tracing"))]
 mod export;
 mod factory;
+mod generation;
 mod kind;
 mod label;
 mod latency;
@@ -151,6 +152,7 @@ mod units;
 /// ```
 pub mod kinds {
     pub use crate::cpu::Cpu;
+    pub use crate::generation::Generation;
     pub use crate::latency::Latency;
     pub use crate::memory::Memory;
     pub use crate::sampled::Sampled;
@@ -173,6 +175,12 @@ pub use export::{
 #[cfg(feature = "tracing")]
 pub use export::{PerftrackLayer, TracingConfig};
 pub use factory::{AnyRecord, AnyTracker, PerformanceTracker, get_performance_tracker};
+#[cfg(feature = "stream")]
+pub use generation::TrackedStream;
+pub use generation::{
+    ChunkGaps, GenerationConfig, GenerationGuard, GenerationRecord, GenerationStatistics,
+    GenerationSummary, GenerationTiming, GenerationTracker, Goodput, Objective, Slo, TrackedIter,
+};
 pub use kind::TrackerKind;
 pub use label::OVERFLOW_LABEL;
 pub use latency::{LatencyConfig, LatencyGuard, LatencyRecord, LatencyTracker, TimedFuture};
@@ -201,6 +209,7 @@ pub use tracker::{Guard, Tracker};
 pub mod __private {
     pub use crate::cpu::{CpuSummary, Data as CpuData, PythonCpuRecord, Reading as CpuReading};
     pub use crate::engine::{Engine, Shared, Slot};
+    pub use crate::generation::{NoPythonRecord, Streaming};
     pub use crate::label::Lane;
     pub use crate::latency::{PythonLatencyRecord, Timing};
     pub use crate::log::RecordLog;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use perftrack::{
-    CpuConfig, CpuUsageTracker, Error, LatencyConfig, LatencyTracker, ManualClock, MemoryConfig,
-    MemoryUsageTracker, OVERFLOW_LABEL, SamplingInterval, Status, ThroughputConfig,
-    ThroughputTracker, TrackId,
+    CpuConfig, CpuUsageTracker, Error, GenerationConfig, GenerationTracker, LatencyConfig,
+    LatencyTracker, ManualClock, MemoryConfig, MemoryUsageTracker, OVERFLOW_LABEL,
+    SamplingInterval, Status, ThroughputConfig, ThroughputTracker, TrackId,
 };
 
 /// How long each measured session lasts on the manual clock: more than one tick of the
@@ -316,5 +316,16 @@ lifecycle_suite! {
     ),
     count: |t, label| t.statistics(Some(label)).values().map(|s| s.count).max().unwrap_or(0),
     dropped_status: Status::Ok,
+    unwinding_status: Status::Failed,
+}
+
+lifecycle_suite! {
+    generation: GenerationTracker,
+    make: |max_labels, max_records, clock| GenerationTracker::with_clock(
+        GenerationConfig { max_labels, max_records, ..Default::default() },
+        clock,
+    ),
+    count: |t, label| t.statistics(Some(label)).map_or(0, |s| s.requests),
+    dropped_status: Status::Cancelled,
     unwinding_status: Status::Failed,
 }

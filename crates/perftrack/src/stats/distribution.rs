@@ -345,7 +345,6 @@ impl Distribution {
     }
 
     /// How many measurements failed and how many were cancelled.
-    #[cfg(feature = "prometheus")]
     pub(crate) fn failed_cancelled(&self) -> (u64, u64) {
         (self.failed, self.cancelled)
     }

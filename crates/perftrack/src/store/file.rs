@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{invalid_at_key, parse};
-use crate::{FORMAT_NAME, FORMAT_VERSION, MetricsFile, Result, Timestamp};
+use crate::{Error, FORMAT_NAME, FORMAT_VERSION, MetricsFile, Result, Timestamp};
 
 /// A metrics file of any tracker type (`docs/FORMAT.md` §1).
 #[derive(Debug, serde::Serialize, Deserialize)]
@@ -195,6 +195,10 @@ pub(crate) struct Rules<'a, C, R, S> {
     pub(crate) counted: fn(&R) -> bool,
     /// Checks a summary beyond its own deserialisation.
     pub(crate) check: fn(&S) -> std::result::Result<(), String>,
+    /// Checks a record beyond its own deserialisation.
+    pub(crate) check_record: fn(&R) -> std::result::Result<(), String>,
+    /// Whether the loading tracker can take a file of this configuration.
+    pub(crate) check_config: &'a dyn Fn(&C) -> std::result::Result<(), String>,
 }
 
 /// Reads a file of `version` (1 or 2, as its header said): its records (converted), its
@@ -226,12 +230,18 @@ where
     } else {
         parse(path, text)?
     };
+    (rules.check_config)(&file.config).map_err(|reason| Error::IncompatibleFile {
+        path: path.to_path_buf(),
+        reason,
+    })?;
     let metric_name = (rules.metric_name)(&file.config).to_owned();
-    let records: Vec<R> = file
-        .take_records(path, text, &metric_name)?
-        .into_iter()
-        .map(rules.convert)
-        .collect();
+    let records = file.take_records(path, text, &metric_name)?;
+    for (i, record) in records.iter().enumerate() {
+        (rules.check_record)(record).map_err(|reason| {
+            invalid_at_key(path, text, &metric_name, format!("record {i}: {reason}"))
+        })?;
+    }
+    let records: Vec<R> = records.into_iter().map(rules.convert).collect();
     for (label, summary) in &file.summaries {
         (rules.check)(summary).map_err(|reason| {
             invalid_at_key(path, text, label, format!("summary `{label}`: {reason}"))

@@ -138,6 +138,8 @@ impl<K: Lifecycle> Tracker<K> {
                     measurements: super::Summary::count,
                     counted: K::counted,
                     check: super::Summary::check,
+                    check_record: K::check_record,
+                    check_config: &|config| kind.check_file_config(config),
                 },
             )?,
             Layout::Python => store::load_python(

@@ -18,7 +18,7 @@ use crate::{AnyRecord, Clock, Result, Status, Timestamp, TrackId, TrackerKind};
 /// its per-label summary and snapshot. [`Tracker`](crate::Tracker) is generic over it;
 /// [`LatencyTracker`](crate::LatencyTracker) is `Tracker<Latency>`, and so on.
 ///
-/// Sealed: the four kinds of [`kinds`](crate::kinds) are its only implementations. The hidden
+/// Sealed: the kinds of [`kinds`](crate::kinds) are its only implementations. The hidden
 /// items are the core's interface to a kind, not an API.
 ///
 /// ```
@@ -130,6 +130,17 @@ pub trait Kind: sealed::Sealed + Debug + Send + Sync + Sized + 'static {
     #[doc(hidden)]
     /// Adds a loaded record to a summary (the Python original saved no summaries).
     fn summarize(&self, summary: &mut Self::Summary, record: &Self::Record);
+    #[doc(hidden)]
+    /// Checks a loaded record beyond its own deserialisation.
+    fn check_record(_record: &Self::Record) -> std::result::Result<(), String> {
+        Ok(())
+    }
+    #[doc(hidden)]
+    /// Whether a file saved with configuration `file` can be loaded into or merged with this
+    /// tracker (generation: both judged requests against the same objectives).
+    fn check_file_config(&self, _file: &Self::Config) -> std::result::Result<(), String> {
+        Ok(())
+    }
 }
 
 /// How a measurement of a kind runs: sessions by id, guards, and background sampling for the
@@ -289,7 +300,8 @@ settings!(
     crate::LatencyConfig,
     crate::ThroughputConfig,
     crate::MemoryConfig,
-    crate::CpuConfig
+    crate::CpuConfig,
+    crate::GenerationConfig
 );
 
 /// A summary per label built from loaded records, for files that carry none.
@@ -312,4 +324,5 @@ mod sealed {
     impl Sealed for crate::throughput::Throughput {}
     impl Sealed for crate::memory::Memory {}
     impl Sealed for crate::cpu::Cpu {}
+    impl Sealed for crate::generation::Generation {}
 }
