@@ -196,14 +196,19 @@ impl Request {
         let unit = kind.config.time_unit;
         let e2e = self.e2e.as_secs_f64();
         let ttft = self.ttft.map(|t| t.as_secs_f64());
+        // The time after the first token, exact in nanoseconds; and the tokens after it.
+        let after_first = self.ttft.filter(|_| self.output_tokens >= 2).map(|ttft| {
+            (
+                self.e2e.saturating_sub(ttft),
+                (self.output_tokens - 1) as f64,
+            )
+        });
         // vLLM's TPOT: the time after the first token over the tokens after it.
-        let tpot = ttft
-            .filter(|_| self.output_tokens >= 2)
-            .map(|ttft| (e2e - ttft) / (self.output_tokens - 1) as f64);
+        let tpot = after_first.map(|(after, tokens)| after.as_secs_f64() / tokens);
         let output_tokens_per_second = (e2e > 0.0).then(|| self.output_tokens as f64 / e2e);
-        let decode_tokens_per_second = ttft
-            .filter(|ttft| self.output_tokens >= 2 && e2e > *ttft)
-            .map(|ttft| (self.output_tokens - 1) as f64 / (e2e - ttft));
+        let decode_tokens_per_second = after_first
+            .filter(|(after, _)| !after.is_zero())
+            .map(|(after, tokens)| tokens / after.as_secs_f64());
         let slo = &kind.config.slo;
         let within = |objective: Option<Objective>, value: Option<f64>, absent_meets: bool| {
             objective
@@ -233,9 +238,9 @@ impl Request {
             timestamp: end,
             unit,
             label: lane.label_arc(),
-            ttft: ttft.map(|t| unit.from_seconds(t)),
-            e2e: unit.from_seconds(e2e),
-            tpot: tpot.map(|t| unit.from_seconds(t)),
+            ttft: self.ttft.map(|t| unit.from_duration(t)),
+            e2e: unit.from_duration(self.e2e),
+            tpot: after_first.map(|(after, tokens)| unit.from_duration(after) / tokens),
             itl: self.gaps.map(|(count, mean, max)| ChunkGaps {
                 count,
                 mean: unit.from_seconds(mean),
@@ -263,6 +268,8 @@ impl Kind for Generation {
     type LabelSnapshot = GenerationSummary;
     /// Requests end, and chunk gaps are added, from many threads.
     const STRIPED: bool = true;
+    /// New in version 2.
+    const FIRST_VERSION: u32 = 2;
     type Summary = GenerationSummary;
     /// Version 1 had no generation files.
     type SummaryV1 = GenerationSummary;

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{Lifecycle, Settings, Tracker, summarize};
 use crate::engine::Load;
 use crate::store::{self, Layout, Rules};
-use crate::{MetricsFile, Result};
+use crate::{Error, MetricsFile, Result};
 
 impl<K: Lifecycle> Tracker<K> {
     /// Saves records, statistics and configuration as a version-2 metrics file, atomically:
@@ -128,6 +128,13 @@ impl<K: Lifecycle> Tracker<K> {
         let kind = self.engine.kind();
         let (file_type, python_type) = (K::KIND.file_type(), K::KIND.python_type());
         let loaded = match store::check_header(source, text, file_type, python_type)? {
+            Layout::Perftrack(version) if version < K::FIRST_VERSION => {
+                return Err(Error::UnsupportedVersion {
+                    path: source.to_path_buf(),
+                    found: version.to_string(),
+                    supported: "2 for this tracker type, which version 1 did not have",
+                });
+            }
             Layout::Perftrack(version) => store::load_file::<_, _, K::SummaryV1, _>(
                 source,
                 text,

@@ -60,6 +60,10 @@ pub trait Kind: sealed::Sealed + Debug + Send + Sync + Sized + 'static {
     type LabelSnapshot;
 
     #[doc(hidden)]
+    /// The first metrics file version with this kind (generation is new in version 2).
+    const FIRST_VERSION: u32 = 1;
+
+    #[doc(hidden)]
     /// Whether a label's summary and the record log are split into stripes that threads
     /// record into apart (kinds recording often from many threads), or kept whole (kinds whose
     /// summaries are large and recorded once per session).

@@ -12,6 +12,18 @@ pub(crate) fn v1(tracker_type: &str) -> Value {
     })
 }
 
+/// An empty version-2 metrics file of `tracker_type`.
+#[allow(
+    dead_code,
+    reason = "not every test binary that shares this module uses it"
+)]
+pub(crate) fn v2(tracker_type: &str) -> Value {
+    let mut file = v1(tracker_type);
+    file["version"] = json!(2);
+    file["abandoned_sessions"] = json!({});
+    file
+}
+
 /// The saved form of a distribution of `n` values of 1.0 (bucket key 0 of the positive store).
 pub(crate) fn ones(n: u64) -> Value {
     json!({
