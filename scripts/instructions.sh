@@ -14,6 +14,7 @@
 #   start-stop     start_tracking + stop_tracking, max_records: 0
 #   record         throughput record(label, 1)
 #   record-event   throughput record_event(id, 1) on one session
+#   tokens         generation tokens(1) on one open guard, max_records: 0
 # Needs valgrind and cargo; pass --offline through CARGO_NET_OFFLINE=true if needed.
 set -euo pipefail
 
@@ -40,7 +41,10 @@ cat > "$work/src/main.rs" <<'EOF'
 //! `perftrack-instructions N OPERATION`: N operations of one kind, on one thread.
 use std::hint::black_box;
 
-use perftrack::{LatencyConfig, LatencyTracker, ThroughputConfig, ThroughputTracker};
+use perftrack::{
+    GenerationConfig, GenerationTracker, LatencyConfig, LatencyTracker, ThroughputConfig,
+    ThroughputTracker,
+};
 
 fn quiet() -> LatencyTracker {
     LatencyTracker::new(LatencyConfig { max_records: 0, ..Default::default() })
@@ -82,6 +86,13 @@ fn main() {
                 t.record_event(black_box(&id), 1).unwrap();
             }
         }
+        "tokens" => {
+            let t = GenerationTracker::new(GenerationConfig { max_records: 0, ..Default::default() });
+            let mut request = t.track("answer");
+            for _ in 0..n {
+                request.tokens(black_box(1));
+            }
+        }
         other => panic!("unknown operation {other}"),
     }
 }
@@ -97,7 +108,8 @@ count() {
         sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'
 }
 
-for op in guard guard-default start-stop record record-event; do
+ops=${OPS:-guard guard-default start-stop record record-event tokens}
+for op in $ops; do
     small=$(count 20000 "$op")
     large=$(count 120000 "$op")
     echo "$op $(((large - small) / 100000))"

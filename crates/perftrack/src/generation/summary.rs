@@ -93,9 +93,7 @@ impl GenerationSummary {
     /// Adds chunk gaps, in seconds, that ended by `at`.
     #[inline]
     pub(crate) fn add_gaps(&mut self, gaps: &[f64], at: Timestamp) {
-        for &gap in gaps {
-            self.itl.record(gap, Status::Ok, at);
-        }
+        self.itl.record_ok_batch(gaps, at);
     }
 
     /// How many requests it counts.
