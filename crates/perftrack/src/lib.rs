@@ -178,8 +178,9 @@ pub use factory::{AnyRecord, AnyTracker, PerformanceTracker, get_performance_tra
 #[cfg(feature = "stream")]
 pub use generation::TrackedStream;
 pub use generation::{
-    ChunkGaps, GenerationConfig, GenerationGuard, GenerationRecord, GenerationStatistics,
-    GenerationSummary, GenerationTiming, GenerationTracker, Goodput, Objective, Slo, TrackedIter,
+    ChunkGaps, FigureNames, GENAI_CONVENTIONS_VERSION, GenerationConfig, GenerationFigure,
+    GenerationGuard, GenerationRecord, GenerationStatistics, GenerationSummary, GenerationTiming,
+    GenerationTracker, Goodput, Objective, Slo, TrackedIter,
 };
 pub use kind::TrackerKind;
 pub use label::OVERFLOW_LABEL;

@@ -2,11 +2,13 @@
 //! generation requests, inside the application.
 
 mod config;
+mod names;
 mod record;
 mod stream;
 mod summary;
 
 pub use config::{GenerationConfig, Objective, Slo};
+pub use names::{FigureNames, GENAI_CONVENTIONS_VERSION, GenerationFigure};
 pub use record::{ChunkGaps, GenerationRecord, GenerationTiming, NoPythonRecord};
 pub use stream::TrackedIter;
 #[cfg(feature = "stream")]
