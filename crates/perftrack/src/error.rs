@@ -167,6 +167,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A span that cannot be a measurement (it ends before it starts): bad data, which
+    /// readers of spans count and skip.
+    #[error("span `{span}` cannot be measured: {reason}")]
+    InvalidSpan {
+        /// The span's name.
+        span: String,
+        /// Why.
+        reason: String,
+    },
+
     /// A well-formed metrics file that this tracker cannot take: a generation file whose
     /// requests were judged against other objectives. Nothing was loaded.
     #[error("{}: cannot be loaded into this tracker: {reason}", path.display())]

@@ -125,6 +125,7 @@ mod sampled;
 mod sampler;
 mod session;
 mod snapshot;
+mod span;
 mod stats;
 mod status;
 mod store;
@@ -194,6 +195,7 @@ pub use memory::{
 };
 pub use session::TrackId;
 pub use snapshot::{SessionsLabelSnapshot, Snapshot, ThroughputLabelSnapshot};
+pub use span::{AttributeValue, FinishedSpan, MappedSpan, SpanEvent, SpanMapping};
 pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
 pub use status::Status;
 pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};
