@@ -10,8 +10,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use perftrack::{
-    LatencyConfig, LatencyTracker, ManualClock, PerftrackLayer, Status, ThroughputConfig,
-    ThroughputTracker, TimeUnit, TracingConfig,
+    GenerationConfig, GenerationTracker, LatencyConfig, LatencyTracker, ManualClock,
+    PerftrackLayer, Status, ThroughputConfig, ThroughputTracker, TimeUnit, TracingConfig,
 };
 use tracing::Instrument;
 use tracing::subscriber::with_default;
@@ -280,4 +280,118 @@ fn two_layers_in_one_subscriber_each_record_and_a_clone_counts_once() {
     assert_eq!(summary(&a, "embed"), (1, 6.0, 6.0, 6.0));
     // Wall and busy time, both into `b`.
     assert_eq!(summary(&b, "embedding"), (2, 6.0, 6.0, 12.0));
+}
+
+/// A layer with latency, throughput and generation trackers on one manual clock.
+fn generation_layer(
+    clock: &Arc<ManualClock>,
+) -> (
+    PerftrackLayer,
+    LatencyTracker,
+    ThroughputTracker,
+    GenerationTracker,
+) {
+    let latency = tracker(clock);
+    let tokens = ThroughputTracker::with_clock(ThroughputConfig::default(), clock.clone());
+    let generation = GenerationTracker::with_clock(GenerationConfig::default(), clock.clone());
+    let layer = PerftrackLayer::new(latency.clone(), TracingConfig::default())
+        .with_throughput(tokens.clone())
+        .with_generation(generation.clone());
+    (layer, latency, tokens, generation)
+}
+
+#[test]
+fn a_streaming_call_span_with_a_first_chunk_event_becomes_one_generation_record() {
+    let clock = Arc::new(ManualClock::new());
+    let (layer, latency, _, generation) = generation_layer(&clock);
+    with_default(tracing_subscriber::registry().with(layer), || {
+        let span = tracing::info_span!(
+            "chat",
+            gen_ai.usage.input_tokens = 800u64,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        clock.advance(180 * MS);
+        tracing::info!(name: "First Token Stream Event", "first token");
+        clock.advance(400 * MS);
+        // A later event of the same name does not move the first token.
+        tracing::info!("First Token Stream Event");
+        clock.advance(420 * MS);
+        span.record("gen_ai.usage.output_tokens", 41u64);
+    });
+    let records = generation.records();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert_eq!(
+        (r.label.as_deref(), r.ttft, r.e2e),
+        (Some("chat"), Some(180.0), 1_000.0)
+    );
+    assert_eq!((r.input_tokens, r.output_tokens), (Some(800), 41));
+    assert!(
+        (r.tpot.unwrap() - 820.0 / 40.0).abs() < 1e-9,
+        "{:?}",
+        r.tpot
+    );
+    assert_eq!(r.itl, None);
+    assert_eq!(summary(&latency, "chat").0, 1);
+}
+
+#[test]
+fn a_span_without_a_marker_gives_its_latency_and_tokens_only() {
+    // Shaped like rig's `invoke_agent`: usage fields, no first-token marker.
+    let clock = Arc::new(ManualClock::new());
+    let (layer, latency, tokens, generation) = generation_layer(&clock);
+    with_default(tracing_subscriber::registry().with(layer), || {
+        let span = tracing::info_span!(
+            "invoke_agent",
+            gen_ai.operation.name = "invoke_agent",
+            gen_ai.usage.input_tokens = 30u64,
+            gen_ai.usage.output_tokens = 12u64,
+        );
+        span.in_scope(|| clock.advance(250 * MS));
+    });
+    assert!(generation.records().is_empty());
+    assert_eq!(summary(&latency, "invoke_agent"), (1, 250.0, 250.0, 250.0));
+    assert!(tokens.current_rate("output_tokens").is_some());
+}
+
+#[test]
+fn openinference_keys_give_the_figures_the_genai_keys_give() {
+    let run = |openinference: bool| {
+        let clock = Arc::new(ManualClock::new());
+        let (layer, _, _, generation) = generation_layer(&clock);
+        with_default(tracing_subscriber::registry().with(layer), || {
+            let span = if openinference {
+                tracing::info_span!(
+                    "ChatCompletion",
+                    llm.token_count.prompt = 64u64,
+                    llm.token_count.completion = 9u64
+                )
+            } else {
+                tracing::info_span!(
+                    "ChatCompletion",
+                    gen_ai.usage.input_tokens = 64u64,
+                    gen_ai.usage.output_tokens = 9u64,
+                    gen_ai.response.time_to_first_chunk = 0.05f64
+                )
+            };
+            let _entered = span.enter();
+            clock.advance(50 * MS);
+            if openinference {
+                tracing::info!(name: "First Token Stream Event", "first token");
+            }
+            clock.advance(80 * MS);
+        });
+        let mut record = generation.records().remove(0);
+        record.track_id = perftrack::TrackId::from("same");
+        (
+            record.ttft,
+            record.e2e,
+            record.tpot,
+            record.input_tokens,
+            record.output_tokens,
+        )
+    };
+    assert_eq!(run(true), run(false));
+    assert_eq!(run(true).0, Some(50.0));
 }

@@ -5,17 +5,20 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use tracing_core::Subscriber;
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::{LatencyTracker, Status, ThroughputTracker};
+use crate::{
+    AttributeValue, FinishedSpan, GenerationTracker, LatencyTracker, SpanEvent, SpanMapping,
+    Status, ThroughputTracker,
+};
 
 /// Which spans [`PerftrackLayer`] records and under which labels.
 ///
@@ -49,6 +52,12 @@ pub struct TracingConfig {
     /// GenAI fields: `gen_ai.usage.input_tokens` → `input_tokens`,
     /// `gen_ai.usage.output_tokens` → `output_tokens`.
     pub token_fields: BTreeMap<String, String>,
+    /// How spans become generation requests (with [`PerftrackLayer::with_generation`]): the
+    /// library's one [`SpanMapping`], whose first-token events (an event of the span whose
+    /// name, or `message`, is one of them) and attributes (fields) it reads. Its
+    /// `label_attribute` is not used: requests take the span's label. Default the mapping's
+    /// defaults.
+    pub generation: SpanMapping,
 }
 
 impl Default for TracingConfig {
@@ -65,6 +74,7 @@ impl Default for TracingConfig {
             .into_iter()
             .map(|(f, l)| (f.to_owned(), l.to_owned()))
             .collect(),
+            generation: SpanMapping::default(),
         }
     }
 }
@@ -105,6 +115,7 @@ pub struct PerftrackLayer {
     latency: LatencyTracker,
     busy: Option<LatencyTracker>,
     throughput: Option<ThroughputTracker>,
+    generation: Option<GenerationTracker>,
     rules: Arc<Rules>,
 }
 
@@ -121,6 +132,15 @@ struct Rules {
     token_fields: Vec<(String, String)>,
     /// Whether any name needs looking up at all.
     filters: bool,
+    /// How spans become generation requests.
+    mapping: SpanMapping,
+    /// The fields the mapping reads.
+    mapped_fields: FxHashSet<String>,
+    /// The layer's start on the latency tracker's clock: span times are given to the mapping
+    /// as this much after the Unix epoch (only their differences matter).
+    origin: Instant,
+    /// Spans whose generation request was impossible (a first token after the end).
+    bad_spans: AtomicU64,
 }
 
 /// A span's label.
@@ -178,6 +198,35 @@ struct Timing {
     entered: u32,
     entered_at: Instant,
     failed: bool,
+    /// What the span mapping reads, kept only with a generation tracker.
+    captured: Option<Box<Captured>>,
+}
+
+/// A span's fields that the span mapping reads, and its first first-token event.
+#[derive(Debug, Default)]
+struct Captured {
+    fields: Vec<(&'static str, Owned)>,
+    first_token: Option<Instant>,
+}
+
+/// A field's value, owned.
+#[derive(Debug)]
+enum Owned {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Owned {
+    fn borrowed(&self) -> AttributeValue<'_> {
+        match self {
+            Owned::Str(s) => AttributeValue::Str(s),
+            Owned::Int(n) => AttributeValue::Int(*n),
+            Owned::Float(f) => AttributeValue::Float(*f),
+            Owned::Bool(b) => AttributeValue::Bool(*b),
+        }
+    }
 }
 
 impl PerftrackLayer {
@@ -211,10 +260,20 @@ impl PerftrackLayer {
             .map(|(from, to)| (from, Arc::from(to)))
             .collect();
         let filters = !only.is_empty() || !skip.is_empty() || !rename.is_empty();
+        let mapping = config.generation;
+        let mapped_fields = mapping
+            .ttft_attributes
+            .iter()
+            .chain(&mapping.input_token_attributes)
+            .chain(&mapping.output_token_attributes)
+            .cloned()
+            .collect();
+        let origin = latency.now();
         Self {
             latency,
             busy: None,
             throughput: None,
+            generation: None,
             rules: Arc::new(Rules {
                 id: next_layer_id(),
                 label_field: config.label_field,
@@ -223,6 +282,10 @@ impl PerftrackLayer {
                 rename,
                 token_fields: config.token_fields.into_iter().collect(),
                 filters,
+                mapping,
+                mapped_fields,
+                origin,
+                bad_spans: AtomicU64::new(0),
             }),
         }
     }
@@ -263,6 +326,91 @@ impl PerftrackLayer {
     pub fn with_throughput(mut self, throughput: ThroughputTracker) -> Self {
         self.throughput = Some(throughput);
         self
+    }
+
+    /// Also records spans that carry a first-token marker (an event or a field the
+    /// configuration's `generation` mapping names) as generation requests into `generation`,
+    /// through the library's span mapping ([`SpanMapping::map`]): time to first token, the
+    /// whole span, and the token counts of its fields. Spans without a marker (rig's and
+    /// swiftide's carry none) give their latency and token counts only: the time to first token
+    /// needs the marker, or the generation tracker's own guard or stream wrappers.
+    ///
+    /// ```
+    /// use perftrack::{GenerationConfig, GenerationTracker, LatencyConfig, LatencyTracker, PerftrackLayer, TracingConfig};
+    /// use tracing_subscriber::layer::SubscriberExt;
+    ///
+    /// let generation = GenerationTracker::new(GenerationConfig::default());
+    /// let layer = PerftrackLayer::new(LatencyTracker::new(LatencyConfig::default()), TracingConfig::default())
+    ///     .with_generation(generation.clone());
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     let span = tracing::info_span!("chat", gen_ai.usage.output_tokens = tracing::field::Empty);
+    ///     let _entered = span.enter();
+    ///     tracing::info!(name: "First Token Stream Event", "first token");
+    ///     span.record("gen_ai.usage.output_tokens", 12);
+    /// });
+    /// assert_eq!(generation.records()[0].output_tokens, 12);
+    /// ```
+    pub fn with_generation(mut self, generation: GenerationTracker) -> Self {
+        self.generation = Some(generation);
+        self
+    }
+
+    /// Spans whose generation request could not be recorded (bad data, such as a first token
+    /// later than the span's end), counted since the layer was made, all clones together.
+    ///
+    /// ```
+    /// # use perftrack::{LatencyConfig, LatencyTracker, PerftrackLayer, TracingConfig};
+    /// let layer = PerftrackLayer::new(LatencyTracker::new(LatencyConfig::default()), TracingConfig::default());
+    /// assert_eq!(layer.bad_spans(), 0);
+    /// ```
+    pub fn bad_spans(&self) -> u64 {
+        self.rules.bad_spans.load(Ordering::Relaxed)
+    }
+
+    /// An instant of the latency tracker's clock as the mapping reads span times.
+    fn system_time(&self, instant: Instant) -> SystemTime {
+        SystemTime::UNIX_EPOCH + instant.saturating_duration_since(self.rules.origin)
+    }
+
+    /// Records a closed span's generation request, if it carried a first-token marker.
+    fn record_generation(&self, label: &str, timing: &Timing, end: Instant, status: Status) {
+        let (Some(generation), Some(captured)) = (&self.generation, &timing.captured) else {
+            return;
+        };
+        let attributes: Vec<(&str, AttributeValue<'_>)> = captured
+            .fields
+            .iter()
+            .map(|(name, value)| (*name, value.borrowed()))
+            .collect();
+        let marker_name = self.rules.mapping.first_token_events.first();
+        let events: Vec<SpanEvent<'_>> = captured
+            .first_token
+            .zip(marker_name)
+            .map(|(at, name)| SpanEvent {
+                name,
+                time: self.system_time(at),
+            })
+            .into_iter()
+            .collect();
+        let span = FinishedSpan {
+            name: label,
+            start: self.system_time(timing.start),
+            end: self.system_time(end),
+            attributes: &attributes,
+            events: &events,
+            failed: status == Status::Failed,
+        };
+        let recorded = self
+            .rules
+            .mapping
+            .map(&span)
+            .and_then(|mapped| match mapped.generation {
+                Some(request) => generation.record(label, request).map(drop),
+                None => Ok(()),
+            });
+        if recorded.is_err() {
+            self.rules.bad_spans.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The label of a span called `name`, or `None` if it is not recorded.
@@ -307,17 +455,41 @@ impl Fields<'_> {
     fn is_label_field(&self, field: &Field) -> bool {
         self.layer.rules.label_field.as_deref() == Some(field.name())
     }
+
+    /// Keeps a field the span mapping reads.
+    fn capture(&mut self, field: &Field, value: impl FnOnce() -> Owned) {
+        if let Some(captured) = self.timing.captured.as_deref_mut() {
+            if self.layer.rules.mapped_fields.contains(field.name()) {
+                let value = value();
+                match captured.fields.iter_mut().find(|(n, _)| *n == field.name()) {
+                    Some((_, old)) => *old = value,
+                    None => captured.fields.push((field.name(), value)),
+                }
+            }
+        }
+    }
 }
 
 impl Visit for Fields<'_> {
     fn record_u64(&mut self, field: &Field, value: u64) {
+        self.capture(field, || {
+            i64::try_from(value).map_or(Owned::Float(value as f64), Owned::Int)
+        });
         self.tokens(field, value);
         if self.is_label_field(field) {
             self.timing.label = Label::Field(value.to_string());
         }
     }
 
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.capture(field, || Owned::Float(value));
+        if self.is_label_field(field) {
+            self.timing.label = Label::Field(value.to_string());
+        }
+    }
+
     fn record_i64(&mut self, field: &Field, value: i64) {
+        self.capture(field, || Owned::Int(value));
         if let Ok(n) = u64::try_from(value) {
             self.record_u64(field, n);
         } else if self.is_label_field(field) {
@@ -326,6 +498,7 @@ impl Visit for Fields<'_> {
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
+        self.capture(field, || Owned::Bool(value));
         if field.name() == "error" && value {
             self.timing.failed = true;
         }
@@ -335,6 +508,7 @@ impl Visit for Fields<'_> {
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
+        self.capture(field, || Owned::Str(value.to_owned()));
         if self.is_label_field(field) {
             self.timing.label = Label::Field(value.to_owned());
         }
@@ -378,6 +552,7 @@ where
             entered: 0,
             entered_at: now,
             failed: false,
+            captured: self.generation.as_ref().map(|_| Box::default()),
         };
         if !attrs.fields().is_empty() {
             attrs.record(&mut Fields {
@@ -411,6 +586,33 @@ where
                 layer: self,
                 timing,
             });
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if self.generation.is_none() {
+            return;
+        }
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
+        let markers = &self.rules.mapping.first_token_events;
+        let is_marker = markers.iter().any(|m| m == event.metadata().name()) || {
+            let mut message = Message(None);
+            event.record(&mut message);
+            message.0.is_some_and(|text| markers.contains(&text))
+        };
+        if !is_marker {
+            return;
+        }
+        let now = self.latency.now();
+        let mut extensions = span.extensions_mut();
+        if let Some(captured) = extensions
+            .get_mut::<Timings>()
+            .and_then(|t| t.get_mut(self.rules.id))
+            .and_then(|timing| timing.captured.as_deref_mut())
+        {
+            captured.first_token.get_or_insert(now);
         }
     }
 
@@ -469,8 +671,26 @@ where
         let label = timing.label.as_str();
         let wall = now.saturating_duration_since(timing.start);
         self.latency.record_ending(label, wall, now, status);
+        self.record_generation(label, &timing, now, status);
         if let Some(busy) = &self.busy {
             busy.record_ending(label, timing.busy, now, status);
+        }
+    }
+}
+
+/// An event's `message` field, as text.
+struct Message(Option<String>);
+
+impl Visit for Message {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = Some(format!("{value:?}"));
         }
     }
 }
