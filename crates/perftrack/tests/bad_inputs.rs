@@ -759,6 +759,7 @@ fn prometheus(t: &mut Table) {
     exporter.add_throughput(&trackers.throughput, None).unwrap();
     exporter.add_memory(&trackers.memory, None).unwrap();
     exporter.add_cpu(&trackers.cpu, Some("main")).unwrap();
+    exporter.add_generation(&trackers.generation, None).unwrap();
     let second = Trackers::new();
     t.error(
         &call("PrometheusExporter::add_latency"),
@@ -779,6 +780,11 @@ fn prometheus(t: &mut Table) {
         &call("PrometheusExporter::add_cpu"),
         "a second CPU tracker under a name already taken",
         exporter.add_cpu(&second.cpu, Some("main")),
+    );
+    t.error(
+        &call("PrometheusExporter::add_generation"),
+        "a second generation tracker without a distinct name",
+        exporter.add_generation(&second.generation, None),
     );
 
     // A port this process holds: serving on it fails. Its number is hidden in the table.

@@ -5,16 +5,19 @@
 //! why and pass, except under `CI=true`, where they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use perftrack::{
-    Buckets, CpuConfig, CpuUsageTracker, LatencyConfig, LatencyExport, LatencyTracker,
-    MemoryConfig, MemoryUsageTracker, PROMETHEUS_CONTENT_TYPE, PrometheusConfig,
-    PrometheusExporter, ThroughputConfig, ThroughputTracker,
+    Buckets, CpuConfig, CpuUsageTracker, GenerationConfig, GenerationFigure, GenerationTiming,
+    GenerationTracker, LatencyConfig, LatencyExport, LatencyTracker, ManualClock, MemoryConfig,
+    MemoryUsageTracker, Objective, PROMETHEUS_CONTENT_TYPE, PrometheusConfig, PrometheusExporter,
+    Slo, Status, ThroughputConfig, ThroughputTracker,
 };
 
 /// The path of a Prometheus binary, or `None` (after saying why) when it is missing outside CI.
@@ -78,7 +81,232 @@ fn exporter() -> (PrometheusExporter, Vec<Duration>) {
     exporter
         .add_cpu(&CpuUsageTracker::new(CpuConfig::default()), None)
         .unwrap();
+    let (generation, _) = generation_tracker();
+    exporter.add_generation(&generation, None).unwrap();
+    // A second generation tracker, named and without objectives.
+    let batch = GenerationTracker::new(GenerationConfig::default());
+    batch.track("summary").stop();
+    exporter.add_generation(&batch, Some("batch")).unwrap();
     (exporter, durations)
+}
+
+/// The configuration of the generation fixture: a ttft objective of 200 ms, and an operation
+/// and provider of its own.
+fn generation_config() -> GenerationConfig {
+    GenerationConfig {
+        slo: Slo {
+            ttft: Some(Objective::new(200.0).unwrap()),
+            ..Slo::default()
+        },
+        operation_name: "text_completion".to_owned(),
+        provider_name: "vllm".to_owned(),
+        ..GenerationConfig::default()
+    }
+}
+
+/// A generation tracker on a manual clock, fed four requests under "answer" and one
+/// unlabelled; and its clock.
+///
+/// | request | status | input | ttft | chunks after the first token | output | e2e | tpot |
+/// |---|---|---|---|---|---|---|---|
+/// | 1 | ok | 1,000 | 150 ms | 4 of 5 tokens, 25 ms apart | 21 | 250 ms | 100 ms / 20 |
+/// | 2 | ok | 3,000 | 300 ms | 2 and 1 tokens, 50 ms apart | 5 | 400 ms | 100 ms / 4 |
+/// | 3 | cancelled (dropped 500 ms after its only token) | none | 1 s | none | 1 | 1.5 s | none |
+/// | 4 | failed, timings measured elsewhere | 20,000 | 80 ms | none | 300 | 3 s | 2.92 s / 299 |
+///
+/// The objective (ttft within 200 ms) is met by request 1 alone: request 4 failed.
+fn generation_tracker() -> (GenerationTracker, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new());
+    let tracker = GenerationTracker::with_clock(generation_config(), clock.clone());
+    let ms = Duration::from_millis;
+
+    let mut request = tracker.track("answer");
+    request.input_tokens(1_000);
+    clock.advance(ms(150));
+    request.tokens(1);
+    for _ in 0..4 {
+        clock.advance(ms(25));
+        request.tokens(5);
+    }
+    request.stop();
+
+    let mut request = tracker.track("answer");
+    request.input_tokens(3_000);
+    clock.advance(ms(300));
+    request.tokens(2);
+    clock.advance(ms(50));
+    request.tokens(2);
+    clock.advance(ms(50));
+    request.tokens(1);
+    request.stop();
+
+    let mut request = tracker.track("answer");
+    clock.advance(ms(1_000));
+    request.tokens(1);
+    clock.advance(ms(500));
+    drop(request);
+
+    tracker
+        .record(
+            "answer",
+            GenerationTiming {
+                ttft: Some(ms(80)),
+                e2e: ms(3_000),
+                output_tokens: 300,
+                input_tokens: Some(20_000),
+                status: Status::Failed,
+            },
+        )
+        .unwrap();
+
+    let mut request = tracker.track("");
+    clock.advance(ms(10));
+    request.tokens(1);
+    request.stop();
+    (tracker, clock)
+}
+
+/// What each figure of the naming table holds for "answer" in [`generation_tracker`], by hand:
+/// seconds for times, tokens for token counts.
+fn answer_values(figure: GenerationFigure) -> Vec<f64> {
+    match figure {
+        GenerationFigure::Duration => vec![0.25, 0.4, 1.5, 3.0],
+        GenerationFigure::TimeToFirstChunk => vec![0.15, 0.3, 1.0, 0.08],
+        GenerationFigure::TimePerOutputChunk => vec![0.025, 0.025, 0.025, 0.025, 0.05, 0.05],
+        GenerationFigure::TimePerOutputToken => vec![0.1 / 20.0, 0.1 / 4.0, 2.92 / 299.0],
+        GenerationFigure::InputTokens => vec![1_000.0, 3_000.0, 20_000.0],
+        GenerationFigure::OutputTokens => vec![21.0, 5.0, 1.0, 300.0],
+        other => panic!("{other:?} has no expected values yet"),
+    }
+}
+
+/// The labels every series of "answer" in [`generation_tracker`] has.
+const ANSWER: [(&str, &str); 3] = [
+    ("perftrack_label", "answer"),
+    ("gen_ai_operation_name", "text_completion"),
+    ("gen_ai_provider_name", "vllm"),
+];
+
+/// One sample line of exposition text: its name, labels (unescaped) and value.
+#[derive(Debug, Clone, PartialEq)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// Every sample of exposition text, in order (comments skipped).
+fn samples(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            let value = match value {
+                "+Inf" => f64::INFINITY,
+                v => v.parse().unwrap(),
+            };
+            let Some((name, rest)) = series.split_once('{') else {
+                return Sample {
+                    name: series.to_owned(),
+                    labels: BTreeMap::new(),
+                    value,
+                };
+            };
+            let mut labels = BTreeMap::new();
+            let mut chars = rest.strip_suffix('}').unwrap().chars();
+            loop {
+                let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+                if key.is_empty() {
+                    break;
+                }
+                assert_eq!(chars.next(), Some('"'), "{line}");
+                let mut value = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => match chars.next() {
+                            Some('n') => value.push('\n'),
+                            Some(c) => value.push(c),
+                            None => panic!("{line}"),
+                        },
+                        c => value.push(c),
+                    }
+                }
+                labels.insert(key, value);
+                if chars.next() != Some(',') {
+                    break;
+                }
+            }
+            Sample {
+                name: name.to_owned(),
+                labels,
+                value,
+            }
+        })
+        .collect()
+}
+
+/// The samples named `name` whose labels are exactly `labels` plus the ones in `extra` keys
+/// (`le` for buckets).
+fn series<'a>(
+    all: &'a [Sample],
+    name: &str,
+    labels: &[(&str, &str)],
+    extra: &[&str],
+) -> Vec<&'a Sample> {
+    all.iter()
+        .filter(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+                && s.labels.len() == labels.len() + extra.len()
+                && extra.iter().all(|k| s.labels.contains_key(*k))
+        })
+        .collect()
+}
+
+/// The one sample named `name` with exactly `labels`.
+fn one(all: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    let found = series(all, name, labels, &[]);
+    assert_eq!(found.len(), 1, "{name} {labels:?}: {found:?}");
+    found[0].value
+}
+
+/// A histogram series read back: `(le, count)` in exposition order, its sum and count.
+fn histogram(all: &[Sample], family: &str, labels: &[(&str, &str)]) -> (Vec<(f64, u64)>, f64, u64) {
+    let buckets = series(all, &format!("{family}_bucket"), labels, &["le"])
+        .into_iter()
+        .map(|s| {
+            let le = match s.labels["le"].as_str() {
+                "+Inf" => f64::INFINITY,
+                le => le.parse().unwrap(),
+            };
+            (le, s.value as u64)
+        })
+        .collect();
+    let sum = one(all, &format!("{family}_sum"), labels);
+    let count = one(all, &format!("{family}_count"), labels);
+    (buckets, sum, count as u64)
+}
+
+/// The labels of one figure's series of "answer": [`ANSWER`] and the row's token type.
+fn answer_labels(figure: GenerationFigure) -> Vec<(&'static str, &'static str)> {
+    let mut labels = ANSWER.to_vec();
+    if let Some(token_type) = figure.names().token_type {
+        labels.push(("gen_ai_token_type", token_type));
+    }
+    labels
+}
+
+/// The table's bounds and `+Inf`, each with how many of `values` are at most it.
+fn expected_buckets(bounds: &[f64], values: &[f64]) -> Vec<(f64, u64)> {
+    bounds
+        .iter()
+        .copied()
+        .chain([f64::INFINITY])
+        .map(|le| (le, values.iter().filter(|v| **v <= le).count() as u64))
+        .collect()
 }
 
 /// numpy's "linear" percentile of `values`.
@@ -100,6 +328,14 @@ fn promtool_finds_no_problem_in_the_output() {
     exporter.render();
     spin_thread_cpu(Duration::from_millis(20));
     let text = exporter.render();
+    for figure in GenerationFigure::ALL {
+        let family = figure.names().prometheus_name;
+        assert!(
+            text.contains(&format!("# TYPE {family} histogram\n")),
+            "{family}"
+        );
+    }
+    assert!(text.contains("tracker=\"batch\""));
     let mut child = Command::new(promtool)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -563,6 +799,61 @@ fn a_prometheus_server_scrapes_the_endpoint() {
         r#"perftrack_throughput_events_total{label="queries"}"#,
     );
     assert_eq!(value(&queries), 250.0);
+
+    // Every generation figure arrived under the table's name, with the table's bounds and
+    // the counts of the values fed through the manual clock.
+    for figure in GenerationFigure::ALL {
+        let names = figure.names();
+        let selector = answer_labels(figure)
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{v}\""))
+            .collect::<Vec<_>>()
+            .join(",");
+        let values = answer_values(figure);
+        let result = query(
+            &api,
+            &format!("{}_bucket{{{selector}}}", names.prometheus_name),
+        );
+        let mut buckets: Vec<(f64, u64)> = result
+            .iter()
+            .map(|series| {
+                let le = match series["metric"]["le"].as_str().unwrap() {
+                    "+Inf" => f64::INFINITY,
+                    le => le.parse().unwrap(),
+                };
+                (le, value(std::slice::from_ref(series)) as u64)
+            })
+            .collect();
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert_eq!(
+            buckets,
+            expected_buckets(names.buckets, &values),
+            "{figure:?}"
+        );
+        let count = query(
+            &api,
+            &format!("{}_count{{{selector}}}", names.prometheus_name),
+        );
+        assert_eq!(value(&count), values.len() as f64, "{figure:?}");
+        let sum = value(&query(
+            &api,
+            &format!("{}_sum{{{selector}}}", names.prometheus_name),
+        ));
+        let exact: f64 = values.iter().sum();
+        assert!(
+            (sum - exact).abs() <= 1e-9 * exact,
+            "{figure:?}: {sum} vs {exact}"
+        );
+    }
+    for (family, expected) in [
+        ("perftrack_generation_failed_total", 1.0),
+        ("perftrack_generation_cancelled_total", 1.0),
+        ("perftrack_generation_slo_met_total", 1.0),
+    ] {
+        let result = query(&api, &format!("{family}{{perftrack_label=\"answer\"}}"));
+        assert_eq!(value(&result), expected, "{family}");
+        assert_eq!(result[0]["metric"]["gen_ai_provider_name"], "vllm");
+    }
     drop(server);
 }
 
@@ -608,4 +899,204 @@ fn throughput_counters_never_go_backwards_across_a_merge_or_a_reset() {
     );
     throughput.record("queries", 5);
     assert_eq!(events(&exporter), 255.0);
+}
+
+#[test]
+fn generation_figures_read_back_as_computed_by_hand() {
+    let (tracker, _clock) = generation_tracker();
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    exporter.add_generation(&tracker, None).unwrap();
+    let text = exporter.render();
+    let all = samples(&text);
+
+    for figure in GenerationFigure::ALL {
+        let names = figure.names();
+        let family = names.prometheus_name;
+        // One header per family, even where two rows share it (token usage).
+        assert_eq!(
+            text.matches(&format!("# TYPE {family} histogram\n"))
+                .count(),
+            1,
+            "{family}"
+        );
+        assert!(text.contains(&format!("# HELP {family} {}\n", names.description)));
+        let values = answer_values(figure);
+        let (buckets, sum, count) = histogram(&all, family, &answer_labels(figure));
+        assert_eq!(
+            buckets,
+            expected_buckets(names.buckets, &values),
+            "{figure:?}"
+        );
+        assert_eq!(count, values.len() as u64, "{figure:?}");
+        let exact: f64 = values.iter().sum();
+        assert!(
+            (sum - exact).abs() <= 1e-12 * exact,
+            "{figure:?}: {sum} vs {exact}"
+        );
+    }
+
+    // Two rows written out by hand. The first token of request 4 came at 80 ms, on a bound:
+    // `le` counts it.
+    let ttft = GenerationFigure::TimeToFirstChunk;
+    let (buckets, sum, _) = histogram(&all, ttft.names().prometheus_name, &answer_labels(ttft));
+    let counts: Vec<u64> = buckets.iter().map(|(_, n)| *n).collect();
+    assert_eq!(counts, [0, 0, 0, 1, 2, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4]);
+    assert!((sum - 1.53).abs() < 1e-12, "{sum}");
+    let output = GenerationFigure::OutputTokens;
+    let (buckets, sum, _) = histogram(&all, output.names().prometheus_name, &answer_labels(output));
+    let counts: Vec<u64> = buckets.iter().map(|(_, n)| *n).collect();
+    // Bounds 1, 4, 16, 64, 256, 1024 … tokens; outputs 1, 5, 21, 300.
+    assert_eq!(counts, [1, 1, 2, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
+    assert_eq!(sum, 327.0);
+
+    // The request counters, and the objective (ttft within 200 ms) met by request 1 alone.
+    assert_eq!(one(&all, "perftrack_generation_failed_total", &ANSWER), 1.0);
+    assert_eq!(
+        one(&all, "perftrack_generation_cancelled_total", &ANSWER),
+        1.0
+    );
+    assert_eq!(
+        one(&all, "perftrack_generation_slo_met_total", &ANSWER),
+        1.0
+    );
+
+    // The unlabelled request has no `perftrack_label`.
+    let unlabelled = &ANSWER[1..];
+    let duration = GenerationFigure::Duration.names().prometheus_name;
+    let (_, sum, count) = histogram(&all, duration, unlabelled);
+    assert_eq!((sum, count), (0.01, 1));
+    assert_eq!(
+        one(&all, "perftrack_generation_slo_met_total", unlabelled),
+        1.0
+    );
+    assert!(
+        all.iter().all(|s| s
+            .labels
+            .get("perftrack_label")
+            .is_none_or(|l| l == "answer")),
+        "only two labels"
+    );
+}
+
+#[test]
+fn a_named_generation_tracker_without_objectives_has_no_slo_counter() {
+    let tracker = GenerationTracker::new(GenerationConfig::default());
+    tracker.track("answer").stop();
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    exporter.add_generation(&tracker, Some("batch")).unwrap();
+    let err = exporter
+        .add_generation(&tracker, Some("batch"))
+        .unwrap_err();
+    assert!(
+        matches!(err, perftrack::Error::InvalidConfig { .. }),
+        "{err}"
+    );
+    exporter.add_generation(&tracker, Some("online")).unwrap();
+    let text = exporter.render();
+    assert!(!text.contains("perftrack_generation_slo_met_total"));
+    let all = samples(&text);
+    let labels = [
+        ("tracker", "batch"),
+        ("perftrack_label", "answer"),
+        ("gen_ai_operation_name", "chat"),
+        ("gen_ai_provider_name", "unknown"),
+    ];
+    assert_eq!(
+        one(&all, "perftrack_generation_cancelled_total", &labels),
+        0.0
+    );
+    let duration = GenerationFigure::Duration.names().prometheus_name;
+    assert_eq!(histogram(&all, duration, &labels).2, 1);
+}
+
+#[test]
+fn generation_labels_past_the_cap_share_the_overflow_series() {
+    let tracker = GenerationTracker::new(GenerationConfig::default());
+    for i in 0..5 {
+        tracker.track(&format!("prompt {i}")).stop();
+    }
+    let exporter = PrometheusExporter::new(PrometheusConfig {
+        max_label_values: 2,
+        ..Default::default()
+    });
+    exporter.add_generation(&tracker, None).unwrap();
+    let all = samples(&exporter.render());
+    let family = format!(
+        "{}_count",
+        GenerationFigure::Duration.names().prometheus_name
+    );
+    let counts: BTreeMap<&str, f64> = all
+        .iter()
+        .filter(|s| s.name == family)
+        .map(|s| (s.labels["perftrack_label"].as_str(), s.value))
+        .collect();
+    assert_eq!(
+        counts,
+        BTreeMap::from([("_other", 3.0), ("prompt 0", 1.0), ("prompt 1", 1.0)])
+    );
+}
+
+#[test]
+fn generation_counts_never_decrease_across_a_reset_or_a_load() {
+    let (tracker, clock) = generation_tracker();
+    let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    exporter.add_generation(&tracker, None).unwrap();
+    let generation = |s: &Sample| {
+        s.name.starts_with("perftrack_generation_")
+            || GenerationFigure::ALL
+                .iter()
+                .any(|f| s.name.starts_with(f.names().prometheus_name))
+    };
+    let scrape = || -> Vec<Sample> {
+        samples(&exporter.render())
+            .into_iter()
+            .filter(generation)
+            .collect()
+    };
+    let never_less = |before: &[Sample], after: &[Sample], when: &str| {
+        for b in before {
+            let a = after
+                .iter()
+                .find(|a| a.name == b.name && a.labels == b.labels)
+                .unwrap_or_else(|| panic!("{} {:?} is gone {when}", b.name, b.labels));
+            assert!(a.value >= b.value, "{when}: {b:?} became {}", a.value);
+        }
+    };
+    let before = scrape();
+    assert!(before.len() > 100, "{}", before.len());
+
+    // A reset, then one short request: every count is what it was plus that request.
+    tracker.reset();
+    let mut request = tracker.track("answer");
+    clock.advance(Duration::from_millis(5));
+    request.tokens(1);
+    request.stop();
+    let after_reset = scrape();
+    never_less(&before, &after_reset, "after a reset");
+    let duration = GenerationFigure::Duration.names().prometheus_name;
+    let (buckets, sum, count) = histogram(&after_reset, duration, &ANSWER);
+    assert_eq!(count, 5);
+    assert!((sum - 5.155).abs() < 1e-12, "{sum}");
+    assert_eq!(
+        buckets[0],
+        (0.01, 1),
+        "the 5 ms request is in the first bucket"
+    );
+    assert_eq!(
+        one(&after_reset, "perftrack_generation_slo_met_total", &ANSWER),
+        2.0
+    );
+
+    // A load replaces the state with a file's: the counts go on from the last scrape.
+    let file = {
+        let (other, _) = generation_tracker();
+        other.metrics_json().unwrap()
+    };
+    tracker
+        .load_metrics_json(&file, "other.json".as_ref())
+        .unwrap();
+    let after_load = scrape();
+    never_less(&after_reset, &after_load, "after a load");
+    let (_, _, count) = histogram(&after_load, duration, &ANSWER);
+    assert_eq!(count, 9);
 }

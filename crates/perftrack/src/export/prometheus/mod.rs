@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::session::lock;
 use crate::{
-    CpuCounters, CpuUsageTracker, Distribution, Error, LatencyTracker, MemoryUsageTracker,
-    OVERFLOW_LABEL, Result, ThroughputTracker,
+    CpuCounters, CpuUsageTracker, Distribution, Error, GenerationFigure, GenerationSummary,
+    GenerationTracker, LatencyTracker, MemoryUsageTracker, OVERFLOW_LABEL, Result,
+    ThroughputTracker,
 };
 
 /// The `Content-Type` of the text exposition format that [`PrometheusExporter::render`]
@@ -27,6 +28,7 @@ pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=ut
 
 mod buckets;
 mod carry;
+mod generation;
 mod render;
 mod server;
 mod text;
@@ -35,7 +37,7 @@ mod text;
     clippy::wildcard_imports,
     reason = "the exporter's modules share their helpers"
 )]
-use self::{carry::Totals, render::*, server::*, text::*};
+use self::{carry::Totals, generation::*, render::*, server::*, text::*};
 pub use buckets::Buckets;
 pub use server::MetricsServer;
 
@@ -104,7 +106,8 @@ pub struct LatencyExport {
 /// Renders trackers in the Prometheus text exposition format and serves them on `/metrics`.
 ///
 /// Names follow Prometheus conventions: a `perftrack_` prefix, base units (seconds, bytes),
-/// `_total` on counters, ratios 0–1, each tracker label as the Prometheus label `label`:
+/// `_total` on counters, ratios 0–1, each tracker label as the Prometheus label `label`
+/// (`perftrack_label` for generation, whose families follow the OpenTelemetry GenAI names):
 ///
 /// | tracker | metrics |
 /// |---|---|
@@ -112,6 +115,7 @@ pub struct LatencyExport {
 /// | throughput | `perftrack_throughput_events_total` (counter), `perftrack_throughput_events_per_second` (gauge, over the tracker's window) |
 /// | memory | `perftrack_process_resident_memory_bytes`, `…_virtual_memory_bytes`, `…_resident_memory_max_bytes`, `perftrack_system_memory_{total,available,used,free}_bytes`, `perftrack_cgroup_memory_limit_bytes`, `perftrack_gpu_memory_{total,used,free}_bytes`, `perftrack_gpu_process_memory_used_bytes` (gauges, read at scrape time) |
 /// | CPU | `perftrack_process_cpu_seconds_total` (counter), `perftrack_system_cpu_utilization_ratio`, `perftrack_cpu_utilization_ratio{core="…"}` (gauges, since the previous scrape) |
+/// | generation | a histogram per row of the naming table ([`GenerationFigure`]: its `prometheus_name` and `buckets`), `perftrack_generation_failed_total`, `perftrack_generation_cancelled_total`, `perftrack_generation_slo_met_total` (with objectives); see [`add_generation`](Self::add_generation) |
 ///
 /// `_count` and `_sum` of a histogram are exact. Bucket counts are exact while a label holds
 /// exact values (`exact_limit`); beyond that they come from the label's sketch, where only
@@ -160,6 +164,7 @@ struct Sources {
     throughput: Vec<ThroughputSource>,
     memory: Vec<(MemoryUsageTracker, Option<String>)>,
     cpu: Vec<CpuSource>,
+    generation: Vec<GenerationSource>,
 }
 
 #[derive(Debug)]
@@ -351,6 +356,60 @@ impl PrometheusExporter {
         Ok(())
     }
 
+    /// Exports a generation tracker (LLM requests), computed from its snapshot at each
+    /// scrape: for every row of the naming table ([`GenerationFigure::ALL`]) a histogram named
+    /// by its [`prometheus_name`](crate::FigureNames::prometheus_name), with the row's
+    /// `buckets` and `description` (input and output token usage share one family, told
+    /// apart by `gen_ai_token_type`); and per label the counters
+    /// `perftrack_generation_failed_total`, `perftrack_generation_cancelled_total` and, when
+    /// the tracker has objectives, `perftrack_generation_slo_met_total`.
+    ///
+    /// Series carry the tracker's label as `perftrack_label` (none for the unlabelled `""`),
+    /// `gen_ai_operation_name` and `gen_ai_provider_name` from its configuration, and `name`
+    /// as a `tracker` label; a second generation tracker needs a distinct `name`, or this is
+    /// an [`Error::InvalidConfig`]. Times are in seconds, token counts in tokens; counts never
+    /// decrease, across a `reset` or `load_metrics` too, and labels are capped at
+    /// `max_label_values` as for the other kinds.
+    ///
+    /// ```
+    /// use perftrack::{
+    ///     GenerationConfig, GenerationFigure, GenerationTracker, ManualClock, PrometheusConfig,
+    ///     PrometheusExporter,
+    /// };
+    /// use std::{sync::Arc, time::Duration};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = GenerationTracker::with_clock(GenerationConfig::default(), clock.clone());
+    /// let exporter = PrometheusExporter::new(PrometheusConfig::default());
+    /// exporter.add_generation(&tracker, None)?;
+    /// assert!(exporter.add_generation(&tracker, None).is_err());
+    ///
+    /// let mut request = tracker.track("answer");
+    /// clock.advance(Duration::from_millis(150)); // 150 ms to the first token
+    /// request.tokens(1);
+    /// request.stop();
+    ///
+    /// let ttft = GenerationFigure::TimeToFirstChunk.names().prometheus_name;
+    /// let series = r#"perftrack_label="answer",gen_ai_operation_name="chat",gen_ai_provider_name="unknown""#;
+    /// let text = exporter.render();
+    /// assert!(text.contains(&format!("{ttft}_bucket{{{series},le=\"0.08\"}} 0")));
+    /// assert!(text.contains(&format!("{ttft}_bucket{{{series},le=\"0.16\"}} 1")));
+    /// assert!(text.contains(&format!("{ttft}_count{{{series}}} 1")));
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn add_generation(&self, tracker: &GenerationTracker, name: Option<&str>) -> Result<()> {
+        let mut sources = lock(&self.inner.sources);
+        let name = check_name(
+            "generation",
+            sources.generation.iter().map(|s| &s.name),
+            name,
+        )?;
+        sources
+            .generation
+            .push(GenerationSource::new(tracker, name));
+        Ok(())
+    }
+
     /// Every added tracker's metrics in the Prometheus text exposition format (version
     /// 0.0.4, [`PROMETHEUS_CONTENT_TYPE`]), families in a fixed order, series sorted by label.
     ///
@@ -380,6 +439,9 @@ impl PrometheusExporter {
         }
         if !sources.cpu.is_empty() {
             render_cpu(&mut out, &sources.cpu);
+        }
+        if !sources.generation.is_empty() {
+            render_generation(&mut out, &sources.generation, config);
         }
         out.text
     }

@@ -134,30 +134,11 @@ pub(super) fn render_latency(
                 .get(&s.label)
                 .unwrap_or(&source.buckets);
             let labels = series_labels(source.name.as_deref(), &s.label);
-            for (bound, n) in buckets.bounds().iter().zip(&s.totals.buckets) {
-                let le = format_float(*bound);
-                out.sample_with(
-                    "perftrack_latency_seconds_bucket",
-                    &labels,
-                    ("le", &le),
-                    Value::Int(*n),
-                );
-            }
-            out.sample_with(
-                "perftrack_latency_seconds_bucket",
+            out.histogram(
+                "perftrack_latency_seconds",
                 &labels,
-                ("le", "+Inf"),
-                Value::Int(s.totals.count),
-            );
-            out.sample(
-                "perftrack_latency_seconds_sum",
-                &labels,
-                Value::Float(s.totals.sum),
-            );
-            out.sample(
-                "perftrack_latency_seconds_count",
-                &labels,
-                Value::Int(s.totals.count),
+                buckets.bounds(),
+                &s.totals,
             );
         }
     }

@@ -25,6 +25,25 @@ impl Writer {
         let _ = writeln!(self.text, "# TYPE {name} {kind}");
     }
 
+    /// One series of a histogram `family`: a `_bucket` line per bound and `+Inf`, `_sum` and
+    /// `_count`, from exported totals (`totals.buckets` holds one count per bound).
+    pub(super) fn histogram(
+        &mut self,
+        family: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        totals: &Totals,
+    ) {
+        let bucket = format!("{family}_bucket");
+        for (bound, n) in bounds.iter().zip(&totals.buckets) {
+            let le = format_float(*bound);
+            self.sample_with(&bucket, labels, ("le", &le), Value::Int(*n));
+        }
+        self.sample_with(&bucket, labels, ("le", "+Inf"), Value::Int(totals.count));
+        self.sample(&format!("{family}_sum"), labels, Value::Float(totals.sum));
+        self.sample(&format!("{family}_count"), labels, Value::Int(totals.count));
+    }
+
     pub(super) fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: Value) {
         self.line(name, labels, None, value);
     }
