@@ -6,7 +6,10 @@
 //! only if it is larger than the threshold plus the relative error of the figures (for a
 //! sketch's percentile, its distribution's `relative_accuracy`: about 0.54 %, or 1.55 % for a
 //! sketch read from a file written before the current sketch grid; 0 for exact ones). A *regression* is a real change beyond the
-//! threshold in the bad direction: up for latency, memory and CPU, down for throughput.
+//! threshold in the bad direction: up for latency, memory, CPU and generation times, down for
+//! throughput and output tokens per second. Token counts (`input_tokens`, `output_tokens`) are
+//! shown but never judged: more or fewer tokens is what the requests asked for, not a change
+//! in speed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -156,6 +159,8 @@ pub(crate) enum Verdict {
     Noise,
     /// The label is in only one of the files.
     Missing,
+    /// A token count: the change is shown, never judged.
+    NotJudged,
 }
 
 /// One label's (and reading's) comparison.
@@ -171,7 +176,8 @@ pub(crate) struct Row {
     pub(crate) change: Option<f64>,
     pub(crate) base_count: u64,
     pub(crate) new_count: u64,
-    /// How "real" was decided: `mann-whitney`, `sketch` or `too few values`.
+    /// How "real" was decided: `mann-whitney`, `sketch` or `too few values`; `not judged`
+    /// for token counts.
     pub(crate) method: &'static str,
     /// The Mann–Whitney U of the base sample, when the test ran.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -363,6 +369,11 @@ fn compare_one(
         f64::INFINITY.copysign(nv)
     };
     row.change = change.is_finite().then_some(change);
+    if direction == Direction::Neither {
+        row.method = "not judged";
+        row.verdict = Verdict::NotJudged;
+        return row;
+    }
     let exact = (
         pick(base, facet).and_then(perftrack::Distribution::exact_values),
         pick(new, facet).and_then(perftrack::Distribution::exact_values),
@@ -395,6 +406,7 @@ fn compare_one(
     let worse = match direction {
         Direction::HigherIsWorse => change > 0.0,
         Direction::LowerIsWorse => change < 0.0,
+        Direction::Neither => false,
     };
     row.verdict = if row.real && change.abs() > args.threshold {
         if worse {
@@ -441,6 +453,7 @@ fn render(c: &Comparison, markdown: bool) -> String {
             Verdict::Regression => "REGRESSION",
             Verdict::Improvement => "improvement",
             Verdict::Noise => "noise",
+            Verdict::NotJudged => "not judged",
             Verdict::Missing if r.base.is_none() => "only in new",
             Verdict::Missing => "only in base",
         };
@@ -453,7 +466,10 @@ fn render(c: &Comparison, markdown: bool) -> String {
             r.change
                 .map_or_else(|| "-".to_owned(), |c| format!("{:+.1}%", c * 100.0)),
             r.p_value.map_or_else(
-                || format!("({})", r.method),
+                || match r.verdict {
+                    Verdict::NotJudged => "-".to_owned(),
+                    _ => format!("({})", r.method),
+                },
                 |p| {
                     if p < 1e-4 {
                         "<0.0001".to_owned()
