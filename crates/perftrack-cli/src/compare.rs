@@ -6,8 +6,12 @@
 //! only if it is larger than the threshold plus the relative error of the figures (for a
 //! sketch's percentile, its distribution's `relative_accuracy`: about 0.54 %, or 1.55 % for a
 //! sketch read from a file written before the current sketch grid; 0 for exact ones). A *regression* is a real change beyond the
-//! threshold in the bad direction: up for latency, memory and CPU, down for throughput.
+//! threshold in the bad direction: up for latency, memory, CPU and generation times, down for
+//! throughput and output tokens per second. Token counts (`input_tokens`, `output_tokens`) are
+//! shown but never judged: more or fewer tokens is what the requests asked for, not a change
+//! in speed.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,6 +41,14 @@ pub(crate) struct Args {
     /// The significance level of the statistical test.
     #[arg(long, default_value_t = 0.01, value_parser = parse_alpha)]
     alpha: f64,
+    /// Compare only these readings (repeat the option, or separate names with commas):
+    /// `latency`, `rate`, a memory or CPU reading (`process_rss`, `process`), or a
+    /// generation figure (`ttft`, `tpot`, `itl`, `e2e`, `output_tokens_per_second`,
+    /// `input_tokens`, `output_tokens`; token counts are shown, never judged). A memory or
+    /// CPU reading brings its peak along. A name neither file holds is an error that lists
+    /// those they hold. Every reading by default.
+    #[arg(long = "reading", value_name = "NAME", value_delimiter = ',')]
+    readings: Vec<String>,
     /// Exit with code 1 when any label regressed.
     #[arg(long)]
     fail_on_regression: bool,
@@ -156,6 +168,8 @@ pub(crate) enum Verdict {
     Noise,
     /// The label is in only one of the files.
     Missing,
+    /// A token count: the change is shown, never judged.
+    NotJudged,
 }
 
 /// One label's (and reading's) comparison.
@@ -171,7 +185,8 @@ pub(crate) struct Row {
     pub(crate) change: Option<f64>,
     pub(crate) base_count: u64,
     pub(crate) new_count: u64,
-    /// How "real" was decided: `mann-whitney`, `sketch` or `too few values`.
+    /// How "real" was decided: `mann-whitney`, `sketch` or `too few values`; `not judged`
+    /// for token counts.
     pub(crate) method: &'static str,
     /// The Mann–Whitney U of the base sample, when the test ran.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -201,9 +216,14 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let base = inputs::read_all(std::slice::from_ref(&args.base))?;
     let new = inputs::read_all(std::slice::from_ref(&args.new))?;
     let pairs = pair(&args, &base, &new)?;
-    let mut rows = Vec::new();
+    let mut sides = Vec::new();
     for (kind, b, n) in pairs {
-        rows.extend(compare_inputs(kind, b, n, &args)?);
+        sides.push((kind, series::of(b)?, series::of(n)?));
+    }
+    let wanted = wanted_readings(&args.readings, &sides)?;
+    let mut rows = Vec::new();
+    for (kind, b, n) in &sides {
+        rows.extend(compare_series(kind, b, n, wanted.as_ref(), &args));
     }
     let comparison = Comparison {
         base: args.base.display().to_string(),
@@ -284,17 +304,60 @@ enum Facet {
     Peak,
 }
 
-fn compare_inputs(
+/// The readings `--reading` names, checked against those the files hold; `None` (every
+/// reading) without the option.
+fn wanted_readings(
+    names: &[String],
+    sides: &[(&'static str, Vec<Series>, Vec<Series>)],
+) -> anyhow::Result<Option<BTreeSet<String>>> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let present: BTreeSet<&str> = sides
+        .iter()
+        .flat_map(|(_, b, n)| b.iter().chain(n))
+        .map(|s| s.reading.as_str())
+        .collect();
+    let mut wanted = BTreeSet::new();
+    for name in names {
+        let name = name.trim();
+        if !present.contains(name) {
+            let list: Vec<&str> = present.iter().copied().collect();
+            bail!(
+                "no reading `{name}` in BASE or NEW; the readings they hold are: {}",
+                if list.is_empty() {
+                    "none".to_owned()
+                } else {
+                    list.join(", ")
+                }
+            );
+        }
+        wanted.insert(name.to_owned());
+    }
+    Ok(Some(wanted))
+}
+
+fn compare_series(
     kind: &'static str,
-    base: &Input,
-    new: &Input,
+    base: &[Series],
+    new: &[Series],
+    wanted: Option<&BTreeSet<String>>,
     args: &Args,
-) -> anyhow::Result<Vec<Row>> {
-    let base = series::of(base)?;
-    let new = series::of(new)?;
+) -> Vec<Row> {
     let key = |s: &Series| (s.label.clone(), s.reading.clone());
-    let mut keys: Vec<(String, String)> = base.iter().chain(&new).map(key).collect();
-    keys.sort();
+    let kept = |s: &&Series| wanted.is_none_or(|w| w.contains(&s.reading));
+    // Labels in order, each label's readings in the order the files list them (a generation
+    // label's ttft, tpot, itl, e2e, …; memory and CPU readings by name).
+    let mut order: Vec<&str> = Vec::new();
+    for s in base.iter().chain(new).filter(kept) {
+        if !order.contains(&s.reading.as_str()) {
+            order.push(&s.reading);
+        }
+    }
+    let mut keys: Vec<(String, String)> = base.iter().chain(new).filter(kept).map(key).collect();
+    keys.sort_by_cached_key(|(label, reading)| {
+        (label.clone(), order.iter().position(|r| r == reading))
+    });
     keys.dedup();
     let mut rows = Vec::new();
     for k in keys {
@@ -306,7 +369,7 @@ fn compare_inputs(
             rows.push(compare_one(kind, b, n, Facet::Peak, args));
         }
     }
-    Ok(rows)
+    rows
 }
 
 fn compare_one(
@@ -363,6 +426,11 @@ fn compare_one(
         f64::INFINITY.copysign(nv)
     };
     row.change = change.is_finite().then_some(change);
+    if direction == Direction::Neither {
+        row.method = "not judged";
+        row.verdict = Verdict::NotJudged;
+        return row;
+    }
     let exact = (
         pick(base, facet).and_then(perftrack::Distribution::exact_values),
         pick(new, facet).and_then(perftrack::Distribution::exact_values),
@@ -395,6 +463,7 @@ fn compare_one(
     let worse = match direction {
         Direction::HigherIsWorse => change > 0.0,
         Direction::LowerIsWorse => change < 0.0,
+        Direction::Neither => false,
     };
     row.verdict = if row.real && change.abs() > args.threshold {
         if worse {
@@ -441,6 +510,7 @@ fn render(c: &Comparison, markdown: bool) -> String {
             Verdict::Regression => "REGRESSION",
             Verdict::Improvement => "improvement",
             Verdict::Noise => "noise",
+            Verdict::NotJudged => "not judged",
             Verdict::Missing if r.base.is_none() => "only in new",
             Verdict::Missing => "only in base",
         };
@@ -453,7 +523,10 @@ fn render(c: &Comparison, markdown: bool) -> String {
             r.change
                 .map_or_else(|| "-".to_owned(), |c| format!("{:+.1}%", c * 100.0)),
             r.p_value.map_or_else(
-                || format!("({})", r.method),
+                || match r.verdict {
+                    Verdict::NotJudged => "-".to_owned(),
+                    _ => format!("({})", r.method),
+                },
                 |p| {
                     if p < 1e-4 {
                         "<0.0001".to_owned()

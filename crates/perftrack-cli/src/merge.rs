@@ -23,7 +23,8 @@ pub(crate) struct Args {
 /// Runs `perftrack merge`: loads the first file and merges every other into it, so the
 /// result's percentiles are those of all the measurements together (the stored distributions
 /// are merged, not the percentiles averaged). The result takes the first file's configuration
-/// (unit, limits) and is written atomically.
+/// (unit, limits) and is written atomically. Generation files merge only when their
+/// objectives (`slo`) agree, as goodput counts of different objectives cannot be added.
 pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let files = inputs::expand(&args.files)?;
     let mut first: Option<(inputs::Input, PathBuf)> = None;
@@ -58,9 +59,17 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
                     .tracker
                     .metrics_json()
                     .with_context(|| format!("cannot render {}", input.source.display()))?;
+                // Both files named: a generation file judged against other objectives than the
+                // first one's cannot be merged into it, and the library names only the one.
                 base.tracker
                     .merge_metrics_json(&text, &input.source)
-                    .with_context(|| format!("cannot merge {}", input.source.display()))?;
+                    .with_context(|| {
+                        format!(
+                            "cannot merge {} into {}",
+                            input.source.display(),
+                            base.source.display()
+                        )
+                    })?;
             }
         }
     }

@@ -4,7 +4,8 @@
 //! They are read from the loaded tracker's typed snapshot, whatever layout its file used.
 
 use perftrack::{
-    AnyTracker, Distribution, PerformanceTracker, SessionsLabelSnapshot, Snapshot, Statistics,
+    AnyTracker, Distribution, GenerationSummary, PerformanceTracker, SessionsLabelSnapshot,
+    Snapshot, Statistics, TimeUnit,
 };
 
 use crate::inputs::Input;
@@ -13,10 +14,13 @@ use crate::inputs::Input;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Direction {
-    /// Latency, memory, CPU: more is worse.
+    /// Latency, memory, CPU, generation times: more is worse.
     HigherIsWorse,
-    /// Throughput: less is worse.
+    /// Throughput, output tokens per second: less is worse.
     LowerIsWorse,
+    /// Token counts: what the requests asked and answered, neither good nor bad; a change is
+    /// shown, never judged.
+    Neither,
 }
 
 /// One label's measurements of one quantity.
@@ -24,8 +28,9 @@ pub(crate) enum Direction {
 pub(crate) struct Series {
     /// The label (`""`: unlabelled measurements).
     pub(crate) label: String,
-    /// What is measured: `latency`, `rate`, a memory reading (`process_rss`) or a CPU one
-    /// (`process`).
+    /// What is measured: `latency`, `rate`, a memory reading (`process_rss`), a CPU one
+    /// (`process`) or a generation figure (`ttft`, `tpot`, `itl`, `e2e`,
+    /// `output_tokens_per_second`, `input_tokens`, `output_tokens`).
     pub(crate) reading: String,
     /// Each session's (or measurement's) value, in the tracker's base unit.
     pub(crate) value: Distribution,
@@ -141,6 +146,12 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
                 },
             );
         }
+        AnyTracker::Generation(t) => {
+            let unit = t.config().time_unit;
+            for (label, summary) in t.snapshot().labels {
+                generation(&label, &summary, unit, &mut out);
+            }
+        }
         other => anyhow::bail!(
             "{}: perftrack cannot compare {} metrics yet",
             input.source.display(),
@@ -148,6 +159,45 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
         ),
     }
     Ok(out)
+}
+
+/// The readings of a generation label that finished a request: times in the file's unit, the
+/// output rate per second, token counts as they are (figures with no value left out).
+fn generation(label: &str, summary: &GenerationSummary, unit: TimeUnit, out: &mut Vec<Series>) {
+    if summary.requests() == 0 {
+        return;
+    }
+    let time = (unit.per_second(), unit.as_str(), Direction::HigherIsWorse);
+    for (reading, value) in [
+        ("ttft", summary.ttft()),
+        ("tpot", summary.tpot()),
+        ("itl", summary.itl()),
+        ("e2e", summary.e2e()),
+        (
+            "output_tokens_per_second",
+            summary.output_tokens_per_second(),
+        ),
+        ("input_tokens", summary.input_tokens()),
+        ("output_tokens", summary.output_tokens()),
+    ] {
+        let (factor, unit, direction) = match reading {
+            "output_tokens_per_second" => (1.0, "tokens/s", Direction::LowerIsWorse),
+            "input_tokens" | "output_tokens" => (1.0, "tokens", Direction::Neither),
+            _ => time,
+        };
+        if value.count() == 0 {
+            continue;
+        }
+        out.push(Series {
+            label: label.to_owned(),
+            reading: reading.to_owned(),
+            value: value.clone(),
+            peak: None,
+            factor,
+            unit: unit.to_owned(),
+            direction,
+        });
+    }
 }
 
 /// Walks the `value` readings of memory and CPU labels with their peaks.

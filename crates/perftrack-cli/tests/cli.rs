@@ -6,29 +6,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{data, json_of, latency_file, lognormal, perftrack, run_container, throughput_file};
+use common::{
+    data, json_of, latency_file, lognormal, run, run_container, stderr_of, throughput_file,
+};
 use perftrack::{LatencyConfig, LatencyTracker};
 use serde_json::{Value, json};
-
-fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Runs the binary and checks its exit code; returns the output.
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>], code: i32) -> std::process::Output {
-    let output = perftrack()
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        stderr_of(&output)
-    );
-    output
-}
 
 // ---------------------------------------------------------------- report
 

@@ -1,5 +1,9 @@
 //! Answers, extractive: the two or three sentences of the best passages that share the most
-//! of the question's weight (idf), in reading order.
+//! of the question's weight (idf), best first. No language model is involved: the answer is
+//! streamed the way a generator streams one, each sentence handed out as soon as it is
+//! selected, so that its first sentence, the pace after it and the gaps between sentences can
+//! be measured as a generation's time to first token, time per output token and inter-chunk
+//! latency.
 
 use std::sync::Arc;
 
@@ -29,7 +33,8 @@ const RANK_PENALTY: f64 = 0.02;
 /// An extracted answer.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Answer {
-    /// Its sentences, in reading order; empty when no sentence matched the question.
+    /// Its sentences, best first, as they were streamed; empty when no sentence matched the
+    /// question.
     pub(crate) sentences: Vec<String>,
     /// The files its sentences come from, each once.
     pub(crate) sources: Vec<Arc<str>>,
@@ -49,7 +54,8 @@ impl Answer {
 
 /// A sentence that may go into the answer.
 struct Candidate<'a> {
-    /// Its passage's rank and its position in the passage: its reading order.
+    /// Its passage's rank and its position in the passage: its reading order, which breaks
+    /// ties of score.
     order: (usize, usize),
     /// The share of the question's weight it covers, less the rank penalty.
     score: f64,
@@ -59,12 +65,27 @@ struct Candidate<'a> {
     source: &'a Arc<str>,
 }
 
-/// Extracts an answer from the best of the reranked passages.
+/// The words an answer is drawn from: the question and the passages it reads, what a
+/// generator's prompt would hold (its input tokens, a word counted as a token).
+pub(crate) fn prompt_words(question: &str, ranked: &[Ranked], passages: &[Passage]) -> usize {
+    let context: usize = ranked
+        .iter()
+        .take(CONTEXT_PASSAGES)
+        .filter_map(|hit| passages.get(hit.passage))
+        .map(|passage| passage.words)
+        .sum();
+    text::word_count(question) + context
+}
+
+/// Extracts an answer from the best of the reranked passages, handing each sentence to `emit`
+/// as soon as it is selected: the first once every sentence of the passages has been scored
+/// (the work before a first token), each later one after one more pass over the candidates.
 pub(crate) fn extract(
     terms: &[QueryTerm],
     ranked: &[Ranked],
     passages: &[Passage],
     analyzer: &mut Analyzer,
+    mut emit: impl FnMut(&str),
 ) -> Result<Answer> {
     let total_idf: f64 = terms.iter().map(|t| t.idf).sum();
     if total_idf <= 0.0 {
@@ -97,24 +118,35 @@ pub(crate) fn extract(
             }
         }
     }
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.order.cmp(&b.order)));
-    let mut chosen: Vec<&Candidate<'_>> = Vec::new();
-    for candidate in &candidates {
-        let best = chosen.first().map_or(candidate.score, |c| c.score);
-        let enough = chosen.len() >= MIN_SENTENCES;
-        if chosen.len() == MAX_SENTENCES || (enough && candidate.score < RELATIVE_CUTOFF * best) {
+    // Higher scores first; on a tie, the earlier sentence in reading order.
+    let before = |a: &Candidate<'_>, b: &Candidate<'_>| {
+        b.score.total_cmp(&a.score).then(a.order.cmp(&b.order))
+    };
+    // At most three sentences are taken, so each is found when it is needed, the best of the
+    // candidates left, rather than by sorting them all first.
+    let mut answer = Answer::default();
+    let mut best = None;
+    while answer.sentences.len() < MAX_SENTENCES {
+        let next = (0..candidates.len()).min_by(|&i, &j| before(&candidates[i], &candidates[j]));
+        let Some(next) = next else {
+            break;
+        };
+        let candidate = candidates.swap_remove(next);
+        let best = *best.get_or_insert(candidate.score);
+        let enough = answer.sentences.len() >= MIN_SENTENCES;
+        if enough && candidate.score < RELATIVE_CUTOFF * best {
             break;
         }
-        if chosen.iter().all(|c| c.text != candidate.text) {
-            chosen.push(candidate);
-        }
-    }
-    chosen.sort_by_key(|c| c.order);
-    let mut answer = Answer::default();
-    for candidate in chosen {
-        answer.sentences.push(candidate.text.to_owned());
-        if !answer.sources.contains(candidate.source) {
-            answer.sources.push(Arc::clone(candidate.source));
+        if answer
+            .sentences
+            .iter()
+            .all(|s| s.as_str() != candidate.text)
+        {
+            emit(candidate.text);
+            answer.sentences.push(candidate.text.to_owned());
+            if !answer.sources.contains(candidate.source) {
+                answer.sources.push(Arc::clone(candidate.source));
+            }
         }
     }
     Ok(answer)
@@ -131,6 +163,60 @@ fn is_answer_like(sentence: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chunk::Sentence;
+    use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, TextAnalyzer};
+
+    #[test]
+    fn sentences_are_emitted_best_first_as_they_are_selected() {
+        let sentences = [
+            "Cargo builds your project with many options today.",
+            "Rust code is compiled by the compiler into binaries.",
+            "Cargo and Rust work together to build every project.",
+        ];
+        let passages = [Passage {
+            document: 0,
+            source: Arc::from("cargo.md"),
+            sentences: sentences
+                .iter()
+                .map(|text| Sentence {
+                    text: (*text).to_owned(),
+                    code: false,
+                })
+                .collect(),
+            words: 27,
+        }];
+        let terms: Vec<QueryTerm> = ["cargo", "rust", "project"]
+            .into_iter()
+            .map(|term| QueryTerm {
+                term: term.to_owned(),
+                idf: 1.0,
+            })
+            .collect();
+        let ranked = [Ranked {
+            passage: 0,
+            score: 1.0,
+        }];
+        let mut analyzer = Analyzer::new(
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(LowerCaser)
+                .build(),
+        );
+        let mut emitted = Vec::new();
+        let answer = extract(&terms, &ranked, &passages, &mut analyzer, |s| {
+            emitted.push(s.to_owned());
+        })
+        .unwrap();
+        // All three terms, then two of three; the third sentence's one of three is below 60 %
+        // of the best.
+        assert_eq!(emitted, [sentences[2], sentences[0]]);
+        assert_eq!(answer.sentences, emitted);
+        assert_eq!(answer.sources, [Arc::from("cargo.md")]);
+        // The question's 4 words and the passage's 27.
+        assert_eq!(
+            prompt_words("Which builds the project?", &ranked, &passages),
+            31
+        );
+    }
 
     #[test]
     fn answer_like_sentences_are_full_prose_sentences() {

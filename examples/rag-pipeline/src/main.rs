@@ -1,11 +1,14 @@
 //! `rag-pipeline`: a retrieval-augmented generation pipeline over real documents, measured
-//! with all four perftrack trackers.
+//! with all five perftrack trackers.
 //!
 //! It loads a corpus (by default the Rust book shipped with the toolchain), chunks it into
 //! passages, indexes them with tantivy, and answers questions about Rust on several threads:
-//! analysis, BM25 retrieval, reranking and extractive answering. Every stage's latency, the
-//! indexing and query rates, memory while indexing and answering, and CPU while answering are
-//! measured, reported, and saved as perftrack metrics files.
+//! analysis, BM25 retrieval, reranking and extractive answering. No LLM is involved: each
+//! answer is made of sentences of the best passages, streamed one by one as they are selected
+//! and measured as a generation request (time to first token, time per token and the gaps
+//! between sentences, a sentence's words counted as its tokens). Every stage's latency, the
+//! streamed answers, the indexing and query rates, memory while indexing and answering, and
+//! CPU while answering are measured, reported, and saved as perftrack metrics files.
 //!
 //! ```text
 //! cargo run --release -p rag-pipeline -- --help
@@ -48,7 +51,8 @@ const STAGES: [&str; 8] = [
     "load", "chunk", "index", "analyze", "retrieve", "rerank", "answer", "query",
 ];
 
-/// Answers questions about Rust from real documents, and measures every stage with perftrack.
+/// Answers questions about Rust from real documents (extractively: no LLM is involved), and
+/// measures every stage with perftrack.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -164,6 +168,10 @@ fn print_report(
     let stats = trackers.latency.statistics_by_label();
     print!("{}", report::latency_table(&stats, &STAGES));
     println!();
+    if let Some(answers) = trackers.generation.statistics(Some("answer")) {
+        print!("{}", report::generation_lines(&answers));
+        println!();
+    }
     let queries = report::rate_line("queries", "queries", &answered.queries);
     println!(
         "{queries} on {}",

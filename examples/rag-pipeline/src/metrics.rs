@@ -1,4 +1,4 @@
-//! The four perftrack trackers the pipeline is measured with, how they are configured, and
+//! The five perftrack trackers the pipeline is measured with, how they are configured, and
 //! saving their metrics files.
 
 use std::fs;
@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use perftrack::{
-    CpuConfig, CpuUsageTracker, LatencyConfig, LatencyTracker, MemoryConfig, MemoryUnit,
-    MemoryUsageTracker, SamplingInterval, Status, ThroughputConfig, ThroughputTracker, TimeUnit,
+    CpuConfig, CpuUsageTracker, GenerationConfig, GenerationTracker, LatencyConfig, LatencyTracker,
+    MemoryConfig, MemoryUnit, MemoryUsageTracker, SamplingInterval, Status, ThroughputConfig,
+    ThroughputTracker, TimeUnit,
 };
 
 /// How often memory is sampled during a memory session.
@@ -26,6 +27,9 @@ pub(crate) struct Trackers {
     pub(crate) memory: MemoryUsageTracker,
     /// CPU while answering.
     pub(crate) cpu: CpuUsageTracker,
+    /// Each answer streamed sentence by sentence (no LLM: extractive), in microseconds, as
+    /// its extraction takes tens of them.
+    pub(crate) generation: GenerationTracker,
 }
 
 impl Trackers {
@@ -46,6 +50,10 @@ impl Trackers {
             cpu: CpuUsageTracker::new(CpuConfig {
                 sampling_interval: SamplingInterval::from_duration(CPU_SAMPLING),
                 ..CpuConfig::default()
+            }),
+            generation: GenerationTracker::new(GenerationConfig {
+                time_unit: TimeUnit::Microseconds,
+                ..GenerationConfig::default()
             }),
         }
     }
@@ -70,8 +78,9 @@ impl Trackers {
             path("throughput.json"),
             path("memory.json"),
             path("cpu.json"),
+            path("generation.json"),
         ];
-        let [latency, throughput, memory, cpu] = &files;
+        let [latency, throughput, memory, cpu, generation] = &files;
         let context = |path: &Path| format!("saving {}", path.display());
         self.latency
             .save_metrics(latency)
@@ -83,6 +92,9 @@ impl Trackers {
             .save_metrics(memory)
             .with_context(|| context(memory))?;
         self.cpu.save_metrics(cpu).with_context(|| context(cpu))?;
+        self.generation
+            .save_metrics(generation)
+            .with_context(|| context(generation))?;
         Ok(files.into())
     }
 }

@@ -1,18 +1,20 @@
 //! The query phase: questions answered on several threads, each query through analysis,
-//! retrieval, reranking and answering under its own latency labels, measured as a whole by a
-//! throughput session counting queries, a memory session and a CPU session.
+//! retrieval, reranking and answering under its own latency labels (the answer streamed as a
+//! generation request, too), measured as a whole by a throughput session counting queries, a
+//! memory session and a CPU session.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use anyhow::{Context, Result, anyhow};
-use perftrack::{CpuRecord, MemoryRecord, ThroughputRecord, TrackId};
+use perftrack::{CpuRecord, MemoryRecord, Status, ThroughputRecord, TrackId};
 
 use crate::answer::{self, Answer};
 use crate::chunk::Passage;
 use crate::metrics::Trackers;
 use crate::rerank;
 use crate::search::{Retriever, SearchIndex};
+use crate::text;
 
 /// How many passages BM25 retrieval returns for reranking.
 const RETRIEVED: usize = 20;
@@ -136,12 +138,26 @@ impl Work<'_> {
                 )
             })?;
             t.timed("answer", || {
-                answer::extract(
+                // Streamed as a generator streams: the request is sent now, with the question
+                // and the passages as its prompt, and each sentence is a chunk of as many
+                // tokens as it has words.
+                let mut request = t.generation.track("answer");
+                let prompt = answer::prompt_words(question, &ranked, self.passages);
+                request.input_tokens(prompt as u64);
+                let answer = answer::extract(
                     &analysis.terms,
                     &ranked,
                     self.passages,
                     &mut retriever.analyzer,
-                )
+                    |sentence| request.tokens(text::word_count(sentence) as u64),
+                );
+                let status = if answer.is_ok() {
+                    Status::Ok
+                } else {
+                    Status::Failed
+                };
+                request.stop_with(status);
+                answer
             })
         })
     }

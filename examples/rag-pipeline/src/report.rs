@@ -1,10 +1,10 @@
-//! The report, as lines of text: the latency of each stage as a table, rates, memory peaks,
-//! CPU use and a sample answer.
+//! The report, as lines of text: the latency of each stage as a table, the streamed answers'
+//! figures, rates, memory peaks, CPU use and a sample answer.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use perftrack::{CpuRecord, MemoryRecord, Statistics, ThroughputRecord};
+use perftrack::{CpuRecord, GenerationStatistics, MemoryRecord, Statistics, ThroughputRecord};
 
 use crate::answer::Answer;
 
@@ -21,19 +21,71 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
 /// The latency table: one row per stage that has measurements, in the order of `stages`,
 /// with the count and the p50, p95, p99 and max in the tracker's unit (3 decimals).
 pub(crate) fn latency_table(stats: &BTreeMap<String, Statistics>, stages: &[&str]) -> String {
-    let header = ["stage", "count", "p50", "p95", "p99", "max"];
-    let rows: Vec<[String; 6]> = stages
+    let unit = stages
         .iter()
-        .filter_map(|&stage| {
-            let s = stats.get(stage)?;
-            Some([
-                stage.to_owned(),
+        .find_map(|&stage| stats.get(stage))
+        .map_or("ms", |s| s.unit.as_str());
+    let rows = stages
+        .iter()
+        .filter_map(|&stage| Some((stage, stats.get(stage)?)));
+    let mut table = format!("latency per stage, in {unit}:\n");
+    table.push_str(&statistics_table("stage", rows));
+    table
+}
+
+/// The streamed answers: a table of the time to first sentence, the time per word after it,
+/// the gaps between sentences and the whole answer, in the generation tracker's unit, and a
+/// line of word counts. It says that no LLM is involved, and what a chunk and a token are.
+pub(crate) fn generation_lines(stats: &GenerationStatistics) -> String {
+    let figures = [
+        ("ttft", &stats.ttft),
+        ("tpot", &stats.tpot),
+        ("itl", &stats.itl),
+        ("e2e", &stats.e2e),
+    ];
+    let unit = figures
+        .iter()
+        .find_map(|(_, s)| s.as_ref())
+        .map_or("us", |s| s.unit.as_str());
+    let mut out = format!(
+        "answers streamed sentence by sentence, in {unit} (no LLM is involved: each chunk is \
+         an extracted sentence, its words counted as tokens):\n"
+    );
+    let rows = figures
+        .iter()
+        .filter_map(|(name, s)| Some((*name, s.as_ref()?)));
+    out.push_str(&statistics_table("figure", rows));
+    let mean = |s: &Option<Statistics>| s.as_ref().map_or(0.0, |s| s.mean);
+    let _ = write!(
+        out,
+        "words: {:.1} per answer on average, from prompts of {:.1}",
+        mean(&stats.output_tokens),
+        mean(&stats.input_tokens)
+    );
+    if let Some(rate) = &stats.output_tokens_per_second {
+        let _ = write!(out, "; {:.0} words/s per answer (p50)", rate.p50);
+    }
+    out.push('\n');
+    out
+}
+
+/// A table of statistics, one row per named entry: the name (under `first`), the count and
+/// the p50, p95, p99 and max (3 decimals).
+fn statistics_table<'a>(
+    first: &str,
+    rows: impl Iterator<Item = (&'a str, &'a Statistics)>,
+) -> String {
+    let header = [first, "count", "p50", "p95", "p99", "max"];
+    let rows: Vec<[String; 6]> = rows
+        .map(|(name, s)| {
+            [
+                name.to_owned(),
                 s.count.to_string(),
                 format!("{:.3}", s.p50),
                 format!("{:.3}", s.p95),
                 format!("{:.3}", s.p99),
                 format!("{:.3}", s.max),
-            ])
+            ]
         })
         .collect();
     let mut widths = header.map(str::len);
@@ -42,16 +94,12 @@ pub(crate) fn latency_table(stats: &BTreeMap<String, Statistics>, stages: &[&str
             *width = (*width).max(cell.len());
         }
     }
-    let unit = stages
-        .iter()
-        .find_map(|&stage| stats.get(stage))
-        .map_or("ms", |s| s.unit.as_str());
-    let mut table = format!("latency per stage, in {unit}:\n");
+    let mut table = String::new();
     let lines = std::iter::once(header.map(str::to_owned)).chain(rows);
     for row in lines {
         let mut line = String::new();
         for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
-            // The stage's name is aligned left, the numbers right.
+            // The name is aligned left, the numbers right.
             let _ = match i {
                 0 => write!(line, "{cell:<width$}"),
                 _ => write!(line, "  {cell:>width$}"),
@@ -202,8 +250,42 @@ pub(crate) fn answer_lines(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perftrack::{LatencyConfig, LatencyTracker};
+    use perftrack::{
+        GenerationConfig, GenerationTracker, LatencyConfig, LatencyTracker, ManualClock, TimeUnit,
+    };
+    use std::sync::Arc;
     use std::time::Duration;
+
+    #[test]
+    fn the_generation_lines_give_each_figure_and_say_no_llm_is_involved() {
+        let clock = Arc::new(ManualClock::new());
+        let config = GenerationConfig {
+            time_unit: TimeUnit::Microseconds,
+            ..GenerationConfig::default()
+        };
+        let tracker = GenerationTracker::with_clock(config, clock.clone());
+        let mut request = tracker.track("answer");
+        request.input_tokens(300);
+        clock.advance(Duration::from_micros(40));
+        request.tokens(12);
+        clock.advance(Duration::from_micros(2));
+        request.tokens(10);
+        request.stop();
+        let lines = generation_lines(&tracker.statistics(Some("answer")).unwrap());
+        // tpot: 2 µs over the 21 words after the first; 22 words in 42 µs.
+        assert_eq!(
+            lines,
+            "answers streamed sentence by sentence, in us (no LLM is involved: each chunk is an \
+             extracted sentence, its words counted as tokens):\n\
+             figure  count     p50     p95     p99     max\n\
+             ttft        1  40.000  40.000  40.000  40.000\n\
+             tpot        1   0.095   0.095   0.095   0.095\n\
+             itl         1   2.000   2.000   2.000   2.000\n\
+             e2e         1  42.000  42.000  42.000  42.000\n\
+             words: 22.0 per answer on average, from prompts of 300.0; 523810 words/s per \
+             answer (p50)\n"
+        );
+    }
 
     #[test]
     fn the_table_lists_stages_in_order_aligned() {

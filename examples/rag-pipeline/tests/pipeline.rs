@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use perftrack::{
-    CpuConfig, CpuUsageTracker, LatencyConfig, LatencyTracker, MemoryConfig, MemoryUsageTracker,
-    ThroughputConfig, ThroughputTracker,
+    CpuConfig, CpuUsageTracker, GenerationConfig, GenerationTracker, LatencyConfig, LatencyTracker,
+    MemoryConfig, MemoryUsageTracker, ThroughputConfig, ThroughputTracker,
 };
 
 /// A dozen short Markdown documents about Rust.
@@ -127,8 +127,21 @@ fn the_pipeline_answers_and_saves_every_trackers_metrics() {
         "{stdout}"
     );
     assert!(stdout.contains("latency per stage, in ms:"), "{stdout}");
+    assert!(stdout.contains("no LLM is involved"), "{stdout}");
+    for figure in ["ttft", "tpot", "itl", "e2e"] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(figure)),
+            "no {figure} row in {stdout}"
+        );
+    }
     assert!(stdout.contains("sample answer"), "{stdout}");
-    for name in ["latency.json", "throughput.json", "memory.json", "cpu.json"] {
+    for name in [
+        "latency.json",
+        "throughput.json",
+        "memory.json",
+        "cpu.json",
+        "generation.json",
+    ] {
         assert!(stdout.contains(name), "{stdout}");
     }
 
@@ -175,6 +188,28 @@ fn the_pipeline_answers_and_saves_every_trackers_metrics() {
             assert!(record.peak.and_then(|p| p.process_rss).unwrap() > 0.0);
         }
     }
+
+    // Each answer a streamed request, its sentences chunks and its words tokens.
+    let generation = GenerationTracker::new(GenerationConfig::default());
+    let file = generation
+        .load_metrics(&metrics.join("generation.json"))
+        .unwrap();
+    assert_eq!(file.records.len(), 10);
+    let answered = file.records.iter().filter(|r| r.output_tokens > 0);
+    for record in answered.clone() {
+        assert!(record.ttft.is_some() && record.tpot.is_some(), "{record:?}");
+        assert!(
+            record.input_tokens.unwrap() > record.output_tokens,
+            "{record:?}"
+        );
+    }
+    assert!(answered.count() > 0);
+    let stats = generation.statistics(Some("answer")).unwrap();
+    assert_eq!((stats.requests, stats.failed, stats.cancelled), (10, 0, 0));
+    assert!(
+        stats.itl.is_some(),
+        "answers of two or more sentences have chunk gaps"
+    );
 
     let cpu = CpuUsageTracker::new(CpuConfig::default());
     let file = cpu.load_metrics(&metrics.join("cpu.json")).unwrap();

@@ -44,6 +44,17 @@ pub(crate) fn page(report: &Report, inputs: &[Input]) -> String {
             kind = section.tracker_type,
             source = escape(&section.source),
         );
+        if let Some(objectives) = &section.objectives {
+            let _ = writeln!(out, "<p>{}</p>", escape(&objectives.line()));
+        }
+        if let Some((header, rows)) = report::requests_table(section) {
+            html_table(
+                &mut out,
+                &header,
+                rows.iter()
+                    .map(|cells| cells.iter().map(comfy_table::Cell::content).collect()),
+            );
+        }
         table(&mut out, section);
         for chart in charts(section, input) {
             out.push_str(&chart);
@@ -74,7 +85,18 @@ fn table(out: &mut String, section: &Section) {
         return;
     }
     let (header, cells) = report::columns(section.tracker_type);
-    out.push_str("<table>\n<thead><tr>");
+    html_table(
+        out,
+        header,
+        section
+            .rows
+            .iter()
+            .map(|row| cells(row).iter().map(comfy_table::Cell::content).collect()),
+    );
+}
+
+/// A `<table>` of `rows` under `header`, text columns aligned left.
+fn html_table(out: &mut String, header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
     let class = |name: &str| {
         if report::TEXT_COLUMNS.contains(&name) {
             " class=\"text\""
@@ -82,14 +104,15 @@ fn table(out: &mut String, section: &Section) {
             ""
         }
     };
+    out.push_str("<table>\n<thead><tr>");
     for h in header {
         let _ = write!(out, "<th{}>{h}</th>", class(h));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for row in &section.rows {
+    for row in rows {
         out.push_str("<tr>");
-        for (cell, name) in cells(row).into_iter().zip(header.iter()) {
-            let _ = write!(out, "<td{}>{}</td>", class(name), escape(&cell.content()));
+        for (cell, name) in row.iter().zip(header.iter()) {
+            let _ = write!(out, "<td{}>{}</td>", class(name), escape(cell));
         }
         out.push_str("</tr>\n");
     }
@@ -101,27 +124,25 @@ fn charts(section: &Section, input: &Input) -> Vec<String> {
     let mut out = Vec::new();
     match &input.tracker {
         perftrack::AnyTracker::Latency(_) if !section.rows.is_empty() => {
-            let unit = section.rows[0].unit.clone();
-            let mut chart = BarChart {
-                title: "Latency percentiles per label".to_owned(),
-                y_label: unit,
-                categories: section
-                    .rows
+            let rows: Vec<&report::Row> = section.rows.iter().collect();
+            let categories = rows.iter().map(|r| r.label_name().to_owned()).collect();
+            out.push(percentiles("Latency percentiles per label", &rows, categories).to_svg());
+        }
+        perftrack::AnyTracker::Generation(_) => {
+            // The times a streaming client feels; e2e, usually far longer, would flatten them.
+            let rows: Vec<&report::Row> = section
+                .rows
+                .iter()
+                .filter(|r| matches!(r.reading.as_str(), "ttft" | "tpot" | "itl"))
+                .collect();
+            if !rows.is_empty() {
+                let categories = rows
                     .iter()
-                    .map(|r| r.label_name().to_owned())
-                    .collect(),
-                series: Vec::new(),
-            };
-            for (name, get) in [
-                ("p50", (|r: &report::Row| r.p50) as fn(&report::Row) -> f64),
-                ("p95", |r| r.p95),
-                ("p99", |r| r.p99),
-            ] {
-                chart
-                    .series
-                    .push((name.to_owned(), section.rows.iter().map(get).collect()));
+                    .map(|r| format!("{} {}", r.label_name(), r.reading))
+                    .collect();
+                let title = "Time to first token, per output token and between chunks";
+                out.push(percentiles(title, &rows, categories).to_svg());
             }
-            out.push(chart.to_svg());
         }
         perftrack::AnyTracker::Throughput(t) => {
             let chart = throughput_over_time(&t.records(), t.config().time_unit);
@@ -145,6 +166,26 @@ fn charts(section: &Section, input: &Input) -> Vec<String> {
         _ => {}
     }
     out
+}
+
+/// A bar chart of the p50, p95 and p99 of `rows` (one unit), one group of bars per category.
+fn percentiles(title: &str, rows: &[&report::Row], categories: Vec<String>) -> BarChart {
+    let mut chart = BarChart {
+        title: title.to_owned(),
+        y_label: rows.first().map(|r| r.unit.clone()).unwrap_or_default(),
+        categories,
+        series: Vec::new(),
+    };
+    for (name, get) in [
+        ("p50", (|r: &report::Row| r.p50) as fn(&report::Row) -> f64),
+        ("p95", |r| r.p95),
+        ("p99", |r| r.p99),
+    ] {
+        chart
+            .series
+            .push((name.to_owned(), rows.iter().map(|r| get(r)).collect()));
+    }
+    chart
 }
 
 /// How many time bins the throughput chart has at most.

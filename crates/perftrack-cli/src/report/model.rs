@@ -7,6 +7,8 @@ use comfy_table::Cell;
 use serde::Serialize;
 use serde_json::Value;
 
+use perftrack::{AnyTracker, GenerationSummary, Goodput, Objective, Slo, TimeUnit};
+
 use crate::inputs::Input;
 use crate::series::{self, Series};
 
@@ -26,6 +28,96 @@ pub(crate) struct Section {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) run: Option<BTreeMap<String, Value>>,
     pub(crate) rows: Vec<Row>,
+    /// The objectives a generation file's requests were judged against, when it sets any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) objectives: Option<Objectives>,
+    /// A generation file's requests per label (empty for other tracker types).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) requests: Vec<Requests>,
+}
+
+/// The objectives of a generation file (its `slo`), each in `unit`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Objectives {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ttft: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tpot: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) e2e: Option<f64>,
+    pub(crate) unit: &'static str,
+}
+
+impl Objectives {
+    /// The objectives of `slo` in `unit`; `None` when none is set.
+    fn of(slo: &Slo, unit: TimeUnit) -> Option<Objectives> {
+        (!slo.is_empty()).then(|| Objectives {
+            ttft: slo.ttft.map(Objective::get),
+            tpot: slo.tpot.map(Objective::get),
+            e2e: slo.e2e.map(Objective::get),
+            unit: unit.as_str(),
+        })
+    }
+
+    /// As a line: `objectives: ttft ≤ 200 ms, tpot ≤ 25 ms`.
+    pub(crate) fn line(&self) -> String {
+        let set: Vec<String> = [("ttft", self.ttft), ("tpot", self.tpot), ("e2e", self.e2e)]
+            .into_iter()
+            .filter_map(|(name, o)| o.map(|o| format!("{name} ≤ {} {}", number(o), self.unit)))
+            .collect();
+        format!("objectives: {}", set.join(", "))
+    }
+}
+
+/// A generation label's requests: how many, how they ended, and its goodput.
+#[derive(Debug, Serialize)]
+pub(crate) struct Requests {
+    pub(crate) label: String,
+    pub(crate) requests: u64,
+    pub(crate) failed: u64,
+    /// Requests whose guard dropped before `stop`.
+    pub(crate) cancelled: u64,
+    /// Requests that met every objective, when the file sets objectives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) goodput: Option<Goodput>,
+}
+
+impl Requests {
+    /// A label's requests, from its summary; `goodput` only with objectives. Goodput is
+    /// computed as the library defines it (`docs/METRICS.md`): the requests that met the
+    /// objectives, their share of all, and their number per second of the label's span.
+    fn of(label: &str, summary: &GenerationSummary, objectives: bool) -> Option<Requests> {
+        let requests = summary.requests();
+        let e2e = summary.e2e().statistics(1.0, "")?;
+        let goodput = objectives.then(|| {
+            let met = summary.slo_met();
+            let seconds = summary
+                .span()
+                .map(|(first, last)| last.as_unix_seconds_f64() - first.as_unix_seconds_f64())
+                .filter(|s| *s > 0.0);
+            Goodput {
+                met,
+                fraction: met as f64 / requests as f64,
+                per_second: seconds.map(|s| met as f64 / s),
+            }
+        });
+        Some(Requests {
+            label: label.to_owned(),
+            requests,
+            failed: e2e.failed,
+            cancelled: e2e.cancelled,
+            goodput,
+        })
+    }
+
+    /// The label as printed.
+    pub(crate) fn label_name(&self) -> &str {
+        if self.label.is_empty() {
+            "(unlabelled)"
+        } else {
+            &self.label
+        }
+    }
 }
 
 /// One label's (and, for memory and CPU, one reading's) statistics in the display unit.
@@ -92,11 +184,28 @@ impl Report {
         let mut sections = Vec::new();
         for input in inputs {
             let rows = series::of(input)?.iter().filter_map(Row::of).collect();
+            let (objectives, requests) = match &input.tracker {
+                AnyTracker::Generation(t) => {
+                    let config = t.config();
+                    let requests = t
+                        .snapshot()
+                        .labels
+                        .iter()
+                        .filter_map(|(label, summary)| {
+                            Requests::of(label, summary, !config.slo.is_empty())
+                        })
+                        .collect();
+                    (Objectives::of(&config.slo, config.time_unit), requests)
+                }
+                _ => (None, Vec::new()),
+            };
             sections.push(Section {
                 source: input.source.display().to_string(),
                 tracker_type: input.kind.file_type(),
                 run: input.run.as_ref().map(|r| r.fields.clone()),
                 rows,
+                objectives,
+                requests,
             });
         }
         Ok(Report { inputs: sections })
@@ -142,6 +251,24 @@ pub(crate) fn columns(kind: &str) -> (&'static [&'static str], Cells) {
                 ]
             },
         ),
+        "generation" => (
+            &[
+                "label", "reading", "count", "mean", "p50", "p90", "p99", "max", "unit",
+            ],
+            |r| {
+                vec![
+                    Cell::new(r.label_name()),
+                    Cell::new(&r.reading),
+                    Cell::new(r.count),
+                    Cell::new(number(r.mean)),
+                    Cell::new(number(r.p50)),
+                    Cell::new(number(r.p90)),
+                    Cell::new(number(r.p99)),
+                    Cell::new(number(r.max)),
+                    Cell::new(&r.unit),
+                ]
+            },
+        ),
         _ => (
             &["label", "reading", "sessions", "mean", "peak", "unit"],
             |r| {
@@ -156,6 +283,40 @@ pub(crate) fn columns(kind: &str) -> (&'static [&'static str], Cells) {
             },
         ),
     }
+}
+
+/// The requests table of a generation section: its header and one row of cells per label
+/// (the goodput columns only when the file sets objectives); `None` for other sections.
+pub(crate) fn requests_table(section: &Section) -> Option<(Vec<&'static str>, Vec<Vec<Cell>>)> {
+    if section.requests.is_empty() {
+        return None;
+    }
+    let objectives = section.objectives.is_some();
+    let mut header = vec!["label", "requests", "failed", "cancelled"];
+    if objectives {
+        header.extend(["slo met", "goodput", "goodput/s"]);
+    }
+    let rows = section
+        .requests
+        .iter()
+        .map(|r| {
+            let mut cells = vec![
+                Cell::new(r.label_name()),
+                Cell::new(r.requests),
+                Cell::new(r.failed),
+                Cell::new(r.cancelled),
+            ];
+            if let Some(g) = &r.goodput {
+                cells.push(Cell::new(g.met));
+                cells.push(Cell::new(format!("{:.1}%", g.fraction * 100.0)));
+                cells.push(Cell::new(
+                    g.per_second.map_or_else(|| "-".to_owned(), number),
+                ));
+            }
+            cells
+        })
+        .collect();
+    Some((header, rows))
 }
 
 /// A number with about four significant digits and no exponent.

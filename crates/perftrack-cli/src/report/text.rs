@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use comfy_table::{CellAlignment, Table, presets};
+use comfy_table::{Cell, CellAlignment, Table, presets};
 use serde_json::Value;
 
-use super::model::{Report, TEXT_COLUMNS, columns, run_fields};
+use super::model::{Report, TEXT_COLUMNS, columns, requests_table, run_fields};
 
 /// The report as text tables, or Markdown with `markdown`.
 pub(super) fn text(report: &Report, markdown: bool) -> String {
@@ -31,28 +31,41 @@ pub(super) fn text(report: &Report, markdown: bool) -> String {
             out.push_str("(no measurements)\n\n");
             continue;
         }
-        let mut table = Table::new();
-        table.load_preset(if markdown {
-            presets::ASCII_MARKDOWN
-        } else {
-            presets::UTF8_FULL_CONDENSED
-        });
+        if let Some(objectives) = &section.objectives {
+            out.push_str(&objectives.line());
+            out.push_str("\n\n");
+        }
+        if let Some((header, rows)) = requests_table(section) {
+            out.push_str(&table(&header, rows, markdown));
+            out.push_str("\n\n");
+        }
         let (header, cells) = columns(section.tracker_type);
-        table.set_header(header.to_vec());
-        for row in &section.rows {
-            table.add_row(cells(row));
-        }
-        for (i, name) in header.iter().enumerate() {
-            if !TEXT_COLUMNS.contains(name) {
-                if let Some(column) = table.column_mut(i) {
-                    column.set_cell_alignment(CellAlignment::Right);
-                }
-            }
-        }
-        out.push_str(&table.to_string());
+        out.push_str(&table(header, section.rows.iter().map(cells), markdown));
         out.push_str("\n\n");
     }
     out
+}
+
+/// A table with `header`, numbers aligned right.
+fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<Cell>>, markdown: bool) -> String {
+    let mut table = Table::new();
+    table.load_preset(if markdown {
+        presets::ASCII_MARKDOWN
+    } else {
+        presets::UTF8_FULL_CONDENSED
+    });
+    table.set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    for (i, name) in header.iter().enumerate() {
+        if !TEXT_COLUMNS.contains(name) {
+            if let Some(column) = table.column_mut(i) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+    }
+    table.to_string()
 }
 
 fn run_summary(run: &BTreeMap<String, Value>, markdown: bool) -> String {

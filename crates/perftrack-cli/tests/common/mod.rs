@@ -6,13 +6,37 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use perftrack::{LatencyConfig, LatencyTracker, ManualClock, ThroughputConfig, ThroughputTracker};
+use perftrack::{
+    GenerationConfig, GenerationTracker, LatencyConfig, LatencyTracker, ManualClock, Objective,
+    Slo, ThroughputConfig, ThroughputTracker,
+};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 
 /// The `perftrack` binary.
 pub(crate) fn perftrack() -> Command {
     Command::cargo_bin("perftrack").unwrap()
+}
+
+/// A command's standard error as text.
+pub(crate) fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs the binary and checks its exit code; returns the output.
+pub(crate) fn run(args: &[&dyn AsRef<std::ffi::OsStr>], code: i32) -> std::process::Output {
+    let output = perftrack()
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr_of(&output)
+    );
+    output
 }
 
 /// The library's test data (golden version-1 files, the Python original's files).
@@ -54,6 +78,51 @@ pub(crate) fn throughput_file(path: &Path, label: &str, rates: &[u64]) {
         guard.record(rate);
         clock.advance(Duration::from_secs(1));
         guard.stop();
+    }
+    tracker.save_metrics(path).unwrap();
+}
+
+/// One streamed request of a generation file, in milliseconds on a manual clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Request {
+    /// From the start to the first chunk.
+    pub(crate) ttft_ms: u64,
+    /// How many chunks come after the first.
+    pub(crate) more_chunks: u64,
+    /// The gap before each of them.
+    pub(crate) gap_ms: u64,
+    /// Output tokens in each chunk.
+    pub(crate) tokens: u64,
+}
+
+/// Objectives with only a time-to-first-token limit, in milliseconds.
+pub(crate) fn ttft_objective(ms: f64) -> Slo {
+    Slo {
+        ttft: Some(Objective::new(ms).unwrap()),
+        ..Slo::default()
+    }
+}
+
+/// Saves a generation file (times in ms, objectives `slo`) with one request per entry of
+/// `requests` under `label`, each sent when the previous one ended and given 500 input
+/// tokens.
+pub(crate) fn generation_file(path: &Path, label: &str, slo: Slo, requests: &[Request]) {
+    let clock = Arc::new(ManualClock::new());
+    let config = GenerationConfig {
+        slo,
+        ..GenerationConfig::default()
+    };
+    let tracker = GenerationTracker::with_clock(config, clock.clone());
+    for r in requests {
+        let mut request = tracker.track(label);
+        request.input_tokens(500);
+        clock.advance(Duration::from_millis(r.ttft_ms));
+        request.tokens(r.tokens);
+        for _ in 0..r.more_chunks {
+            clock.advance(Duration::from_millis(r.gap_ms));
+            request.tokens(r.tokens);
+        }
+        request.stop();
     }
     tracker.save_metrics(path).unwrap();
 }
