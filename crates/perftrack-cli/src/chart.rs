@@ -30,12 +30,23 @@ pub(crate) struct Line {
     pub(crate) points: Vec<(f64, f64)>,
 }
 
+/// How a chart's y values read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scale {
+    /// Plain numbers, in the unit the axis title names.
+    Plain,
+    /// Bytes: the axis is drawn in the binary unit its range calls for (B, KiB, MiB, GiB,
+    /// TiB), ticks at round values of it, each tick labelled with the unit.
+    Bytes,
+}
+
 /// A chart of lines over a shared x axis (time, in seconds from the start).
 #[derive(Clone, Debug)]
 pub(crate) struct LineChart {
     pub(crate) title: String,
     pub(crate) x_label: String,
     pub(crate) y_label: String,
+    pub(crate) y_scale: Scale,
     pub(crate) lines: Vec<Line>,
 }
 
@@ -71,9 +82,14 @@ pub(crate) fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, f64, f64) {
     let (lo, hi) = if hi > lo {
         (lo, hi)
     } else {
-        // A flat series still gets an axis around its value.
-        let pad = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
-        (lo - pad, hi + pad)
+        // A flat series still gets an axis around its value (from zero up, at zero: no
+        // negative CPU or memory).
+        if lo == 0.0 {
+            (0.0, 1.0)
+        } else {
+            let pad = lo.abs() * 0.1;
+            (lo - pad, hi + pad)
+        }
     };
     let raw = (hi - lo) / target.max(1) as f64;
     let power = 10f64.powf(raw.log10().floor());
@@ -138,27 +154,150 @@ fn open(out: &mut String, class: &str, title: &str, top: f64) {
     );
 }
 
-/// Draws the y grid with its tick labels and the y axis title.
-fn y_axis(out: &mut String, frame: &Frame, ticks: &[f64], label: &str) {
-    let step = ticks.get(1).zip(ticks.first()).map_or(1.0, |(b, a)| b - a);
-    for &t in ticks {
-        let y = frame.y(t);
+/// The binary units a byte axis may be drawn in.
+const BINARY_UNITS: [(&str, f64); 5] = [
+    ("B", 1.0),
+    ("KiB", 1024.0),
+    ("MiB", 1_048_576.0),
+    ("GiB", 1_073_741_824.0),
+    ("TiB", 1_099_511_627_776.0),
+];
+
+/// The largest binary unit that `bytes` is at least one of (bytes below 1 B: B).
+fn binary_unit(bytes: f64) -> (&'static str, f64) {
+    BINARY_UNITS
+        .iter()
+        .rev()
+        .find(|(_, size)| bytes.abs() >= *size)
+        .copied()
+        .unwrap_or(BINARY_UNITS[0])
+}
+
+/// A value with at most four significant digits (and no needless zeros).
+pub(crate) fn significant(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return "0".to_owned();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if !(-3..4).contains(&magnitude) {
+        return format!("{value:.3e}")
+            .replace(".000e", "e")
+            .replace("00e", "e")
+            .replace("0e", "e");
+    }
+    let decimals = (3 - magnitude).max(0) as usize;
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    };
+    if text == "-0" { "0".to_owned() } else { text }
+}
+
+/// A value of `scale` as text: bytes in the binary unit their size calls for.
+fn value_text(value: f64, scale: Scale) -> String {
+    match scale {
+        Scale::Plain => significant(value),
+        Scale::Bytes => {
+            let (unit, size) = binary_unit(value);
+            format!("{} {unit}", significant(value / size))
+        }
+    }
+}
+
+/// A y axis: where its ticks go (in the frame's coordinates) and their labels, and what the
+/// axis title says.
+struct YAxis {
+    ticks: Vec<(f64, String)>,
+    title: String,
+    /// `"linear"` or `"log"`, written on the chart as `data-scale`.
+    scale: &'static str,
+}
+
+impl YAxis {
+    /// Round ticks over `[lo, hi]`, labelled as `scale` says; returns the axis and the range it
+    /// spans.
+    fn linear(lo: f64, hi: f64, scale: Scale, title: &str) -> (Self, f64, f64) {
+        let (unit, size) = match scale {
+            Scale::Plain => ("", 1.0),
+            Scale::Bytes => binary_unit(hi.abs().max(lo.abs())),
+        };
+        let (values, y0, y1) = ticks(lo / size, hi / size, 5);
+        let step = values
+            .get(1)
+            .zip(values.first())
+            .map_or(1.0, |(b, a)| b - a);
+        let ticks = values
+            .into_iter()
+            .map(|v| {
+                let label = tick_label(v, step);
+                let label = if unit.is_empty() {
+                    label
+                } else {
+                    format!("{label} {unit}")
+                };
+                (v * size, label)
+            })
+            .collect();
+        let axis = Self {
+            ticks,
+            title: title.to_owned(),
+            scale: "linear",
+        };
+        (axis, y0 * size, y1 * size)
+    }
+
+    /// Decades from the one below `lo` to the one above `hi` (both positive), in log10
+    /// coordinates; returns the axis and the range it spans.
+    fn log(lo: f64, hi: f64, title: &str) -> (Self, f64, f64) {
+        let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+        let b = b.max(a + 1);
+        let ticks = (a..=b)
+            .map(|k| (f64::from(k), significant(10f64.powi(k))))
+            .collect();
+        let axis = Self {
+            ticks,
+            title: format!("{title} (log scale)"),
+            scale: "log",
+        };
+        (axis, f64::from(a), f64::from(b))
+    }
+
+    /// The left margin the tick labels and the title need: room for the longest label (at
+    /// about 7.5 units a character of the 12-unit font) and the rotated title beside it.
+    fn left_margin(&self) -> f64 {
+        let longest = self
+            .ticks
+            .iter()
+            .map(|(_, label)| label.chars().count())
+            .max()
+            .unwrap_or(0);
+        (34.0 + 7.5 * longest as f64).max(LEFT)
+    }
+
+    /// Draws the grid with its tick labels and the axis title.
+    fn draw(&self, out: &mut String, frame: &Frame) {
+        let _ = write!(out, r#"<g class="y-axis" data-scale="{}">"#, self.scale);
+        for (t, label) in &self.ticks {
+            let y = frame.y(*t);
+            let _ = write!(
+                out,
+                r##"<line x1="{l}" x2="{r}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text class="tick" x="{tx}" y="{ty:.1}" text-anchor="end">{v}</text>"##,
+                l = frame.left,
+                r = frame.left + frame.width,
+                tx = frame.left - 6.0,
+                ty = y + 4.0,
+                v = escape(label),
+            );
+        }
+        let cy = frame.top + frame.height / 2.0;
         let _ = write!(
             out,
-            r##"<line x1="{l}" x2="{r}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" text-anchor="end">{v}</text>"##,
-            l = frame.left,
-            r = frame.left + frame.width,
-            tx = frame.left - 6.0,
-            ty = y + 4.0,
-            v = tick_label(t, step),
+            r#"<text class="axis-title" transform="translate(16 {cy:.1}) rotate(-90)" text-anchor="middle">{}</text></g>"#,
+            escape(&self.title)
         );
     }
-    let cy = frame.top + frame.height / 2.0;
-    let _ = write!(
-        out,
-        r#"<text transform="translate(16 {cy:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
-        escape(label)
-    );
 }
 
 /// Draws the legend to the right of the plot area.
@@ -209,34 +348,41 @@ impl LineChart {
         if xmin > xmax {
             (xmin, xmax, ymax) = (0.0, 1.0, 1.0);
         }
+        // Samples at one instant: an axis from there on, not one around it into the past.
+        if xmax <= xmin {
+            xmax = xmin + 1.0;
+        }
         let (xt, x0, x1) = ticks(xmin, xmax, 8);
-        let (yt, y0, y1) = ticks(ymin, ymax, 5);
+        let (axis, y0, y1) = YAxis::linear(ymin, ymax, self.y_scale, &self.y_label);
+        let left = axis.left_margin();
         let frame = Frame {
             x0,
             x1,
             y0,
             y1,
-            left: LEFT,
+            left,
             top,
-            width: WIDTH - LEFT - RIGHT,
+            width: WIDTH - left - RIGHT,
             height: HEIGHT - top - BOTTOM,
         };
-        y_axis(&mut out, &frame, &yt, &self.y_label);
+        axis.draw(&mut out, &frame);
         let xstep = xt.get(1).zip(xt.first()).map_or(1.0, |(b, a)| b - a);
         let base = frame.top + frame.height;
+        out.push_str(r#"<g class="x-axis">"#);
         for &t in &xt {
             let _ = write!(
                 out,
-                r##"<line x1="{x:.1}" x2="{x:.1}" y1="{base}" y2="{b2}" stroke="#555"/><text x="{x:.1}" y="{ty}" text-anchor="middle">{v}</text>"##,
+                r##"<line x1="{x:.1}" x2="{x:.1}" y1="{base}" y2="{b2}" stroke="#555"/><text class="tick" x="{x:.1}" y="{ty}" text-anchor="middle">{v}</text>"##,
                 x = frame.x(t),
                 b2 = base + 5.0,
-                ty = base + 18.0,
+                // Low enough that its box stays clear of the lowest y tick label's.
+                ty = base + 20.0,
                 v = tick_label(t, xstep),
             );
         }
         let _ = write!(
             out,
-            r##"<line x1="{l}" x2="{r}" y1="{base}" y2="{base}" stroke="#555"/><text x="{cx:.1}" y="{ty}" text-anchor="middle">{label}</text>"##,
+            r##"<line x1="{l}" x2="{r}" y1="{base}" y2="{base}" stroke="#555"/><text class="axis-title" x="{cx:.1}" y="{ty}" text-anchor="middle">{label}</text></g>"##,
             l = frame.left,
             r = frame.left + frame.width,
             cx = frame.left + frame.width / 2.0,
@@ -246,12 +392,16 @@ impl LineChart {
         for (i, line) in self.lines.iter().enumerate() {
             let colour = COLOURS[i % COLOURS.len()];
             if line.points.len() == 1 {
+                // One sample: its value written beside its dot.
                 let (x, y) = line.points[0];
+                let (cx, cy) = (frame.x(x), frame.y(y));
                 let _ = write!(
                     out,
-                    r#"<circle class="series" cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"/>"#,
-                    frame.x(x),
-                    frame.y(y)
+                    r#"<circle class="series" cx="{cx:.1}" cy="{cy:.1}" r="4" fill="{colour}"><title>{name}</title></circle><text class="value-label" x="{tx:.1}" y="{ty:.1}" fill="{colour}">{v}</text>"#,
+                    name = escape(&line.name),
+                    tx = cx + 8.0,
+                    ty = cy - 8.0,
+                    v = escape(&value_text(y, self.y_scale)),
                 );
                 continue;
             }
@@ -278,32 +428,49 @@ impl BarChart {
     pub(crate) fn to_svg(&self) -> String {
         let mut out = String::new();
         open(&mut out, "bar-chart", &self.title, TOP);
-        let ymax = self
-            .series
-            .iter()
-            .flat_map(|(_, v)| v.iter().copied())
-            .fold(0.0f64, f64::max);
-        let (yt, y0, y1) = ticks(0.0, ymax, 5);
+        let values = || self.series.iter().flat_map(|(_, v)| v.iter().copied());
+        let ymax = values().fold(0.0f64, f64::max);
+        let ymin = values().filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+        // Values over two decades apart share a logarithmic axis, or the small ones would be
+        // bars of no height.
+        let log = ymax > 0.0 && ymax / ymin > 100.0;
+        let (axis, y0, y1) = if log {
+            YAxis::log(ymin, ymax, &self.y_label)
+        } else {
+            YAxis::linear(0.0, ymax, Scale::Plain, &self.y_label)
+        };
+        let to_axis = |v: f64| {
+            if log {
+                v.max(10f64.powf(y0)).log10()
+            } else {
+                v
+            }
+        };
+        let left = axis.left_margin();
         let frame = Frame {
             x0: 0.0,
             x1: 1.0,
             y0,
             y1,
-            left: LEFT,
+            left,
             top: TOP,
-            width: WIDTH - LEFT - RIGHT,
+            width: WIDTH - left - RIGHT,
             height: HEIGHT - TOP - BOTTOM,
         };
-        y_axis(&mut out, &frame, &yt, &self.y_label);
+        axis.draw(&mut out, &frame);
         let n = self.categories.len().max(1) as f64;
         let group = frame.width / n;
         let bar = group * 0.8 / self.series.len().max(1) as f64;
-        let base = frame.y(0.0);
+        let base = frame.y(y0);
         for (c, category) in self.categories.iter().enumerate() {
             let gx = frame.left + group * c as f64 + group * 0.1;
             for (s, (name, values)) in self.series.iter().enumerate() {
                 let value = values.get(c).copied().unwrap_or(0.0);
-                let top = frame.y(value);
+                let top = if value > 0.0 {
+                    frame.y(to_axis(value))
+                } else {
+                    base
+                };
                 let _ = write!(
                     out,
                     r#"<rect class="series" x="{x:.1}" y="{top:.1}" width="{w:.1}" height="{h:.1}" fill="{colour}"><title>{label} {name}: {value}</title></rect>"#,
@@ -341,15 +508,14 @@ impl BarChart {
     }
 }
 
-/// The memory timeline of memory records' samples: process RSS (in the records' unit) over
-/// seconds since the first sample, one line per session.
+/// The memory timeline of memory records' samples: process RSS (in bytes, drawn in the binary
+/// unit its range calls for) over seconds since the first sample, one line per session.
 pub(crate) fn memory_timeline(records: &[MemoryRecord], title: &str) -> LineChart {
     let start = records
         .iter()
         .flat_map(|r| r.samples.iter())
         .map(|s| s.timestamp.as_unix_seconds_f64())
         .fold(f64::MAX, f64::min);
-    let unit = records.first().map_or("MB", |r| r.unit.as_str());
     let lines = records
         .iter()
         .filter(|r| !r.samples.is_empty())
@@ -359,7 +525,7 @@ pub(crate) fn memory_timeline(records: &[MemoryRecord], title: &str) -> LineChar
                 .samples
                 .iter()
                 .filter_map(|s| {
-                    let rss = s.memory.process_rss?;
+                    let rss = s.memory.process_rss? * r.unit.bytes();
                     Some((s.timestamp.as_unix_seconds_f64() - start, rss))
                 })
                 .collect(),
@@ -368,7 +534,8 @@ pub(crate) fn memory_timeline(records: &[MemoryRecord], title: &str) -> LineChar
     LineChart {
         title: title.to_owned(),
         x_label: "seconds".to_owned(),
-        y_label: format!("process RSS ({unit})"),
+        y_label: "process RSS".to_owned(),
+        y_scale: Scale::Bytes,
         lines,
     }
 }
@@ -397,6 +564,7 @@ pub(crate) fn cpu_timeline(records: &[CpuRecord], title: &str) -> LineChart {
         title: title.to_owned(),
         x_label: "seconds".to_owned(),
         y_label: "process CPU (%)".to_owned(),
+        y_scale: Scale::Plain,
         lines,
     }
 }
@@ -504,6 +672,7 @@ mod tests {
             title: "t".into(),
             x_label: "s".into(),
             y_label: "MB".into(),
+            y_scale: Scale::Plain,
             lines: vec![Line {
                 name: "a".into(),
                 points: vec![(0.0, 0.0), (10.0, 100.0)],
@@ -518,5 +687,109 @@ mod tests {
             )),
             "{svg}"
         );
+    }
+
+    /// The text of every element of `class` in `svg`.
+    fn texts<'a>(svg: &'a str, class: &str) -> Vec<&'a str> {
+        svg.split(&format!(r#"class="{class}""#))
+            .skip(1)
+            .map(|rest| {
+                let inner = &rest[rest.find('>').unwrap() + 1..];
+                &inner[..inner.find('<').unwrap()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn values_keep_at_most_four_significant_digits() {
+        for (value, text) in [
+            (0.0, "0"),
+            (409.6, "409.6"),
+            (1234.6, "1235"),
+            (12.345_678, "12.35"),
+            (0.003_456_7, "0.003457"),
+            (2.0, "2"),
+            (123_456.0, "1.235e5"),
+            (10_000.0, "1e4"),
+        ] {
+            assert_eq!(significant(value), text, "{value}");
+        }
+        assert_eq!(value_text(409.0 * 1_048_576.0, Scale::Bytes), "409 MiB");
+        assert_eq!(value_text(1536.0, Scale::Bytes), "1.5 KiB");
+        assert_eq!(value_text(3.0 * 1_073_741_824.0, Scale::Bytes), "3 GiB");
+    }
+
+    #[test]
+    fn a_byte_axis_ticks_round_values_of_one_binary_unit() {
+        let mib = 1_048_576.0;
+        let chart = LineChart {
+            title: "m".into(),
+            x_label: "seconds".into(),
+            y_label: "process RSS".into(),
+            y_scale: Scale::Bytes,
+            lines: vec![Line {
+                name: "a".into(),
+                points: vec![(0.0, 20.0 * mib), (1.0, 409.0 * mib), (2.0, 200.0 * mib)],
+            }],
+        };
+        let svg = chart.to_svg();
+        let ticks = texts(&svg, "tick");
+        let y: Vec<&str> = ticks
+            .iter()
+            .copied()
+            .filter(|t| t.ends_with("MiB"))
+            .collect();
+        assert_eq!(
+            y,
+            [
+                "0 MiB", "100 MiB", "200 MiB", "300 MiB", "400 MiB", "500 MiB"
+            ]
+        );
+        assert_eq!(texts(&svg, "axis-title"), ["process RSS", "seconds"]);
+    }
+
+    #[test]
+    fn a_single_sample_is_a_labelled_value_on_an_axis_that_starts_at_it() {
+        let chart = LineChart {
+            title: "m".into(),
+            x_label: "seconds".into(),
+            y_label: "process RSS".into(),
+            y_scale: Scale::Bytes,
+            lines: vec![Line {
+                name: "a".into(),
+                points: vec![(0.0, 52_428_800.0)],
+            }],
+        };
+        let svg = chart.to_svg();
+        assert_eq!(texts(&svg, "value-label"), ["50 MiB"]);
+        let x_ticks: Vec<f64> = texts(&svg, "tick")
+            .iter()
+            .filter(|t| !t.ends_with("iB"))
+            .map(|t| t.parse().unwrap())
+            .collect();
+        assert!(x_ticks.iter().all(|t| *t >= 0.0), "{x_ticks:?}");
+    }
+
+    #[test]
+    fn bars_over_two_decades_apart_share_a_log_axis() {
+        let chart = |values: Vec<f64>| BarChart {
+            title: "latency".into(),
+            y_label: "ms".into(),
+            categories: vec!["embed".into(), "generate".into()],
+            series: vec![("p50".into(), values)],
+        };
+        let log = chart(vec![0.03, 58.0]).to_svg();
+        assert!(log.contains(r#"data-scale="log""#), "{log}");
+        assert_eq!(texts(&log, "tick"), ["0.01", "0.1", "1", "10", "100"]);
+        assert_eq!(texts(&log, "axis-title"), ["ms (log scale)"]);
+        // Both bars have a height on it.
+        let heights: Vec<f64> = log
+            .split(r#"height=""#)
+            .skip(1)
+            .map(|h| h[..h.find('"').unwrap()].parse().unwrap())
+            .collect();
+        assert!(heights.iter().all(|h| *h > 10.0), "{heights:?}");
+        let linear = chart(vec![1.0, 58.0]).to_svg();
+        assert!(linear.contains(r#"data-scale="linear""#));
     }
 }

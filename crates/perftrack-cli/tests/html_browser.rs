@@ -1,6 +1,10 @@
-//! The HTML report in a real browser: headless Chromium driven over WebDriver (chromedriver)
-//! renders the page, which must show its charts and log no console error. The screenshot is
-//! kept as `target/report-screenshot.png`.
+//! The HTML report and `perftrack run --plot` in a real browser: headless Chromium driven over
+//! WebDriver (chromedriver) renders them; the page must show its charts and log no console
+//! error, and every chart must read: memory ticks in binary units of at most four significant
+//! digits, no tick label over another or over an axis title (measured with `getBBox`), a
+//! single sample's value written out, and a logarithmic latency axis when the values span more
+//! than a factor of 100. Screenshots are kept as `target/report-screenshot.png` and
+//! `target/run-plot-screenshot.png`.
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver` (`.ci/run` installs them); the
 //! test says why it skips without them, and fails instead when `CI=true`.
@@ -166,6 +170,52 @@ impl Drop for Driver {
     }
 }
 
+/// What the page's charts must satisfy, measured in the browser: returns one object per chart
+/// with its title and the problems found (empty when it reads well).
+const CHART_CHECKS: &str = "
+    const overlap = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width
+        && a.y < b.y + b.height && b.y < a.y + a.height;
+    const box = el => { const b = el.getBBox(); const m = el.getCTM();
+        const p = new DOMPoint(b.x, b.y).matrixTransform(m);
+        const q = new DOMPoint(b.x + b.width, b.y + b.height).matrixTransform(m);
+        return {x: Math.min(p.x, q.x), y: Math.min(p.y, q.y),
+                width: Math.abs(q.x - p.x), height: Math.abs(q.y - p.y)}; };
+    const significant = t => t.replace(/^[-0.]+/, '').replace('.', '').replace(/e.*$/, '').length;
+    return Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+        const title = svg.querySelector('title').textContent;
+        const problems = [];
+        const labels = Array.from(svg.querySelectorAll('.tick, .axis-title'));
+        for (let i = 0; i < labels.length; i++) {
+            for (let j = i + 1; j < labels.length; j++) {
+                if (overlap(box(labels[i]), box(labels[j]))) {
+                    problems.push('overlap: ' + labels[i].textContent + ' / ' + labels[j].textContent);
+                }
+            }
+        }
+        const yTicks = Array.from(svg.querySelectorAll('.y-axis .tick')).map(t => t.textContent);
+        if (/Memory|memory/.test(title)) {
+            for (const t of yTicks) {
+                const m = /^(-?[0-9.]+) (B|KiB|MiB|GiB|TiB)$/.exec(t);
+                if (!m || significant(m[1]) > 4) problems.push('memory tick: ' + t);
+            }
+        }
+        for (const dot of svg.querySelectorAll('circle.series')) {
+            const label = svg.querySelector('.value-label');
+            if (!label || !label.textContent.trim()) problems.push('a single sample without its value');
+        }
+        const bars = Array.from(svg.querySelectorAll('rect.series'))
+            .map(r => parseFloat(r.querySelector('title').textContent.split(': ').pop()))
+            .filter(v => v > 0);
+        const scale = svg.querySelector('.y-axis').getAttribute('data-scale');
+        if (bars.length > 0) {
+            const log = Math.max(...bars) / Math.min(...bars) > 100;
+            if ((scale === 'log') !== log) problems.push('scale ' + scale + ' for bars ' + bars);
+        }
+        return {title, problems, scale,
+                values: Array.from(svg.querySelectorAll('.value-label')).map(t => t.textContent)};
+    });
+";
+
 /// The workspace's `target` folder, where the screenshot is kept.
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(
@@ -196,11 +246,30 @@ fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
     let page = dir.path().join("report.html");
     let container = dir.path().join("run.json");
     run_container(&container);
+    // Stages whose latencies lie over three decades apart: their chart needs a log axis.
+    let spread = dir.path().join("spread.json");
+    let latency = perftrack::LatencyTracker::new(perftrack::LatencyConfig::default());
+    latency.record("embed", Duration::from_micros(30));
+    latency.record("generate", Duration::from_millis(58));
+    latency.save_metrics(&spread).unwrap();
+    // A memory session of one sample (as a short one is): its value must be written out.
+    let single = dir.path().join("single.json");
+    let mut memory: Value =
+        serde_json::from_str(&std::fs::read_to_string(data("golden/memory-v1.json")).unwrap())
+            .unwrap();
+    let name = memory["config"]["metric_name"].as_str().unwrap().to_owned();
+    memory["metrics"][&name][0]["samples"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    std::fs::write(&single, memory.to_string()).unwrap();
     let status = perftrack()
         .args(["report", "--format", "html", "-o"])
         .arg(&page)
         .arg(data("golden"))
         .arg(&container)
+        .arg(&spread)
+        .arg(&single)
         .output()
         .unwrap();
     assert!(status.status.success(), "{status:?}");
@@ -241,6 +310,8 @@ fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
             "Throughput over time",
             "CPU over time",
             "Memory over time",
+            "Latency percentiles per label",
+            "Memory over time",
         ]
     );
     for chart in charts {
@@ -249,6 +320,24 @@ fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
         assert!(chart["series"].as_u64().unwrap() > 0, "{chart}");
         assert_eq!(chart["plotted"], chart["series"], "{chart}");
     }
+    let readable = driver.script(CHART_CHECKS);
+    let readable = readable.as_array().unwrap();
+    for chart in readable {
+        assert_eq!(chart["problems"], json!([]), "{chart}");
+    }
+    let scales: Vec<&str> = readable
+        .iter()
+        .filter(|c| c["title"] == "Latency percentiles per label")
+        .map(|c| c["scale"].as_str().unwrap())
+        .collect();
+    assert_eq!(scales, ["linear", "log"]);
+    // The golden memory and CPU files hold sessions of one sample: their values are written.
+    assert!(
+        readable
+            .iter()
+            .any(|c| !c["values"].as_array().unwrap().is_empty()),
+        "{readable:?}"
+    );
     let tables = driver.script("return document.querySelectorAll('table tbody tr').length;");
     assert!(tables.as_u64().unwrap() >= 8, "{tables}");
 
@@ -278,4 +367,77 @@ fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
                 .contains("perftrack console probe")),
         "{probe:?}"
     );
+}
+
+#[test]
+fn the_run_plot_reads_in_chromium() {
+    if [CHROMIUM, CHROMEDRIVER]
+        .iter()
+        .any(|p| !Path::new(p).exists())
+    {
+        let why =
+            "chromium or chromedriver not installed (Debian packages chromium and chromium-driver)";
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true but {why}");
+        }
+        eprintln!("skipping the browser test: {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plot = dir.path().join("run.svg");
+    let status = perftrack()
+        .args(["run", "--interval", "0.05", "--plot"])
+        .arg(&plot)
+        .args(["--", "sh", "-c", "sleep 0.6"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    // The plot is a document of its own: shown as the page, its charts are the page's.
+    let page = dir.path().join("plot.html");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    let body = svg.trim_start_matches(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    std::fs::write(
+        &page,
+        format!("<!DOCTYPE html><html><body>{body}</body></html>"),
+    )
+    .unwrap();
+
+    let mut driver = Driver::start();
+    driver.open_browser(&dir.path().join("profile"));
+    driver.call(
+        "POST",
+        &driver.session_path("/url"),
+        Some(json!({"url": format!("file://{}", page.display())})),
+    );
+    let readable = driver.script(CHART_CHECKS);
+    let readable = readable.as_array().unwrap();
+    let titles: Vec<&str> = readable
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["sh -c 'sleep 0.6': memory", "sh -c 'sleep 0.6': CPU"]
+    );
+    for chart in readable {
+        assert_eq!(chart["problems"], json!([]), "{chart}");
+    }
+    let memory_ticks = driver.script(
+        "return Array.from(document.querySelectorAll('svg.chart')[0].querySelectorAll('.y-axis .tick')).map(t => t.textContent);",
+    );
+    assert!(
+        memory_ticks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t.as_str().unwrap().ends_with("iB") || t.as_str().unwrap().ends_with(" B")),
+        "{memory_ticks}"
+    );
+    let shot = driver.call("GET", &driver.session_path("/screenshot"), None);
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot.as_str().unwrap())
+        .unwrap();
+    let target = target_dir();
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("run-plot-screenshot.png"), &png).unwrap();
 }

@@ -232,6 +232,7 @@ pub(crate) fn throughput_over_time(
         title: "Throughput over time".to_owned(),
         x_label: "seconds".to_owned(),
         y_label: unit.events_label().to_owned(),
+        y_scale: chart::Scale::Plain,
         lines: lines
             .into_iter()
             .map(|(name, counts)| Line {
