@@ -83,24 +83,11 @@ pub(crate) struct Requests {
 }
 
 impl Requests {
-    /// A label's requests, from its summary; `goodput` only with objectives. Goodput is
-    /// computed as the library defines it (`docs/METRICS.md`): the requests that met the
-    /// objectives, their share of all, and their number per second of the label's span.
+    /// A label's requests, from its summary; `goodput` (the library's) only with objectives.
     fn of(label: &str, summary: &GenerationSummary, objectives: bool) -> Option<Requests> {
         let requests = summary.requests();
         let e2e = summary.e2e().statistics(1.0, "")?;
-        let goodput = objectives.then(|| {
-            let met = summary.slo_met();
-            let seconds = summary
-                .span()
-                .map(|(first, last)| last.as_unix_seconds_f64() - first.as_unix_seconds_f64())
-                .filter(|s| *s > 0.0);
-            Goodput {
-                met,
-                fraction: met as f64 / requests as f64,
-                per_second: seconds.map(|s| met as f64 / s),
-            }
-        });
+        let goodput = objectives.then(|| summary.goodput());
         Some(Requests {
             label: label.to_owned(),
             requests,

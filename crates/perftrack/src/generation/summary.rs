@@ -233,6 +233,40 @@ impl GenerationSummary {
         self.first_start.zip(self.last_end)
     }
 
+    /// The requests that met every objective: how many, their share of all the label's
+    /// requests, and how many per second of the label's span (first start to last end; absent
+    /// when that span is zero). Meaningful when the tracker that recorded them had objectives
+    /// (without, none meets them).
+    ///
+    /// ```
+    /// use perftrack::{GenerationConfig, GenerationTracker};
+    ///
+    /// let tracker = GenerationTracker::new(GenerationConfig::from_json(r#"{"slo": {"e2e": 60000}}"#)?);
+    /// tracker.track("answer").stop();
+    /// let goodput = tracker.snapshot().labels["answer"].goodput();
+    /// assert_eq!((goodput.met, goodput.fraction), (1, 1.0));
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    #[must_use]
+    pub fn goodput(&self) -> Goodput {
+        let requests = self.requests();
+        let seconds = self
+            .span()
+            .map(|(first, last)| {
+                last.as_unix_nanos().saturating_sub(first.as_unix_nanos()) as f64 / 1e9
+            })
+            .filter(|s| *s > 0.0);
+        Goodput {
+            met: self.slo_met,
+            fraction: if requests == 0 {
+                0.0
+            } else {
+                self.slo_met as f64 / requests as f64
+            },
+            per_second: seconds.map(|s| self.slo_met as f64 / s),
+        }
+    }
+
     /// Statistics in `unit`; `goodput` only when objectives are set.
     pub(crate) fn statistics(
         &self,
@@ -246,19 +280,7 @@ impl GenerationSummary {
         let (failed, cancelled) = self.e2e.failed_cancelled();
         let time = |d: &Distribution| d.statistics(unit.per_second(), unit.as_str());
         let count = |d: &Distribution, name: &str| d.statistics(1.0, name);
-        let goodput = objectives.then(|| {
-            let seconds = self
-                .span()
-                .map(|(first, last)| {
-                    last.as_unix_nanos().saturating_sub(first.as_unix_nanos()) as f64 / 1e9
-                })
-                .filter(|s| *s > 0.0);
-            Goodput {
-                met: self.slo_met,
-                fraction: self.slo_met as f64 / requests as f64,
-                per_second: seconds.map(|s| self.slo_met as f64 / s),
-            }
-        });
+        let goodput = objectives.then(|| self.goodput());
         Some(GenerationStatistics {
             requests,
             failed,
