@@ -216,6 +216,28 @@ const CHART_CHECKS: &str = "
     });
 ";
 
+/// Whether Chromium and chromedriver are installed; says why the test skips when they are
+/// not, and fails instead under `CI=true`.
+fn browser_installed() -> bool {
+    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!(
+        "{} not installed (Debian packages chromium and chromium-driver)",
+        missing.join(" and ")
+    );
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {why}"
+    );
+    eprintln!("skipping the browser test: {why}");
+    false
+}
+
 /// The workspace's `target` folder, where the screenshot is kept.
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(
@@ -226,19 +248,7 @@ fn target_dir() -> PathBuf {
 
 #[test]
 fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
-    if !missing.is_empty() {
-        let why = format!(
-            "{} not installed (Debian packages chromium and chromium-driver)",
-            missing.join(" and ")
-        );
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("CI=true but {why}");
-        }
-        eprintln!("skipping the browser test: {why}");
+    if !browser_installed() {
         return;
     }
 
@@ -371,16 +381,7 @@ fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
 
 #[test]
 fn the_run_plot_reads_in_chromium() {
-    if [CHROMIUM, CHROMEDRIVER]
-        .iter()
-        .any(|p| !Path::new(p).exists())
-    {
-        let why =
-            "chromium or chromedriver not installed (Debian packages chromium and chromium-driver)";
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("CI=true but {why}");
-        }
-        eprintln!("skipping the browser test: {why}");
+    if !browser_installed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
