@@ -1,0 +1,411 @@
+"""The trackers: thin classes over ``perftrack._native.NativeTracker`` (the Rust library's
+trackers) with the Python trackers' method names, keyword arguments and return shapes."""
+
+import contextvars
+import functools
+import inspect
+import os
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union, cast
+
+from . import _native
+
+F = TypeVar("F", bound=Callable[..., Any])
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _label(label: Optional[str]) -> Optional[str]:
+    """``""`` means no label, as in the original."""
+    return label if label else None
+
+
+def _count(count: int) -> int:
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError(f"count must be an int, not {type(count).__name__}")
+    if count < 0:
+        raise ValueError(f"count must not be negative, got {count}")
+    return count
+
+
+class _Session:
+    """What ``tracker.track(label)`` returns: a context manager over one session of its own,
+    which ``__enter__`` starts (returning its id) and ``__exit__`` stops, as failed when the
+    block raised. ``record`` holds the record once it has stopped."""
+
+    def __init__(self, tracker: "BasePerformanceTracker", label: Optional[str]) -> None:
+        self._tracker = tracker
+        self._label = label
+        self.track_id: Optional[str] = None
+        self.record: Optional[Dict[str, Any]] = None
+
+    def __enter__(self) -> str:
+        self.track_id = self._tracker.start_tracking(label=self._label)
+        return self.track_id
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self.track_id is not None:
+            track_id, self.track_id = self.track_id, None
+            self.record = _stop_on_exit(self._tracker, track_id, exc_type is not None)
+
+
+def _stop_on_exit(
+    tracker: "BasePerformanceTracker", track_id: str, failed: bool
+) -> Optional[Dict[str, Any]]:
+    """Stops a session at the end of a ``with`` block; an error while stopping never hides the
+    block's own exception."""
+    try:
+        return cast(Dict[str, Any], tracker._native.stop_tracking(track_id, failed))
+    except Exception:
+        if failed:
+            return None
+        raise
+
+
+class BasePerformanceTracker:
+    """What every tracker can do: sessions, the current value, records, statistics, files,
+    the context manager (``with tracker as track_id:``) and the decorator (``@tracker``).
+
+    Abstract: construct one of the four trackers, or use ``get_performance_tracker``.
+    ``config`` is a dict with the original's keys; unknown keys and bad values raise
+    ``InvalidConfigError`` (a ``ValueError``) naming the key, and the caller's dict is never
+    changed."""
+
+    _KIND: Optional[str] = None
+
+    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
+        if self._KIND is None:
+            raise TypeError(
+                f"Can't instantiate abstract class {type(self).__name__}: construct "
+                "LatencyTracker, ThroughputTracker, MemoryUsageTracker or CPUUsageTracker"
+            )
+        self._native = _native.NativeTracker(self._KIND, config)
+        # One stack of `with tracker` sessions per context: each thread and each asyncio task
+        # stops the session it started, however they nest or interleave.
+        self._context: "contextvars.ContextVar[Tuple[str, ...]]" = contextvars.ContextVar(
+            f"perftrack.{type(self).__name__}.{id(self):x}", default=()
+        )
+
+    # -- configuration -------------------------------------------------------------------
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The configuration with every default filled in (a new dict each time)."""
+        return cast(Dict[str, Any], self._native.config())
+
+    @property
+    def metric_name(self) -> str:
+        """The name the records are kept under in ``get_metrics()`` and in files."""
+        return cast(str, self.config["metric_name"])
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def start_tracking(self, track_id: Optional[str] = None, label: Optional[str] = None) -> str:
+        """Starts a session and returns its id: ``track_id`` if given (an id that is already
+        active raises ``DuplicateTrackIdError``), else a new one."""
+        return cast(str, self._native.start_tracking(track_id, _label(label)))
+
+    def stop_tracking(self, track_id: str) -> Dict[str, Any]:
+        """Stops a session and returns its record as a new dict. An id that is not active
+        raises ``UnknownTrackIdError`` (a ``KeyError`` and a ``ValueError``)."""
+        return cast(Dict[str, Any], self._native.stop_tracking(track_id))
+
+    def get_current_value(self, track_id: Optional[str] = None) -> Any:
+        """The tracker's value now; see each tracker. Nothing is recorded."""
+        return self._native.current_value(track_id)
+
+    def reset(self) -> None:
+        """Discards every record, statistic and active session."""
+        self._native.reset()
+
+    def track(self, label: Optional[str] = None) -> _Session:
+        """A context manager that tracks its block as one session with ``label``:
+        ``with tracker.track("retrieval") as track_id:``. An exception inside is recorded as
+        failed and propagates."""
+        return _Session(self, _label(label))
+
+    def __enter__(self) -> str:
+        track_id = self.start_tracking()
+        self._context.set(self._context.get() + (track_id,))
+        return track_id
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        stack = self._context.get()
+        if not stack:
+            raise RuntimeError(f"{type(self).__name__}.__exit__ without a matching __enter__")
+        self._context.set(stack[:-1])
+        _stop_on_exit(self, stack[-1], exc_type is not None)
+
+    def __call__(self, func: F) -> F:
+        """Decorates a function (or a coroutine function) so that each call is one session
+        labelled with the function's name; an exception is recorded as failed and
+        propagates. Every argument goes to the function."""
+        label = getattr(func, "__name__", None)
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def tracked_async(*args: Any, **kwargs: Any) -> Any:
+                with self.track(label):
+                    return await func(*args, **kwargs)
+
+            return cast(F, tracked_async)
+
+        @functools.wraps(func)
+        def tracked(*args: Any, **kwargs: Any) -> Any:
+            with self.track(label):
+                return func(*args, **kwargs)
+
+        return cast(F, tracked)
+
+    # -- records and statistics ------------------------------------------------------------
+
+    def get_metrics(self, metric_name: Optional[str] = None) -> Dict[str, List[Dict[str, Any]]]:
+        """The retained records, oldest first, under the metric name: ``{metric_name:
+        [record, ...]}`` (new objects; changing them changes nothing in the tracker). With
+        another ``metric_name``, ``{metric_name: []}``."""
+        name = self.metric_name
+        if metric_name is not None and metric_name != name:
+            return {metric_name: []}
+        return {name: cast(List[Dict[str, Any]], self._native.records())}
+
+    @property
+    def metrics(self) -> Dict[str, List[Dict[str, Any]]]:
+        """``get_metrics()``: the records by metric name."""
+        return self.get_metrics()
+
+    def calculate_statistics(self, metric_name: Optional[str] = None) -> Dict[str, Any]:
+        """Statistics of every measurement (``{}`` when there are none, or for another
+        metric name)."""
+        if metric_name is not None and metric_name != self.metric_name:
+            return {}
+        return cast(Dict[str, Any], self._native.statistics(None) or {})
+
+    # -- files ---------------------------------------------------------------------------
+
+    def save_metrics(self, file_path: PathLike, format: str = "json") -> None:
+        """Writes the metrics file atomically (a temporary file renamed over ``file_path``).
+        Only ``format="json"`` (any case) is supported; others raise ``ValueError``."""
+        if not isinstance(format, str) or format.lower() != "json":
+            raise ValueError(f"Unsupported format: {format}. Currently only 'json' is supported.")
+        self._native.save_metrics(os.fspath(file_path))
+
+    def load_metrics(self, file_path: PathLike) -> Dict[str, Any]:
+        """Replaces the tracker's measurements with a metrics file's (perftrack's, or the
+        original Python trackers') and returns the file as a dict (``version``,
+        ``tracker_type``, ``start_time``, ``end_time``, ``config``, ``metrics``,
+        ``dropped_records``). A missing file raises ``FileNotFoundError``; a bad one
+        ``MetricsFileError`` (a ``ValueError``) with ``.path``, ``.line`` and ``.column``."""
+        return cast(Dict[str, Any], self._native.load_metrics(os.fspath(file_path)))
+
+    def merge_metrics(self, file_path: PathLike) -> Dict[str, Any]:
+        """Adds a metrics file's measurements to the tracker's own (statistics merge, records
+        are appended) and returns the file as ``load_metrics`` does."""
+        return cast(Dict[str, Any], self._native.merge_metrics(os.fspath(file_path)))
+
+    def to_json(self) -> str:
+        """The metrics file ``save_metrics`` would write, as text."""
+        return cast(str, self._native.metrics_json())
+
+    def __repr__(self) -> str:
+        name = self.metric_name
+        return f"{type(self).__name__}(metrics={{{name!r}: {len(self._native.records())}}})"
+
+
+class LatencyTracker(BasePerformanceTracker):
+    """How long operations take. Configuration: ``metric_name`` (``"latency"``),
+    ``time_unit`` (``"s"``, ``"ms"`` (default), ``"us"`` or ``"ns"``), ``include_timestamps``
+    (``True``), and the Rust library's ``max_records``, ``exact_limit``, ``max_labels``,
+    ``max_sessions``."""
+
+    _KIND = "latency"
+
+    def get_current_value(self, track_id: Optional[str] = None) -> float:
+        """The time elapsed so far in a session (the latest one without an id), in the unit."""
+        return cast(float, self._native.current_value(track_id))
+
+    def get_latency_statistics(self, label: Optional[str] = None) -> Dict[str, Any]:
+        """``min``, ``max``, ``mean``, ``median``, ``count``, ``sum``, ``last``, ``unit`` and
+        more (``stddev``, percentiles, ``failed``) of one label, or of every measurement; ``{}``
+        when there are none."""
+        return cast(Dict[str, Any], self._native.statistics(_label(label)) or {})
+
+    def get_latency_by_label(self) -> Dict[str, Dict[str, Any]]:
+        """``get_latency_statistics`` of every label, sorted by label."""
+        return cast(Dict[str, Dict[str, Any]], self._native.statistics_by_label())
+
+    def track_function(self, func: Callable[..., Any], *args: Any, label: Optional[str] = None,
+                       **kwargs: Any) -> Any:
+        """Calls ``func(*args, **kwargs)`` as one session and returns its result (an exception
+        is recorded as failed and propagates). ``label`` is the tracker's keyword, never
+        passed on."""
+        with self.track(label):
+            return func(*args, **kwargs)
+
+
+class ThroughputTracker(BasePerformanceTracker):
+    """How many events happen per unit of time. Configuration: ``metric_name``
+    (``"throughput"``), ``time_unit`` (``"s"`` (default), ``"m"`` or ``"h"``),
+    ``window_size`` (seconds, 60), ``include_timestamps`` (``True``), and the Rust library's
+    limits."""
+
+    _KIND = "throughput"
+
+    def record_event(self, track_id: str, count: int = 1) -> None:
+        """Adds ``count`` (an int, at least 0) events to a session."""
+        self._native.record_event(track_id, _count(count))
+
+    def get_current_value(
+        self, track_id: Optional[str] = None, label: Optional[str] = None
+    ) -> Optional[float]:
+        """The rate over the sliding window: of a session, else of a label (``None`` when it
+        has no events), else of the latest session."""
+        if track_id is None and label:
+            return cast(Optional[float], self._native.current_rate(label))
+        return cast(Optional[float], self._native.current_value(track_id))
+
+    def start_batch(self, label: Optional[str] = None) -> str:
+        """``start_tracking(label=label)``."""
+        return self.start_tracking(label=label)
+
+    def record_batch(self, track_id: str, count: int) -> None:
+        """``record_event(track_id, count)``."""
+        self.record_event(track_id, count)
+
+    def stop_batch(self, track_id: str) -> Dict[str, Any]:
+        """``stop_tracking(track_id)``."""
+        return self.stop_tracking(track_id)
+
+    def get_throughput_statistics(self, label: Optional[str] = None) -> Dict[str, Any]:
+        """Statistics of the session rates of one label, or of all; ``{}`` when none."""
+        return cast(Dict[str, Any], self._native.statistics(_label(label)) or {})
+
+    def get_throughput_by_label(self) -> Dict[str, Dict[str, Any]]:
+        """``get_throughput_statistics`` of every label, sorted by label."""
+        return cast(Dict[str, Dict[str, Any]], self._native.statistics_by_label())
+
+    def track_function_throughput(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        label: Optional[str] = None,
+        count_func: Optional[Callable[[Any], int]] = None,
+        **kwargs: Any,
+    ) -> Tuple[Any, Dict[str, Any]]:
+        """Calls ``func(*args, **kwargs)`` in a session, records ``count_func(result)`` events
+        (1 without it) and returns ``(result, record)``. ``label`` and ``count_func`` are the
+        tracker's keywords, never passed on. An exception (in ``func`` or ``count_func``) is
+        recorded as a failed session and propagates."""
+        track_id = self.start_tracking(label=label)
+        try:
+            result = func(*args, **kwargs)
+            self.record_event(track_id, count_func(result) if count_func else 1)
+        except BaseException:
+            _stop_on_exit(self, track_id, True)
+            raise
+        return result, self.stop_tracking(track_id)
+
+
+class MemoryUsageTracker(BasePerformanceTracker):
+    """Memory of the process, the system and (with ``track_gpu``) the GPU, sampled in the
+    background every ``sampling_interval`` seconds. Configuration: ``metric_name``
+    (``"memory_usage"``), ``unit`` (``"B"``, ``"KB"``, ``"MB"`` (default), ``"GB"``, and the
+    binary ``"KiB"``...), ``track_gpu``, ``gpu_device``, ``track_peak``, ``sampling_interval``
+    (1.0), ``include_timestamps``, and the Rust library's limits."""
+
+    _KIND = "memory"
+
+    def get_current_value(self, track_id: Optional[str] = None) -> Dict[str, Any]:
+        """A reading now (without an id), or a session's change since its start."""
+        return cast(Dict[str, Any], self._native.current_value(track_id))
+
+    def record_sample(self, track_id: str) -> Dict[str, Any]:
+        """Takes a sample of a session now and returns it."""
+        return cast(Dict[str, Any], self._native.record_sample(track_id))
+
+    def get_memory_statistics(self, label: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
+        """Per reading (``process_rss``...): ``min``, ``max``, ``mean``, ``last``, ``unit``,
+        ``peak_max``, ``change_*`` and more; ``{}`` when there are no records."""
+        return cast(Dict[str, Dict[str, Any]], self._native.statistics(_label(label)) or {})
+
+    def get_memory_by_label(self) -> Dict[str, Dict[str, Dict[str, Any]]]:
+        """``get_memory_statistics`` of every label, sorted by label."""
+        return cast(Dict[str, Dict[str, Dict[str, Any]]], self._native.statistics_by_label())
+
+    def track_function_memory(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        label: Optional[str] = None,
+        sampling_interval: Optional[float] = None,
+        **kwargs: Any,
+    ) -> Tuple[Any, Dict[str, Any]]:
+        """Calls ``func(*args, **kwargs)`` in a session sampled every ``sampling_interval``
+        seconds (the configured interval by default) and returns ``(result, record)``.
+        ``label`` and ``sampling_interval`` are the tracker's keywords, never passed on. An
+        exception is recorded as a failed session and propagates."""
+        return cast(
+            Tuple[Any, Dict[str, Any]],
+            self._native.track_function(label or "", sampling_interval, func, args, kwargs),
+        )
+
+
+class CPUUsageTracker(BasePerformanceTracker):
+    """CPU use of the process (100 = one core), the system and each core, sampled in the
+    background. Configuration: ``metric_name`` (``"cpu_usage"``), ``track_per_core``,
+    ``track_process``, ``track_system``, ``sampling_interval`` (0.5), ``include_timestamps``,
+    and the Rust library's limits."""
+
+    _KIND = "cpu"
+
+    def get_current_value(self, track_id: Optional[str] = None) -> Dict[str, Any]:
+        """Usage since the tracker's previous reading (without an id), or a session's so far."""
+        return cast(Dict[str, Any], self._native.current_value(track_id))
+
+    def record_sample(self, track_id: str) -> Dict[str, Any]:
+        """Takes a sample of a session now and returns it."""
+        return cast(Dict[str, Any], self._native.record_sample(track_id))
+
+    def get_cpu_statistics(self, label: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
+        """Per reading (``process``, ``system``, ``core_0``...): ``min``, ``max``, ``mean``,
+        ``last``, ``peak`` and more; ``{}`` when there are no records."""
+        return cast(Dict[str, Dict[str, Any]], self._native.statistics(_label(label)) or {})
+
+    def get_cpu_by_label(self) -> Dict[str, Dict[str, Dict[str, Any]]]:
+        """``get_cpu_statistics`` of every label, sorted by label."""
+        return cast(Dict[str, Dict[str, Dict[str, Any]]], self._native.statistics_by_label())
+
+    def track_function_cpu(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        label: Optional[str] = None,
+        sampling_interval: Optional[float] = None,
+        **kwargs: Any,
+    ) -> Tuple[Any, Dict[str, Any]]:
+        """As ``MemoryUsageTracker.track_function_memory``, for CPU."""
+        return cast(
+            Tuple[Any, Dict[str, Any]],
+            self._native.track_function(label or "", sampling_interval, func, args, kwargs),
+        )
+
+
+_CLASSES = {
+    "latency": LatencyTracker,
+    "throughput": ThroughputTracker,
+    "memory": MemoryUsageTracker,
+    "cpu": CPUUsageTracker,
+}
+
+
+def get_performance_tracker(
+    tracker_type: str, config: Optional[Dict[str, Any]] = None
+) -> BasePerformanceTracker:
+    """A tracker by type name: ``"latency"``, ``"throughput"``, ``"memory"`` or ``"cpu"`` (any
+    case; also ``"memory_usage"``, ``"cpu_usage"`` and the class names). An unknown type
+    raises ``ValueError``."""
+    if not isinstance(tracker_type, str):
+        raise TypeError(f"tracker_type must be a str, not {type(tracker_type).__name__}")
+    kind = _native.tracker_kind(tracker_type)
+    if kind not in _CLASSES:
+        raise ValueError(f"Unsupported performance tracker type: {tracker_type!r}")
+    return _CLASSES[kind](config)
+
+

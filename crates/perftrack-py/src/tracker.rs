@@ -1,0 +1,377 @@
+//! `NativeTracker`: one tracker of the library, of any of the four kinds, behind the methods
+//! the Python classes call.
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use perftrack::{
+    AnyTracker, MetricsFile, PerformanceTracker, SamplingInterval, Status, TrackId, TrackerKind,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::convert::{config_to_json, to_py};
+use crate::error::to_py_err;
+
+/// A tracker of the Rust library; the Python trackers hold one.
+#[pyclass(frozen, module = "perftrack._native")]
+pub(crate) struct NativeTracker {
+    inner: AnyTracker,
+}
+
+/// A library result as a Python one.
+fn check<T>(py: Python<'_>, result: perftrack::Result<T>) -> PyResult<T> {
+    result.map_err(|err| to_py_err(py, err))
+}
+
+/// A serde value as JSON (records, statistics and snapshots always serialise).
+fn json(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A loaded or merged file as the dict `load_metrics` returns: the file's header and its
+/// records under the tracker's metric name.
+fn file_json<R: Serialize>(file: &MetricsFile<R>, metric_name: &str) -> Value {
+    let mut metrics = serde_json::Map::new();
+    metrics.insert(metric_name.to_owned(), json(&file.records));
+    serde_json::json!({
+        "version": file.version,
+        "tracker_type": file.tracker_type,
+        "start_time": json(&file.start_time),
+        "end_time": json(&file.end_time),
+        "config": file.config,
+        "metrics": metrics,
+        "dropped_records": file.dropped_records,
+    })
+}
+
+/// Applies `$body` to the typed tracker inside, for the four kinds the package serves.
+macro_rules! typed {
+    ($self:expr, $t:ident => $body:expr) => {
+        match &$self.inner {
+            AnyTracker::Latency($t) => $body,
+            AnyTracker::Throughput($t) => $body,
+            AnyTracker::Memory($t) => $body,
+            AnyTracker::Cpu($t) => $body,
+            AnyTracker::Generation($t) => $body,
+            _ => unreachable!("the package makes the four kinds alone"),
+        }
+    };
+}
+
+/// A new session id, shaped like the original's UUID4s: 60 bits that a bijection makes of a
+/// process-wide counter (unique within the process) and 62 random ones.
+///
+/// Sessions are started under these names rather than the library's generated ids, because a
+/// generated id can be found again only through its `TrackId`, and Python holds the string.
+fn new_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static KEYS: OnceLock<(u64, u64)> = OnceLock::new();
+    // Relaxed: the counter only has to hand out distinct numbers.
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let &(key, salt) = KEYS.get_or_init(|| {
+        let state = RandomState::new();
+        (state.hash_one(0x5eed_u64), state.hash_one(0x5a17_u64))
+    });
+    let unique = mix(n ^ key);
+    let random = mix(n.wrapping_add(salt));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        unique >> 32,
+        (unique >> 16) & 0xffff,
+        (unique >> 4) & 0xfff,
+        0x8000 | ((random >> 48) & 0x3fff),
+        random & 0xffff_ffff_ffff,
+    )
+}
+
+/// SplitMix64's finaliser, a bijection of `u64`.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// The marker with which a Python exception raised inside `track_function` unwinds through the
+/// library's guard, so that the guard records the session as failed.
+struct PythonRaised;
+
+/// The canonical name of a tracker type (`"latency"`, `"throughput"`, `"memory"`, `"cpu"`),
+/// as the library's factory reads it (any case; also `memory_usage`, `cpu_usage` and the
+/// class names).
+#[pyfunction]
+pub(crate) fn tracker_kind(py: Python<'_>, tracker_type: &str) -> PyResult<&'static str> {
+    check(py, TrackerKind::from_name(tracker_type)).map(TrackerKind::file_type)
+}
+
+impl NativeTracker {
+    /// Whether the kind reads `/proc` on start, stop and sample (the GIL is released there).
+    fn samples(&self) -> bool {
+        matches!(self.inner, AnyTracker::Memory(_) | AnyTracker::Cpu(_))
+    }
+
+    fn metric_name(&self) -> String {
+        match self.inner.config_json().get("metric_name") {
+            Some(Value::String(name)) => name.clone(),
+            _ => self.inner.tracker_type().to_owned(),
+        }
+    }
+
+    fn stop(&self, id: &TrackId, status: Status) -> perftrack::Result<Value> {
+        typed!(self, t => t.stop_tracking_with_status(id, status).map(|r| json(&r)))
+    }
+}
+
+#[pymethods]
+impl NativeTracker {
+    /// A tracker of `kind` (`"latency"`, `"throughput"`, `"memory"` or `"cpu"`) from a
+    /// configuration dict with the Python original's keys.
+    #[new]
+    #[pyo3(signature = (kind, config=None))]
+    fn new(py: Python<'_>, kind: &str, config: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let kind = check(py, TrackerKind::from_name(kind))?;
+        if kind == TrackerKind::Generation {
+            return Err(PyValueError::new_err(
+                "the generation tracker is not part of this package yet",
+            ));
+        }
+        let config = config.map(config_to_json).transpose()?;
+        let inner = py.detach(|| AnyTracker::new(kind, config));
+        Ok(Self {
+            inner: check(py, inner)?,
+        })
+    }
+
+    /// The tracker type of the kind's files: `latency`, `throughput`, `memory` or `cpu`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.inner.tracker_type()
+    }
+
+    /// The configuration with every default, as a new dict.
+    fn config(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_py(py, &self.inner.config_json())
+    }
+
+    /// Starts a session and returns its id (the caller's, or a generated one).
+    #[pyo3(signature = (track_id=None, label=None))]
+    fn start_tracking(
+        &self,
+        py: Python<'_>,
+        track_id: Option<&str>,
+        label: Option<&str>,
+    ) -> PyResult<String> {
+        let start = || -> perftrack::Result<String> {
+            match track_id {
+                Some(id) => {
+                    typed!(self, t => t.start_tracking_with_id(id, label)).map(|id| id.to_string())
+                }
+                None => {
+                    let id = new_id();
+                    typed!(self, t => t.start_tracking_with_id(&id, label)).map(|_| id)
+                }
+            }
+        };
+        let started = if self.samples() {
+            py.detach(start)
+        } else {
+            start()
+        };
+        check(py, started)
+    }
+
+    /// Stops a session and returns its record; `failed` records it as failed.
+    #[pyo3(signature = (track_id, failed=false))]
+    fn stop_tracking(&self, py: Python<'_>, track_id: &str, failed: bool) -> PyResult<Py<PyAny>> {
+        let id = TrackId::from(track_id);
+        let status = if failed { Status::Failed } else { Status::Ok };
+        let record = if self.samples() {
+            py.detach(|| self.stop(&id, status))
+        } else {
+            self.stop(&id, status)
+        };
+        to_py(py, &check(py, record)?)
+    }
+
+    /// Ends a session without recording it.
+    fn discard_tracking(&self, py: Python<'_>, track_id: &str) -> PyResult<()> {
+        let id = TrackId::from(track_id);
+        check(py, typed!(self, t => t.discard_tracking(&id)))
+    }
+
+    /// The tracker's current value: the session's (`track_id`) or the latest session's.
+    #[pyo3(signature = (track_id=None))]
+    fn current_value(&self, py: Python<'_>, track_id: Option<&str>) -> PyResult<Py<PyAny>> {
+        let id = track_id.map(TrackId::from);
+        let value = py.detach(|| self.inner.current_value(id.as_ref()));
+        to_py(py, &check(py, value)?)
+    }
+
+    /// The number of active sessions.
+    fn active_sessions(&self) -> usize {
+        typed!(self, t => t.active_sessions())
+    }
+
+    /// Statistics of one label, or of every measurement with `None`.
+    #[pyo3(signature = (label=None))]
+    fn statistics(&self, py: Python<'_>, label: Option<&str>) -> PyResult<Py<PyAny>> {
+        let value = py.detach(|| self.inner.statistics_json(label));
+        to_py(py, &value)
+    }
+
+    /// Statistics of every label, by label.
+    fn statistics_by_label(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let value = py.detach(|| typed!(self, t => json(&t.statistics_by_label())));
+        to_py(py, &value)
+    }
+
+    /// The retained records, oldest first.
+    fn records(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let value = py.detach(|| typed!(self, t => json(&t.records())));
+        to_py(py, &value)
+    }
+
+    /// Measurements counted in the statistics whose records were not retained.
+    fn dropped_records(&self) -> u64 {
+        typed!(self, t => t.dropped_records())
+    }
+
+    /// Discards every record, statistic and active session.
+    fn reset(&self, py: Python<'_>) {
+        py.detach(|| self.inner.reset());
+    }
+
+    /// Saves the metrics file (atomically).
+    fn save_metrics(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let saved = py.detach(|| self.inner.save_metrics(&path));
+        check(py, saved)
+    }
+
+    /// The metrics file `save_metrics` writes, as JSON text.
+    fn metrics_json(&self, py: Python<'_>) -> PyResult<String> {
+        let text = py.detach(|| self.inner.metrics_json());
+        check(py, text)
+    }
+
+    /// Loads a metrics file (perftrack's or the Python original's), replacing the tracker's
+    /// measurements, and returns it as a dict.
+    fn load_metrics(&self, py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
+        let name = self.metric_name();
+        let file =
+            py.detach(|| typed!(self, t => t.load_metrics(&path).map(|f| file_json(&f, &name))));
+        to_py(py, &check(py, file)?)
+    }
+
+    /// Adds a metrics file's measurements to the tracker's own and returns the file as a dict.
+    fn merge_metrics(&self, py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
+        let name = self.metric_name();
+        let file =
+            py.detach(|| typed!(self, t => t.merge_metrics(&path).map(|f| file_json(&f, &name))));
+        to_py(py, &check(py, file)?)
+    }
+
+    /// Adds `count` events to a throughput session.
+    fn record_event(&self, py: Python<'_>, track_id: &str, count: u64) -> PyResult<()> {
+        let AnyTracker::Throughput(t) = &self.inner else {
+            return Err(PyTypeError::new_err(
+                "record_event needs a throughput tracker",
+            ));
+        };
+        check(py, t.record_event(&TrackId::from(track_id), count))
+    }
+
+    /// The rate of a throughput label over the window, or `None` when it has no events.
+    fn current_rate(&self, label: &str) -> PyResult<Option<f64>> {
+        let AnyTracker::Throughput(t) = &self.inner else {
+            return Err(PyTypeError::new_err(
+                "current_rate needs a throughput tracker",
+            ));
+        };
+        Ok(t.current_rate(label))
+    }
+
+    /// Takes a sample of a memory or CPU session now and returns it.
+    fn record_sample(&self, py: Python<'_>, track_id: &str) -> PyResult<Py<PyAny>> {
+        let id = TrackId::from(track_id);
+        let sample = py.detach(|| match &self.inner {
+            AnyTracker::Memory(t) => Ok(t.record_sample(&id).map(|s| json(&s))),
+            AnyTracker::Cpu(t) => Ok(t.record_sample(&id).map(|s| json(&s))),
+            _ => Err(()),
+        });
+        match sample {
+            Ok(sample) => to_py(py, &check(py, sample)?),
+            Err(()) => Err(PyTypeError::new_err(
+                "record_sample needs a memory or CPU tracker",
+            )),
+        }
+    }
+
+    /// Calls `func(*args, **kwargs)` in a memory or CPU session sampled every
+    /// `sampling_interval` seconds (the configured interval with `None`) and returns
+    /// `(result, record)`. An exception ends the session, recorded as failed, and propagates.
+    #[pyo3(signature = (label, sampling_interval, func, args, kwargs=None))]
+    fn track_function(
+        &self,
+        py: Python<'_>,
+        label: &str,
+        sampling_interval: Option<f64>,
+        func: Py<PyAny>,
+        args: Py<PyTuple>,
+        kwargs: Option<Py<PyDict>>,
+    ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+        let interval = sampling_interval
+            .map(SamplingInterval::from_secs_f64)
+            .transpose();
+        let interval = check(py, interval)?;
+        let mut raised: Option<PyErr> = None;
+        let call = || -> Py<PyAny> {
+            let result = Python::attach(|py| {
+                func.call(py, args.bind(py), kwargs.as_ref().map(|k| k.bind(py)))
+            });
+            match result {
+                Ok(value) => value,
+                Err(err) => {
+                    raised = Some(err);
+                    // Unwinding (without the panic hook's message) through the library's guard
+                    // makes it record the session as failed, as it does for a panic.
+                    resume_unwind(Box::new(PythonRaised))
+                }
+            }
+        };
+        let outcome = py.detach(|| {
+            catch_unwind(AssertUnwindSafe(|| match &self.inner {
+                AnyTracker::Memory(t) => {
+                    let (value, record) = t.track_function_memory(label, interval, call);
+                    Some((value, json(&record)))
+                }
+                AnyTracker::Cpu(t) => {
+                    let (value, record) = t.track_function_cpu(label, interval, call);
+                    Some((value, json(&record)))
+                }
+                _ => None,
+            }))
+        });
+        match outcome {
+            Ok(Some((value, record))) => Ok((value, to_py(py, &record)?)),
+            Ok(None) => Err(PyTypeError::new_err(
+                "track_function needs a memory or CPU tracker",
+            )),
+            Err(payload) => match (payload.downcast::<PythonRaised>(), raised) {
+                (Ok(_), Some(err)) => Err(err),
+                (Ok(_), None) => Err(PyValueError::new_err("the function raised")),
+                (Err(payload), _) => resume_unwind(payload),
+            },
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("NativeTracker({:?})", self.inner.tracker_type())
+    }
+}

@@ -1,0 +1,55 @@
+"""The package's surface: names, version, factory, abstract base, errors' classes."""
+
+import re
+
+import pytest
+
+import perftrack
+from perftrack import (
+    BasePerformanceTracker,
+    CPUUsageTracker,
+    LatencyTracker,
+    MemoryUsageTracker,
+    ThroughputTracker,
+    get_performance_tracker,
+)
+
+
+def test_version_is_the_crates() -> None:
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", perftrack.__version__)
+
+
+def test_the_originals_six_names() -> None:
+    for name in ("BasePerformanceTracker", "LatencyTracker", "ThroughputTracker",
+                 "MemoryUsageTracker", "CPUUsageTracker", "get_performance_tracker"):
+        assert name in perftrack.__all__
+
+
+def test_the_factory() -> None:
+    for name, cls in (("latency", LatencyTracker), ("Throughput", ThroughputTracker),
+                      ("MEMORY", MemoryUsageTracker), ("cpu", CPUUsageTracker),
+                      ("memory_usage", MemoryUsageTracker)):
+        tracker = get_performance_tracker(name)
+        assert type(tracker) is cls and isinstance(tracker, BasePerformanceTracker)
+    assert get_performance_tracker("latency", {"time_unit": "us"}).config["time_unit"] == "us"
+    with pytest.raises(ValueError, match="invalid_type"):
+        get_performance_tracker("invalid_type")
+    with pytest.raises(TypeError):
+        get_performance_tracker(3)  # type: ignore[arg-type]
+    with pytest.raises(perftrack.InvalidConfigError):
+        get_performance_tracker("cpu", {"sampling_interval": "fast"})
+
+
+def test_the_base_is_abstract() -> None:
+    with pytest.raises(TypeError):
+        BasePerformanceTracker()
+
+
+def test_unknown_ids_are_key_and_value_errors() -> None:
+    assert issubclass(perftrack.UnknownTrackIdError, KeyError)
+    assert issubclass(perftrack.UnknownTrackIdError, ValueError)
+    for tracker in (LatencyTracker(), ThroughputTracker(), MemoryUsageTracker(), CPUUsageTracker()):
+        with pytest.raises(KeyError):
+            tracker.stop_tracking("missing")
+        with pytest.raises(ValueError):
+            tracker.stop_tracking("missing")
