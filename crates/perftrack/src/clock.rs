@@ -2,6 +2,7 @@
 //! for record timestamps.
 
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -136,6 +137,41 @@ impl Clock for ManualClock {
 
     fn system_now(&self) -> SystemTime {
         self.wall_base + self.offset()
+    }
+}
+
+/// A tracker's clock: the system's monotonic clock, read directly on the record path (no
+/// call through a trait object), or the clock a tracker was given.
+#[derive(Clone, Debug)]
+pub(crate) enum TrackerClock {
+    /// [`Instant::now`] and [`SystemTime::now`], as [`MonotonicClock`] reads them.
+    System,
+    /// A clock given to [`Tracker::with_clock`](crate::Tracker::with_clock).
+    Given(Arc<dyn Clock>),
+}
+
+impl TrackerClock {
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        match self {
+            Self::System => Instant::now(),
+            Self::Given(clock) => clock.now(),
+        }
+    }
+
+    pub(crate) fn system_now(&self) -> SystemTime {
+        match self {
+            Self::System => SystemTime::now(),
+            Self::Given(clock) => clock.system_now(),
+        }
+    }
+
+    /// The clock, as the trait the kinds read it through.
+    pub(crate) fn as_clock(&self) -> &dyn Clock {
+        match self {
+            Self::System => &MonotonicClock,
+            Self::Given(clock) => clock.as_ref(),
+        }
     }
 }
 

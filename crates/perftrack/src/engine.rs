@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::clock::Anchor;
+use crate::clock::{Anchor, TrackerClock};
 use crate::label::{LabelRegistry, Labelled, Lane, OVERFLOW_LABEL};
 use crate::log::RecordLog;
 use crate::sampler::{Bell, Sample};
@@ -17,12 +17,12 @@ use crate::session::{SessionTable, lock};
 use crate::store::{File, Loaded};
 use crate::stripe::{self, Striped};
 use crate::tracker::{Kind, Lifecycle, Settings, Summary};
-use crate::{Clock, MetricsFile, Result, Snapshot, Timestamp};
+use crate::{MetricsFile, Result, Snapshot, Timestamp};
 
 /// What every label state of a tracker reaches to finish a measurement.
 #[derive(Debug)]
 pub struct Shared<K: Kind> {
-    clock: Arc<dyn Clock>,
+    clock: TrackerClock,
     anchor: Anchor,
     pub(crate) include_timestamps: bool,
     /// Renewed by every reset and load; states of an older generation are no longer
@@ -224,11 +224,11 @@ struct Installed<K: Kind> {
 
 impl<K: Lifecycle> Engine<K> {
     /// The state of a tracker of `kind`; `bell` wakes its sampling thread.
-    pub(crate) fn new(kind: K, clock: Arc<dyn Clock>, bell: Bell) -> Self {
+    pub(crate) fn new(kind: K, clock: TrackerClock, bell: Bell) -> Self {
         let config = kind.config();
         let (max_labels, exact_limit) = (config.max_labels(), config.exact_limit());
         let sessions = SessionTable::new(config.max_sessions());
-        let anchor = Anchor::take(clock.as_ref());
+        let anchor = Anchor::take(clock.as_clock());
         let shared = Arc::new(Shared {
             clock,
             anchor,

@@ -85,6 +85,14 @@ pub struct Generation {
 /// taken once per this many chunks, not once per chunk.
 const PENDING: usize = 32;
 
+/// A duration in nanoseconds, saturating after 584 years.
+#[inline]
+fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
+}
+
 /// A request in flight: what a guard and a session by id hold.
 #[derive(Debug)]
 pub struct Streaming {
@@ -95,10 +103,11 @@ pub struct Streaming {
     output_tokens: u64,
     input_tokens: Option<u64>,
     gaps: u64,
-    gap_sum: f64,
-    gap_max: f64,
-    /// Gaps, in seconds, not yet added to the label.
-    pending: [f64; PENDING],
+    /// The gaps' sum and maximum, in nanoseconds (integers on the per-chunk path).
+    gap_sum: u64,
+    gap_max: u64,
+    /// Gaps, in nanoseconds, not yet added to the label.
+    pending: [u64; PENDING],
     pending_len: usize,
 }
 
@@ -112,9 +121,9 @@ impl Streaming {
             output_tokens: 0,
             input_tokens: None,
             gaps: 0,
-            gap_sum: 0.0,
-            gap_max: 0.0,
-            pending: [0.0; PENDING],
+            gap_sum: 0,
+            gap_max: 0,
+            pending: [0; PENDING],
             pending_len: 0,
         }
     }
@@ -129,9 +138,9 @@ impl Streaming {
         if self.first.is_none() {
             self.first = Some(now);
         } else {
-            let gap = now.saturating_duration_since(self.last).as_secs_f64();
+            let gap = nanos(now.saturating_duration_since(self.last));
             self.gaps += 1;
-            self.gap_sum += gap;
+            self.gap_sum = self.gap_sum.saturating_add(gap);
             self.gap_max = self.gap_max.max(gap);
             self.pending[self.pending_len] = gap;
             self.pending_len += 1;
@@ -145,7 +154,11 @@ impl Streaming {
     /// Adds the pending gaps to the label.
     #[cold]
     fn flush(&mut self, now: Instant) {
-        let gaps = &self.pending[..self.pending_len];
+        let mut seconds = [0.0; PENDING];
+        for (s, &n) in seconds.iter_mut().zip(&self.pending[..self.pending_len]) {
+            *s = n as f64 / 1e9;
+        }
+        let gaps = &seconds[..self.pending_len];
         let at = self.lane.shared.timestamp(now);
         self.lane.add(|summary| summary.add_gaps(gaps, at));
         self.pending_len = 0;
@@ -157,8 +170,10 @@ impl Streaming {
             self.flush(end);
         }
         let shared = &self.lane.shared;
-        let gaps =
-            (self.gaps > 0).then(|| (self.gaps, self.gap_sum / self.gaps as f64, self.gap_max));
+        let gaps = (self.gaps > 0).then(|| {
+            let mean = self.gap_sum as f64 / 1e9 / self.gaps as f64;
+            (self.gaps, mean, self.gap_max as f64 / 1e9)
+        });
         let request = Request {
             e2e: end.saturating_duration_since(self.start),
             ttft: self

@@ -16,10 +16,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
+use crate::clock::TrackerClock;
 use crate::engine::Engine;
 use crate::sampler::{Sample, Sampler};
 use crate::session::Active;
-use crate::{Clock, MonotonicClock, Result, Snapshot, Status, TrackId};
+use crate::{Clock, Result, Snapshot, Status, TrackId};
 
 /// A tracker of one kind: [`LatencyTracker`](crate::LatencyTracker) is
 /// `Tracker<`[`Latency`](crate::kinds::Latency)`>`, and likewise
@@ -91,7 +92,7 @@ impl<K: Lifecycle> Tracker<K> {
     /// assert_eq!(memory.config().metric_name, "memory_usage");
     /// ```
     pub fn new(config: K::Config) -> Self {
-        Self::with_clock(config, Arc::new(MonotonicClock))
+        Self::build(config, TrackerClock::System)
     }
 
     /// A tracker that reads time from `clock` (a [`ManualClock`](crate::ManualClock) in tests).
@@ -107,8 +108,13 @@ impl<K: Lifecycle> Tracker<K> {
     /// assert_eq!(guard.stop().value, 40.0);
     /// ```
     pub fn with_clock(config: K::Config, clock: Arc<dyn Clock>) -> Self {
+        Self::build(config, TrackerClock::Given(clock))
+    }
+
+    /// A tracker reading `clock` (the system's monotonic clock, read directly, or a given one).
+    fn build(config: K::Config, clock: TrackerClock) -> Self {
         let sampler = Arc::new(Sampler::default());
-        let kind = K::build(config, clock.as_ref());
+        let kind = K::build(config, clock.as_clock());
         let engine = Arc::new(Engine::new(kind, clock, sampler.bell()));
         K::init(&engine);
         Self { engine, sampler }
