@@ -44,14 +44,19 @@ pub(crate) struct Series {
     pub(crate) direction: Direction,
 }
 
+/// A label as printed: `(unlabelled)` for the unlabelled `""`.
+pub(crate) fn printed_label(label: &str) -> &str {
+    if label.is_empty() {
+        "(unlabelled)"
+    } else {
+        label
+    }
+}
+
 impl Series {
     /// The label as printed.
     pub(crate) fn label_name(&self) -> &str {
-        if self.label.is_empty() {
-            "(unlabelled)"
-        } else {
-            &self.label
-        }
+        printed_label(&self.label)
     }
 
     /// Statistics of the values, in the display unit.

@@ -137,6 +137,30 @@ impl Driver {
         self.session = Some(value["sessionId"].as_str().unwrap().to_owned());
     }
 
+    /// A browser (profile in `profile`) showing the file `page`.
+    fn showing(page: &Path, profile: &Path) -> Driver {
+        let mut driver = Driver::start();
+        driver.open_browser(profile);
+        driver.call(
+            "POST",
+            &driver.session_path("/url"),
+            Some(json!({"url": format!("file://{}", page.display())})),
+        );
+        driver
+    }
+
+    /// Takes a screenshot of the page, checks it is a PNG and keeps it as `target/<name>`.
+    fn keep_screenshot(&self, name: &str) {
+        let shot = self.call("GET", &self.session_path("/screenshot"), None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot.as_str().unwrap())
+            .unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let target = target_dir();
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join(name), &png).unwrap();
+    }
+
     fn script(&self, script: &str) -> Value {
         self.call(
             "POST",
@@ -284,13 +308,7 @@ fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
         .unwrap();
     assert!(status.status.success(), "{status:?}");
 
-    let mut driver = Driver::start();
-    driver.open_browser(&dir.path().join("profile"));
-    driver.call(
-        "POST",
-        &driver.session_path("/url"),
-        Some(json!({"url": format!("file://{}", page.display())})),
-    );
+    let driver = Driver::showing(&page, &dir.path().join("profile"));
 
     // Every chart is laid out with a real size and draws its series.
     let charts = driver.script(
@@ -351,14 +369,7 @@ fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
     let tables = driver.script("return document.querySelectorAll('table tbody tr').length;");
     assert!(tables.as_u64().unwrap() >= 8, "{tables}");
 
-    let shot = driver.call("GET", &driver.session_path("/screenshot"), None);
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot.as_str().unwrap())
-        .unwrap();
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    let target = target_dir();
-    std::fs::create_dir_all(&target).unwrap();
-    std::fs::write(target.join("report-screenshot.png"), &png).unwrap();
+    driver.keep_screenshot("report-screenshot.png");
 
     let errors: Vec<Value> = driver
         .console()
@@ -403,13 +414,7 @@ fn the_run_plot_reads_in_chromium() {
     )
     .unwrap();
 
-    let mut driver = Driver::start();
-    driver.open_browser(&dir.path().join("profile"));
-    driver.call(
-        "POST",
-        &driver.session_path("/url"),
-        Some(json!({"url": format!("file://{}", page.display())})),
-    );
+    let driver = Driver::showing(&page, &dir.path().join("profile"));
     let readable = driver.script(CHART_CHECKS);
     let readable = readable.as_array().unwrap();
     let titles: Vec<&str> = readable
@@ -434,11 +439,5 @@ fn the_run_plot_reads_in_chromium() {
             .all(|t| t.as_str().unwrap().ends_with("iB") || t.as_str().unwrap().ends_with(" B")),
         "{memory_ticks}"
     );
-    let shot = driver.call("GET", &driver.session_path("/screenshot"), None);
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot.as_str().unwrap())
-        .unwrap();
-    let target = target_dir();
-    std::fs::create_dir_all(&target).unwrap();
-    std::fs::write(target.join("run-plot-screenshot.png"), &png).unwrap();
+    driver.keep_screenshot("run-plot-screenshot.png");
 }

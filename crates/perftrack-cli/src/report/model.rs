@@ -99,11 +99,7 @@ impl Requests {
 
     /// The label as printed.
     pub(crate) fn label_name(&self) -> &str {
-        if self.label.is_empty() {
-            "(unlabelled)"
-        } else {
-            &self.label
-        }
+        crate::series::printed_label(&self.label)
     }
 }
 
@@ -158,11 +154,7 @@ impl Row {
 
     /// The label as printed.
     pub(crate) fn label_name(&self) -> &str {
-        if self.label.is_empty() {
-            "(unlabelled)"
-        } else {
-            &self.label
-        }
+        crate::series::printed_label(&self.label)
     }
 }
 
