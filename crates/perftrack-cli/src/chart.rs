@@ -178,20 +178,25 @@ pub(crate) fn significant(value: f64) -> String {
     if value == 0.0 || !value.is_finite() {
         return "0".to_owned();
     }
+    // Trailing zeros of a fraction say nothing.
+    let trim = |digits: &str| -> String {
+        if digits.contains('.') {
+            digits
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_owned()
+        } else {
+            digits.to_owned()
+        }
+    };
     let magnitude = value.abs().log10().floor() as i32;
     if !(-3..4).contains(&magnitude) {
-        return format!("{value:.3e}")
-            .replace(".000e", "e")
-            .replace("00e", "e")
-            .replace("0e", "e");
+        let text = format!("{value:.3e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        return format!("{}e{exponent}", trim(mantissa));
     }
     let decimals = (3 - magnitude).max(0) as usize;
-    let text = format!("{value:.decimals$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text
-    };
+    let text = trim(&format!("{value:.decimals$}"));
     if text == "-0" { "0".to_owned() } else { text }
 }
 
@@ -711,6 +716,8 @@ mod tests {
             (2.0, "2"),
             (123_456.0, "1.235e5"),
             (10_000.0, "1e4"),
+            (15_000.0, "1.5e4"),
+            (0.000_12, "1.2e-4"),
         ] {
             assert_eq!(significant(value), text, "{value}");
         }
