@@ -199,7 +199,8 @@ struct Timing {
     entered_at: Instant,
     failed: bool,
     /// What the span mapping reads, kept only with a generation tracker.
-    captured: Option<Box<Captured>>,
+    /// (Held inline: a span allocates here only when it has a field the mapping reads.)
+    captured: Option<Captured>,
 }
 
 /// A span's fields that the span mapping reads, and its first first-token event.
@@ -383,21 +384,20 @@ impl PerftrackLayer {
             .map(|(name, value)| (*name, value.borrowed()))
             .collect();
         let marker_name = self.rules.mapping.first_token_events.first();
-        let events: Vec<SpanEvent<'_>> = captured
-            .first_token
-            .zip(marker_name)
-            .map(|(at, name)| SpanEvent {
-                name,
-                time: self.system_time(at),
-            })
-            .into_iter()
-            .collect();
+        let event: Option<SpanEvent<'_>> =
+            captured
+                .first_token
+                .zip(marker_name)
+                .map(|(at, name)| SpanEvent {
+                    name,
+                    time: self.system_time(at),
+                });
         let span = FinishedSpan {
             name: label,
             start: self.system_time(timing.start),
             end: self.system_time(end),
             attributes: &attributes,
-            events: &events,
+            events: event.as_slice(),
             failed: status == Status::Failed,
         };
         let recorded = self
@@ -458,7 +458,7 @@ impl Fields<'_> {
 
     /// Keeps a field the span mapping reads.
     fn capture(&mut self, field: &Field, value: impl FnOnce() -> Owned) {
-        if let Some(captured) = self.timing.captured.as_deref_mut() {
+        if let Some(captured) = self.timing.captured.as_mut() {
             if self.layer.rules.mapped_fields.contains(field.name()) {
                 let value = value();
                 match captured.fields.iter_mut().find(|(n, _)| *n == field.name()) {
@@ -552,7 +552,7 @@ where
             entered: 0,
             entered_at: now,
             failed: false,
-            captured: self.generation.as_ref().map(|_| Box::default()),
+            captured: self.generation.as_ref().map(|_| Captured::default()),
         };
         if !attrs.fields().is_empty() {
             attrs.record(&mut Fields {
@@ -610,7 +610,7 @@ where
         if let Some(captured) = extensions
             .get_mut::<Timings>()
             .and_then(|t| t.get_mut(self.rules.id))
-            .and_then(|timing| timing.captured.as_deref_mut())
+            .and_then(|timing| timing.captured.as_mut())
         {
             captured.first_token.get_or_insert(now);
         }
