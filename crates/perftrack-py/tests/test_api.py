@@ -5,6 +5,7 @@ import re
 import pytest
 
 import perftrack
+from conftest import REPO
 from perftrack import (
     BasePerformanceTracker,
     CPUUsageTracker,
@@ -16,7 +17,10 @@ from perftrack import (
 
 
 def test_version_is_the_crates() -> None:
-    assert re.fullmatch(r"\d+\.\d+\.\d+.*", perftrack.__version__)
+    manifest = (REPO / "Cargo.toml").read_text()
+    version = re.search(r'^version = "([^"]+)"', manifest, re.MULTILINE)
+    assert version is not None
+    assert perftrack.__version__ == version.group(1)
 
 
 def test_the_originals_six_names() -> None:
