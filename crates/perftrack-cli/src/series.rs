@@ -172,24 +172,35 @@ fn generation(label: &str, summary: &GenerationSummary, unit: TimeUnit, out: &mu
     if summary.requests() == 0 {
         return;
     }
-    let time = (unit.per_second(), unit.as_str(), Direction::HigherIsWorse);
-    for (reading, value) in [
-        ("ttft", summary.ttft()),
-        ("tpot", summary.tpot()),
-        ("itl", summary.itl()),
-        ("e2e", summary.e2e()),
+    let (per_second, time_unit) = (unit.per_second(), unit.as_str());
+    let time = Direction::HigherIsWorse;
+    for (reading, value, factor, unit, direction) in [
+        ("ttft", summary.ttft(), per_second, time_unit, time),
+        ("tpot", summary.tpot(), per_second, time_unit, time),
+        ("itl", summary.itl(), per_second, time_unit, time),
+        ("e2e", summary.e2e(), per_second, time_unit, time),
         (
             "output_tokens_per_second",
             summary.output_tokens_per_second(),
+            1.0,
+            "tokens/s",
+            Direction::LowerIsWorse,
         ),
-        ("input_tokens", summary.input_tokens()),
-        ("output_tokens", summary.output_tokens()),
+        (
+            "input_tokens",
+            summary.input_tokens(),
+            1.0,
+            "tokens",
+            Direction::Neither,
+        ),
+        (
+            "output_tokens",
+            summary.output_tokens(),
+            1.0,
+            "tokens",
+            Direction::Neither,
+        ),
     ] {
-        let (factor, unit, direction) = match reading {
-            "output_tokens_per_second" => (1.0, "tokens/s", Direction::LowerIsWorse),
-            "input_tokens" | "output_tokens" => (1.0, "tokens", Direction::Neither),
-            _ => time,
-        };
         if value.count() == 0 {
             continue;
         }
