@@ -25,7 +25,7 @@ use perftrack::{
 
 use crate::chart;
 use crate::output::Output;
-use child::{Reaped, Running, Wait};
+use child::{Reaped, Running, SpawnError, Wait};
 use container::{CpuJson, ExitJson, PeakJson, RunContainer};
 use csv::{CsvFile, Row};
 use live::Live;
@@ -66,6 +66,179 @@ pub(crate) struct Args {
     command: Vec<OsString>,
 }
 
+/// How one command is run and measured: what `perftrack run` measures, and what other
+/// commands (such as a repeated benchmark or a span receiver around a command) reuse.
+pub(crate) struct Measure<'a> {
+    /// The command and its arguments.
+    pub(crate) command: &'a [OsString],
+    /// Variables added to the command's environment.
+    pub(crate) env: &'a [(OsString, OsString)],
+    /// Time between samples.
+    pub(crate) interval: Duration,
+    /// Whether the samples cover the command's descendants.
+    pub(crate) include_children: bool,
+    /// Whether GPU memory is read.
+    pub(crate) gpu: bool,
+    /// Whether a live line is drawn on a terminal's stderr while the command runs.
+    pub(crate) live: bool,
+}
+
+/// A measured run.
+pub(crate) struct Measured {
+    /// The run as the container file holds it.
+    pub(crate) run: RunContainer,
+    /// The memory tracker's record of the run.
+    pub(crate) memory: MemoryRecord,
+    /// The CPU tracker's record of the run.
+    pub(crate) cpu: CpuRecord,
+    /// The exit code that passes the command's on: its own, or 128 + the signal that killed it.
+    pub(crate) exit_code: u8,
+}
+
+impl Measure<'_> {
+    /// Runs the command to its end, sampling it, and calls `on_sample` with each sample.
+    /// `Ok(Err(_))` when the command could not be started.
+    pub(crate) fn run(
+        &self,
+        mut on_sample: impl FnMut(Row),
+    ) -> anyhow::Result<Result<Measured, SpawnError>> {
+        let running = match Running::spawn(self.command, self.env)? {
+            Ok(running) => running,
+            Err(e) => return Ok(Err(e)),
+        };
+        let interval = self.interval;
+        let include_children = self.include_children;
+        let pid = running.pid();
+        let label = label(self.command);
+        let off = SamplingInterval::from_duration(Duration::ZERO);
+        let memory = MemoryUsageTracker::new(MemoryConfig {
+            track_gpu: self.gpu,
+            unit: MemoryUnit::B,
+            sampling_interval: off,
+            max_samples: MAX_TRACKER_SAMPLES,
+            pid: Some(pid),
+            include_children,
+            // The command's own high-water mark is left alone: resetting it would change what
+            // the kernel reports when the command is reaped.
+            kernel_peak: false,
+            ..MemoryConfig::default()
+        });
+        let cpu = CpuUsageTracker::new(CpuConfig {
+            track_per_core: false,
+            sampling_interval: off,
+            max_samples: MAX_TRACKER_SAMPLES,
+            pid: Some(pid),
+            include_children,
+            ..CpuConfig::default()
+        });
+        let memory_id = memory.start_tracking(Some(&label));
+        let cpu_id = cpu.start_tracking(Some(&label));
+
+        let mut live = if self.live { Live::new() } else { Live::off() };
+        let mut samples = 0u64;
+        let mut latest = Row::default();
+        let mut next = running.started + interval;
+        let ended = loop {
+            let mut timeout = next.saturating_duration_since(Instant::now());
+            if live.is_on() {
+                timeout = timeout.min(live::REFRESH);
+            }
+            if let Wait::Ended(ended) = running.wait_for(timeout)? {
+                break ended;
+            }
+            let now = Instant::now();
+            if now >= next {
+                let m = memory.record_sample(&memory_id)?;
+                let c = cpu.record_sample(&cpu_id)?;
+                latest = Row {
+                    elapsed_seconds: now.duration_since(running.started).as_secs_f64(),
+                    cpu_percent: c.cpu.process,
+                    tree_rss_bytes: m.memory.process_rss.map(whole_bytes),
+                    gpu_bytes: m.memory.gpu_process_used.map(whole_bytes),
+                };
+                on_sample(latest);
+                samples += 1;
+                // Keep the cadence; after a stall, go on from now rather than catch up.
+                next += interval;
+                if next <= now {
+                    next = now + interval;
+                }
+            }
+            live.show(
+                now,
+                now.duration_since(running.started),
+                latest.cpu_percent,
+                latest.tree_rss_bytes,
+            );
+        };
+        live.clear();
+
+        // The final readings see the command as a zombie: its CPU times are still there.
+        let status = if ended.success {
+            Status::Ok
+        } else {
+            Status::Failed
+        };
+        let memory_record = memory.stop_tracking_with_status(&memory_id, status)?;
+        let cpu_record = cpu.stop_tracking_with_status(&cpu_id, status)?;
+        let started = running.started;
+        let start_time = running.start_time;
+        let reaped = running.reap()?;
+        let wall = ended.at.saturating_duration_since(started).as_secs_f64();
+
+        let mut trackers = BTreeMap::new();
+        trackers.insert(
+            TrackerKind::Memory.file_type().to_owned(),
+            serde_json::from_str(&memory.metrics_json()?)?,
+        );
+        trackers.insert(
+            TrackerKind::Cpu.file_type().to_owned(),
+            serde_json::from_str(&cpu.metrics_json()?)?,
+        );
+        let run = RunContainer {
+            format: perftrack::RUN_FORMAT_NAME.to_owned(),
+            version: perftrack::RUN_FORMAT_VERSION,
+            command: self
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            start_time,
+            end_time: ended.time,
+            wall_time_seconds: wall,
+            exit: ExitJson {
+                code: reaped.code,
+                signal: reaped.signal,
+            },
+            interval_seconds: interval.as_secs_f64(),
+            include_children,
+            samples,
+            cpu: cpu_figures(&reaped, &cpu_record, wall),
+            peak: PeakJson {
+                process_rss: reaped.max_rss_bytes,
+                // A process that has ended holds no memory: when every reading found the
+                // command ended, there is no peak to tell.
+                tree_rss: memory_record
+                    .peak
+                    .and_then(|p| p.process_rss)
+                    .map(whole_bytes)
+                    .filter(|&bytes| bytes > 0),
+                gpu_memory: memory_record
+                    .peak
+                    .and_then(|p| p.gpu_process_used)
+                    .map(whole_bytes),
+            },
+            trackers,
+        };
+        Ok(Ok(Measured {
+            run,
+            memory: memory_record,
+            cpu: cpu_record,
+            exit_code: reaped.exit_code(),
+        }))
+    }
+}
+
 /// Runs `perftrack run`: the command's exit code (128 + signal when a signal killed it), 127
 /// when it does not exist and 126 when it cannot be executed.
 pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
@@ -74,139 +247,28 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
     let output = args.output.as_deref().map(Output::prepare).transpose()?;
     let mut csv = args.csv.as_deref().map(CsvFile::create).transpose()?;
     let plot = args.plot.as_deref().map(Output::prepare).transpose()?;
-    let running = match Running::spawn(&args.command)? {
-        Ok(running) => running,
+    let measure = Measure {
+        command: &args.command,
+        env: &[],
+        interval,
+        include_children: !args.no_children,
+        gpu: args.gpu,
+        live: true,
+    };
+    let measured = measure.run(|row| {
+        if let Some(csv) = csv.as_mut() {
+            csv.push(row);
+        }
+    })?;
+    let measured = match measured {
+        Ok(measured) => measured,
         Err(e) => {
             eprintln!("perftrack: error: {e}");
             return Ok(ExitCode::from(e.exit_code()));
         }
     };
-    let include_children = !args.no_children;
-    let pid = running.pid();
-    let label = label(&args.command);
-    let off = SamplingInterval::from_duration(Duration::ZERO);
-    let memory = MemoryUsageTracker::new(MemoryConfig {
-        track_gpu: args.gpu,
-        unit: MemoryUnit::B,
-        sampling_interval: off,
-        max_samples: MAX_TRACKER_SAMPLES,
-        pid: Some(pid),
-        include_children,
-        // The command's own high-water mark is left alone: resetting it would change what
-        // the kernel reports when the command is reaped.
-        kernel_peak: false,
-        ..MemoryConfig::default()
-    });
-    let cpu = CpuUsageTracker::new(CpuConfig {
-        track_per_core: false,
-        sampling_interval: off,
-        max_samples: MAX_TRACKER_SAMPLES,
-        pid: Some(pid),
-        include_children,
-        ..CpuConfig::default()
-    });
-    let memory_id = memory.start_tracking(Some(&label));
-    let cpu_id = cpu.start_tracking(Some(&label));
-
-    let mut live = Live::new();
-    let mut samples = 0u64;
-    let mut latest = Row::default();
-    let mut next = running.started + interval;
-    let ended = loop {
-        let mut timeout = next.saturating_duration_since(Instant::now());
-        if live.is_on() {
-            timeout = timeout.min(live::REFRESH);
-        }
-        if let Wait::Ended(ended) = running.wait_for(timeout)? {
-            break ended;
-        }
-        let now = Instant::now();
-        if now >= next {
-            let m = memory.record_sample(&memory_id)?;
-            let c = cpu.record_sample(&cpu_id)?;
-            latest = Row {
-                elapsed_seconds: now.duration_since(running.started).as_secs_f64(),
-                cpu_percent: c.cpu.process,
-                tree_rss_bytes: m.memory.process_rss.map(whole_bytes),
-                gpu_bytes: m.memory.gpu_process_used.map(whole_bytes),
-            };
-            if let Some(csv) = csv.as_mut() {
-                csv.push(latest);
-            }
-            samples += 1;
-            // Keep the cadence; after a stall, go on from now rather than catch up.
-            next += interval;
-            if next <= now {
-                next = now + interval;
-            }
-        }
-        live.show(
-            now,
-            now.duration_since(running.started),
-            latest.cpu_percent,
-            latest.tree_rss_bytes,
-        );
-    };
-    live.clear();
-
-    // The final readings see the command as a zombie: its CPU times are still there.
-    let status = if ended.success {
-        Status::Ok
-    } else {
-        Status::Failed
-    };
-    let memory_record = memory.stop_tracking_with_status(&memory_id, status)?;
-    let cpu_record = cpu.stop_tracking_with_status(&cpu_id, status)?;
-    let started = running.started;
-    let start_time = running.start_time;
-    let reaped = running.reap()?;
-    let wall = ended.at.saturating_duration_since(started).as_secs_f64();
-
-    let mut trackers = BTreeMap::new();
-    trackers.insert(
-        TrackerKind::Memory.file_type().to_owned(),
-        serde_json::from_str(&memory.metrics_json()?)?,
-    );
-    trackers.insert(
-        TrackerKind::Cpu.file_type().to_owned(),
-        serde_json::from_str(&cpu.metrics_json()?)?,
-    );
-    let run = RunContainer {
-        format: perftrack::RUN_FORMAT_NAME.to_owned(),
-        version: perftrack::RUN_FORMAT_VERSION,
-        command: args
-            .command
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
-        start_time,
-        end_time: ended.time,
-        wall_time_seconds: wall,
-        exit: ExitJson {
-            code: reaped.code,
-            signal: reaped.signal,
-        },
-        interval_seconds: interval.as_secs_f64(),
-        include_children,
-        samples,
-        cpu: cpu_figures(&reaped, &cpu_record, wall),
-        peak: PeakJson {
-            process_rss: reaped.max_rss_bytes,
-            // A process that has ended holds no memory: when every reading found the
-            // command ended, there is no peak to tell.
-            tree_rss: memory_record
-                .peak
-                .and_then(|p| p.process_rss)
-                .map(whole_bytes)
-                .filter(|&bytes| bytes > 0),
-            gpu_memory: memory_record
-                .peak
-                .and_then(|p| p.gpu_process_used)
-                .map(whole_bytes),
-        },
-        trackers,
-    };
-    print_report(&run, &memory_record, args.gpu);
+    let run = &measured.run;
+    print_report(run, &measured.memory, args.gpu);
 
     let mut saved = Vec::new();
     if let Some(output) = output {
@@ -222,8 +284,8 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(plot) = plot {
         let path = plot.path().to_owned();
         let svg = chart::run_timeline_svg(
-            std::slice::from_ref(&memory_record),
-            std::slice::from_ref(&cpu_record),
+            std::slice::from_ref(&measured.memory),
+            std::slice::from_ref(&measured.cpu),
             &shown(&run.command),
         );
         plot.commit(svg.as_bytes())?;
@@ -233,7 +295,7 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
         eprintln!("  saved    {}", names.join(", "));
     }
-    Ok(ExitCode::from(reaped.exit_code()))
+    Ok(ExitCode::from(measured.exit_code))
 }
 
 /// `--interval` as a duration: at least [`MIN_SAMPLING_INTERVAL`], at most a day.

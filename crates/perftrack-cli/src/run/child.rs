@@ -113,13 +113,17 @@ pub(crate) enum Wait {
 }
 
 impl Running {
-    /// Starts `command` with this process's stdin, stdout and stderr.
+    /// Starts `command` with this process's stdin, stdout and stderr, and its environment
+    /// with `env` added.
     ///
     /// From now until [`reap`](Self::reap), `perftrack` outlives the command: SIGINT and
     /// SIGQUIT (which a terminal sends to the whole foreground process group, the command
     /// included) are caught and left to the command, and SIGTERM and SIGHUP are passed on to
     /// it. Caught signals go back to their default in the command when it executes.
-    pub(crate) fn spawn(command: &[OsString]) -> anyhow::Result<Result<Self, SpawnError>> {
+    pub(crate) fn spawn(
+        command: &[OsString],
+        env: &[(OsString, OsString)],
+    ) -> anyhow::Result<Result<Self, SpawnError>> {
         let Some((program, args)) = command.split_first() else {
             anyhow::bail!("no command to run");
         };
@@ -128,7 +132,11 @@ impl Running {
         let handle = signals.handle();
         let started = Instant::now();
         let start_time = Timestamp::now();
-        let child = match Command::new(program).args(args).spawn() {
+        let spawned = Command::new(program)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .spawn();
+        let child = match spawned {
             Ok(child) => child,
             Err(source) => {
                 handle.close();

@@ -22,6 +22,14 @@ impl Live {
         }
     }
 
+    /// A status line that is never shown.
+    pub(crate) fn off() -> Self {
+        Self {
+            on: false,
+            shown: None,
+        }
+    }
+
     /// Whether the line is shown at all.
     pub(crate) fn is_on(&self) -> bool {
         self.on
