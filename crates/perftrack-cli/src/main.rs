@@ -3,13 +3,15 @@
 //! - `perftrack run -- CMD [ARGS…]` samples a command's process tree and reports its peaks;
 //! - `perftrack report PATH…` summarises metrics files as a table, Markdown, JSON or HTML;
 //! - `perftrack compare BASE NEW` tells real regressions from noise;
-//! - `perftrack merge FILE… -o OUT` combines files of one tracker type.
+//! - `perftrack merge FILE… -o OUT` combines files of one tracker type;
+//! - `perftrack collect [-- CMD …]` receives OpenTelemetry spans (OTLP/HTTP) as stage metrics.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod chart;
+mod collect;
 mod compare;
 mod inputs;
 mod mann_whitney;
@@ -37,6 +39,8 @@ enum Command {
     Compare(compare::Args),
     /// Merge metrics files of one tracker type into one.
     Merge(merge::Args),
+    /// Receive OpenTelemetry spans (OTLP/HTTP) as stage metrics, alone or around a command.
+    Collect(collect::Args),
 }
 
 /// The exit code of a failure in perftrack itself (bad arguments, unreadable files).
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report::execute(args),
         Command::Compare(args) => compare::execute(args),
         Command::Merge(args) => merge::execute(args),
+        Command::Collect(args) => collect::execute(args),
     };
     match result {
         Ok(code) => code,
