@@ -125,6 +125,9 @@ pub(crate) fn decode_traces(
 /// The success response: an `ExportTraceServiceResponse`, with a partial success when some
 /// spans were rejected, in the request's encoding.
 pub(crate) fn trace_response(encoding: Encoding, rejected: u64, why: Option<String>) -> Vec<u8> {
+    if rejected == 0 {
+        return empty_response(encoding);
+    }
     let response = ExportTraceServiceResponse {
         partial_success: (rejected > 0).then(|| ExportTracePartialSuccess {
             rejected_spans: i64::try_from(rejected).unwrap_or(i64::MAX),
