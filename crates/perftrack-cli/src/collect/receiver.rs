@@ -32,6 +32,7 @@ pub(crate) struct Limits {
 #[derive(Debug, Default)]
 struct Counts {
     traces: AtomicU64,
+    traces_json: AtomicU64,
     ignored: AtomicU64,
     bad_request: AtomicU64,
     unsupported_media_type: AtomicU64,
@@ -47,6 +48,8 @@ struct Counts {
 pub(crate) struct RequestsJson {
     /// Trace requests accepted (200).
     pub(crate) traces: u64,
+    /// Of those, the ones in OTLP/JSON (the rest were protobuf).
+    pub(crate) traces_json: u64,
     /// Metrics and logs requests, answered 200 and not read.
     pub(crate) ignored: u64,
     /// Requests refused, by reason.
@@ -163,6 +166,7 @@ impl Receiver {
         let read = |a: &AtomicU64| a.load(Ordering::Relaxed);
         RequestsJson {
             traces: read(&c.traces),
+            traces_json: read(&c.traces_json),
             ignored: read(&c.ignored),
             rejected: RejectedJson {
                 bad_request: read(&c.bad_request),
@@ -309,6 +313,9 @@ fn handle(mut request: Request, shared: &Shared) {
                 drop(body);
                 let ingested = shared.stages.ingest(&traces);
                 counts.traces.fetch_add(1, Ordering::Relaxed);
+                if encoding == Encoding::Json {
+                    counts.traces_json.fetch_add(1, Ordering::Relaxed);
+                }
                 decode::trace_response(encoding, ingested.rejected, ingested.why)
             }
             Err(BodyError::Malformed(why)) => {

@@ -143,6 +143,7 @@ mod tests {
         };
         let requests = RequestsJson {
             traces: 3,
+            traces_json: 0,
             ignored: 1,
             rejected: RejectedJson {
                 bad_request: 2,

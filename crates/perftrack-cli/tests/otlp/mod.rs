@@ -267,3 +267,71 @@ fn tracker_of<T>(
         .into_iter()
         .find_map(|loaded| pick(loaded.tracker))
 }
+
+/// Nanoseconds from an app's report: a JSON integer, or a decimal string (JavaScript's).
+pub(crate) fn report_nanos(value: &serde_json::Value) -> i64 {
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_else(|| panic!("{value} is no time in nanoseconds"))
+}
+
+/// Checks the container or metrics files at `out` against the spans an app reported having
+/// finished (`name`, `start_ns`, `end_ns`, `first_token_ns`, `failed`): each stage holds the
+/// app's spans and failures, each measurement is its span's own `end − start` in
+/// nanoseconds timestamped with its end, and each span with a first-token event is a
+/// generation request whose TTFT is the event's own time less the start.
+pub(crate) fn check_app_spans(
+    latency: &perftrack::LatencyTracker,
+    generation: Option<&perftrack::GenerationTracker>,
+    spans: &[serde_json::Value],
+) {
+    use perftrack::{Status, Timestamp};
+    let mut emitted: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for span in spans {
+        let entry = emitted.entry(span["name"].as_str().unwrap()).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(span["failed"].as_bool().unwrap());
+    }
+    for (name, (count, failed)) in &emitted {
+        let stats = latency.statistics(Some(name)).unwrap();
+        assert_eq!((stats.count, stats.failed), (*count, *failed), "{name}");
+    }
+    assert_eq!(latency.statistics_by_label().len(), emitted.len());
+
+    let records = latency.records();
+    assert_eq!(records.len(), spans.len());
+    let mut requests = 0;
+    for span in spans {
+        let (start, end) = (
+            report_nanos(&span["start_ns"]),
+            report_nanos(&span["end_ns"]),
+        );
+        let name = span["name"].as_str().unwrap();
+        let ended = Timestamp::from_unix_nanos(end);
+        let record = records
+            .iter()
+            .find(|r| r.label.as_deref() == Some(name) && r.timestamp == ended)
+            .unwrap_or_else(|| panic!("no record of {span}"));
+        assert_eq!((record.value * 1e6).round() as i64, end - start, "{span}");
+        assert_eq!(
+            record.status == Status::Failed,
+            span["failed"].as_bool().unwrap()
+        );
+        if span["first_token_ns"].is_null() {
+            continue;
+        }
+        requests += 1;
+        let generation = generation.expect("a generation tracker");
+        let request = generation
+            .records()
+            .into_iter()
+            .find(|r| r.label.as_deref() == Some(name) && r.timestamp == ended)
+            .unwrap_or_else(|| panic!("no generation request of {span}"));
+        let ttft = report_nanos(&span["first_token_ns"]) - start;
+        assert_eq!((request.ttft.unwrap() * 1e6).round() as i64, ttft, "{span}");
+    }
+    if let Some(generation) = generation {
+        assert_eq!(generation.records().len(), requests);
+    }
+}
