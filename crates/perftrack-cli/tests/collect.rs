@@ -394,7 +394,8 @@ fn around_a_command_one_run_container_holds_the_stages_and_the_commands_exit_cod
         .args(["compare", "--format", "json"])
         .arg(&base)
         .arg(&new)
-        .assert();
+        .assert()
+        .success();
     let text = String::from_utf8_lossy(&compare.get_output().stdout).into_owned();
     assert!(text.contains("retrieve"), "{text}");
     let merged = dir.path().join("merged.json");
