@@ -91,6 +91,16 @@ fn perftrack() -> Command {
 const PROTOBUF: (&str, &str) = ("Content-Type", "application/x-protobuf");
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
+/// A bad request: what it is, the status it gets, its body, headers, method and path.
+type Case<'a> = (
+    &'a str,
+    u16,
+    Vec<u8>,
+    Vec<(&'a str, &'a str)>,
+    &'a str,
+    &'a str,
+);
+
 #[test]
 fn each_bad_request_gets_its_status_and_is_counted_and_good_ones_still_land() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +113,7 @@ fn each_bad_request_gets_its_status_and_is_counted_and_good_ones_still_land() {
         assert_eq!(answer.status, 200, "a good request after {what}");
     };
 
-    let cases: Vec<(&str, u16, Vec<u8>, Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("a GET", 405, vec![], vec![PROTOBUF], "GET", "/v1/traces"),
         (
             "another path",
