@@ -1,8 +1,8 @@
 """A small RAG flow instrumented with the OpenTelemetry SDK, exporting over OTLP/HTTP.
 
 Run under `perftrack collect -- python rag_app.py REPORT`: the exporter finds the receiver in
-OTEL_EXPORTER_OTLP_ENDPOINT. Every query makes a `retrieve`, a `rerank` and a streamed
-`generate` span (token usage, a first-token event). The spans as the SDK finished them, and
+OTEL_EXPORTER_OTLP_ENDPOINT and sends protobuf, gzip-compressed. Every query makes a
+`retrieve`, a `rerank` and a streamed `generate` span (token usage, a first-token event). The spans as the SDK finished them, and
 the app's own perf_counter timings of each, are written to REPORT as JSON for the test to
 check the receiver against.
 """
@@ -11,6 +11,7 @@ import json
 import sys
 import time
 
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
@@ -23,7 +24,9 @@ FIRST_TOKEN = "First Token Stream Event"
 
 def main(report_path):
     provider = TracerProvider()
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    # gzip, as many deployments configure it (OTEL_EXPORTER_OTLP_COMPRESSION=gzip).
+    exporter = OTLPSpanExporter(compression=Compression.Gzip)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     kept = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(kept))
     tracer = provider.get_tracer("rag-app")
