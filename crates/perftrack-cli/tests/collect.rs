@@ -457,3 +457,54 @@ fn bad_options_are_refused_before_receiving() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_terminal_gets_a_live_table_redrawn_in_place() {
+    // `script` (util-linux, in every Debian system) runs the receiver on a pseudo-terminal;
+    // `timeout` (coreutils) stops it with SIGINT after three seconds, as Ctrl-C would.
+    let script = Path::new("/usr/bin/script");
+    if otlp::require(
+        script.exists().then_some(()),
+        "`script` (util-linux) is not installed",
+    )
+    .is_none()
+    {
+        return;
+    }
+    let command = format!(
+        "timeout --preserve-status -s INT 3 {} collect --listen 127.0.0.1:0",
+        otlp::PERFTRACK
+    );
+    let mut child = std::process::Command::new(script)
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(post_protobuf(addr, &request(sent_spans(4))).status, 200);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
+    assert!(child.wait().unwrap().success(), "{text:?}");
+    // Live drawings end with the counts line alone; the summary at exit starts it with
+    // `perftrack: `. Each redraw moves up over the last drawing and erases it.
+    let live = text
+        .lines()
+        .filter(|l| l.contains("spans in") && !l.contains("perftrack: "))
+        .count();
+    assert!(live >= 1, "no live drawing in {text:?}");
+    assert!(text.contains("\r\x1b[J"), "no redraw in {text:?}");
+    assert!(
+        text.contains("perftrack: 5 spans in 1 requests"),
+        "{text:?}"
+    );
+}
