@@ -2,6 +2,11 @@
 //! and ignored, everything else refused with the status OTLP and HTTP prescribe, each refusal
 //! counted. One thread accepts; a few workers read, decode and record; at most
 //! `max_pending` requests wait or are in work, and one more is answered 503.
+//!
+//! The HTTP server reads a refused request's body to its end when the request is dropped, so
+//! that the connection stays usable. A client that stalls in the middle of a body while the
+//! receiver is full therefore holds the accept loop until it sends the rest or disconnects:
+//! one reason the receiver binds to loopback unless told otherwise.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
