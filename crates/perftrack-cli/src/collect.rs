@@ -122,8 +122,9 @@ fn serve(
 ) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal ends the process at once (exit status 130), in case saving hangs.
-        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
+        // A second signal ends the process at once (exit status 128 + the signal), in case
+        // stopping or saving hangs.
+        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(&stop))
             .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
             .context("cannot handle signals")?;
     }
