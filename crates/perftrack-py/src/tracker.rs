@@ -277,14 +277,22 @@ impl NativeTracker {
         to_py(py, &check(py, file)?)
     }
 
-    /// Adds `count` events to a throughput session.
-    fn record_event(&self, py: Python<'_>, track_id: &str, count: u64) -> PyResult<()> {
+    /// Adds `count` events to a throughput session and returns the session's progress as a
+    /// new dict: `start_time` (seconds since the Unix epoch), `label` and `count` so far.
+    fn record_event(&self, py: Python<'_>, track_id: &str, count: u64) -> PyResult<Py<PyAny>> {
         let AnyTracker::Throughput(t) = &self.inner else {
             return Err(PyTypeError::new_err(
                 "record_event needs a throughput tracker",
             ));
         };
-        check(py, t.record_event(&TrackId::from(track_id), count))
+        let id = TrackId::from(track_id);
+        check(py, t.record_event(&id, count))?;
+        let progress = check(py, t.session_progress(&id))?;
+        let session = PyDict::new(py);
+        session.set_item("start_time", progress.start_time.as_unix_seconds_f64())?;
+        session.set_item("label", progress.label)?;
+        session.set_item("count", progress.count)?;
+        Ok(session.into_any().unbind())
     }
 
     /// The rate of a throughput label over the window, or `None` when it has no events.

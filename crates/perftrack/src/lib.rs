@@ -200,7 +200,7 @@ pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
 pub use status::Status;
 pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};
 pub use throughput::{
-    ThroughputConfig, ThroughputGuard, ThroughputRecord, ThroughputTracker, WindowSize,
+    SessionProgress, ThroughputConfig, ThroughputGuard, ThroughputRecord, ThroughputTracker, WindowSize,
 };
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use tracker::{Guard, Tracker};

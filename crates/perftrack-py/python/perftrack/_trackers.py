@@ -248,9 +248,10 @@ class ThroughputTracker(BasePerformanceTracker):
 
     _KIND = "throughput"
 
-    def record_event(self, track_id: str, count: int = 1) -> None:
-        """Adds ``count`` (an int, at least 0) events to a session."""
-        self._native.record_event(track_id, _count(count))
+    def record_event(self, track_id: str, count: int = 1) -> Dict[str, Any]:
+        """Adds ``count`` (an int, at least 0) events to a session and returns the session so
+        far as a new dict: ``start_time`` (seconds since the epoch), ``label`` and ``count``."""
+        return cast(Dict[str, Any], self._native.record_event(track_id, _count(count)))
 
     def get_current_value(
         self, track_id: Optional[str] = None, label: Optional[str] = None
@@ -265,9 +266,9 @@ class ThroughputTracker(BasePerformanceTracker):
         """``start_tracking(label=label)``."""
         return self.start_tracking(label=label)
 
-    def record_batch(self, track_id: str, count: int) -> None:
+    def record_batch(self, track_id: str, count: int) -> Dict[str, Any]:
         """``record_event(track_id, count)``."""
-        self.record_event(track_id, count)
+        return self.record_event(track_id, count)
 
     def stop_batch(self, track_id: str) -> Dict[str, Any]:
         """``stop_tracking(track_id)``."""
