@@ -3,7 +3,6 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,10 +97,6 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
 }
-
-/// The marker with which a Python exception raised inside `track_function` unwinds through the
-/// library's guard, so that the guard records the session as failed.
-struct PythonRaised;
 
 /// The canonical name of a tracker type (`"latency"`, `"throughput"`, `"memory"`, `"cpu"`),
 /// as the library's factory reads it (any case; also `memory_usage`, `cpu_usage` and the
@@ -330,52 +325,34 @@ impl NativeTracker {
         py: Python<'_>,
         label: &str,
         sampling_interval: Option<f64>,
-        func: Py<PyAny>,
-        args: Py<PyTuple>,
-        kwargs: Option<Py<PyDict>>,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
         let interval = sampling_interval
             .map(SamplingInterval::from_secs_f64)
             .transpose();
         let interval = check(py, interval)?;
-        let mut raised: Option<PyErr> = None;
-        let call = || -> Py<PyAny> {
-            let result = Python::attach(|py| {
-                func.call(py, args.bind(py), kwargs.as_ref().map(|k| k.bind(py)))
-            });
-            match result {
-                Ok(value) => value,
-                Err(err) => {
-                    raised = Some(err);
-                    // Unwinding (without the panic hook's message) through the library's guard
-                    // makes it record the session as failed, as it does for a panic.
-                    resume_unwind(Box::new(PythonRaised))
-                }
-            }
-        };
-        let outcome = py.detach(|| {
-            catch_unwind(AssertUnwindSafe(|| match &self.inner {
-                AnyTracker::Memory(t) => {
-                    let (value, record) = t.track_function_memory(label, interval, call);
-                    Some((value, json(&record)))
-                }
-                AnyTracker::Cpu(t) => {
-                    let (value, record) = t.track_function_cpu(label, interval, call);
-                    Some((value, json(&record)))
-                }
-                _ => None,
-            }))
-        });
-        match outcome {
-            Ok(Some((value, record))) => Ok((value, to_py(py, &record)?)),
-            Ok(None) => Err(PyTypeError::new_err(
+        macro_rules! tracked {
+            ($t:expr) => {{
+                // Starting reads `/proc`: without the GIL.
+                let guard = py.detach(|| $t.track_every(label, interval));
+                let result = func.call(args, kwargs);
+                let status = if result.is_ok() {
+                    Status::Ok
+                } else {
+                    Status::Failed
+                };
+                let record = py.detach(|| json(&guard.stop_with(status)));
+                Ok((result?.unbind(), to_py(py, &record)?))
+            }};
+        }
+        match &self.inner {
+            AnyTracker::Memory(t) => tracked!(t),
+            AnyTracker::Cpu(t) => tracked!(t),
+            _ => Err(PyTypeError::new_err(
                 "track_function needs a memory or CPU tracker",
             )),
-            Err(payload) => match (payload.downcast::<PythonRaised>(), raised) {
-                (Ok(_), Some(err)) => Err(err),
-                (Ok(_), None) => Err(PyValueError::new_err("the function raised")),
-                (Err(payload), _) => resume_unwind(payload),
-            },
         }
     }
 

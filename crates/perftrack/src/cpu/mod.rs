@@ -390,6 +390,11 @@ impl Sampled for Cpu {
         self.every(self.config.sampling_interval)
     }
 
+    /// Raised to [`MIN_SAMPLING_INTERVAL`].
+    fn every(&self, interval: crate::SamplingInterval) -> Option<Duration> {
+        interval.as_duration().map(|i| i.max(MIN_SAMPLING_INTERVAL))
+    }
+
     fn read(&self, shared: &Shared<Self>) -> Reading {
         Reading {
             counters: self.counters(shared),
@@ -472,13 +477,6 @@ impl Sampled for Cpu {
     }
 }
 
-impl Cpu {
-    /// The background interval: the configured one, raised to [`MIN_SAMPLING_INTERVAL`].
-    fn every(&self, interval: crate::SamplingInterval) -> Option<Duration> {
-        interval.as_duration().map(|i| i.max(MIN_SAMPLING_INTERVAL))
-    }
-}
-
 /// What only CPU trackers do: cumulative counters for readers of their own, and sampling a
 /// closure at its own interval.
 impl Tracker<Cpu> {
@@ -548,9 +546,7 @@ impl Tracker<Cpu> {
         sampling_interval: Option<crate::SamplingInterval>,
         f: impl FnOnce() -> T,
     ) -> (T, CpuRecord) {
-        let cpu = self.engine.kind();
-        let interval = cpu.every(sampling_interval.unwrap_or(cpu.config.sampling_interval));
-        let guard = self.guard_every(label, interval);
+        let guard = self.track_every(label, sampling_interval);
         let result = f();
         (result, guard.stop())
     }

@@ -427,11 +427,7 @@ impl Tracker<Memory> {
         sampling_interval: Option<SamplingInterval>,
         f: impl FnOnce() -> T,
     ) -> (T, MemoryRecord) {
-        let interval = match sampling_interval {
-            Some(i) => i.as_duration(),
-            None => self.engine.kind().interval(),
-        };
-        let guard = self.guard_every(label, interval);
+        let guard = self.track_every(label, sampling_interval);
         let result = f();
         (result, guard.stop())
     }
