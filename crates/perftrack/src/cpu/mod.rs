@@ -77,7 +77,6 @@ pub type CpuGuard = Guard<Cpu>;
 #[derive(Debug)]
 pub struct Cpu {
     config: CpuConfig,
-    pid: Pid,
     /// The tracker's previous reading, for `current_value(None)`.
     last: Mutex<Counters>,
     /// The cores the process may run on, and how many cores' worth of CPU it may use (its
@@ -109,6 +108,12 @@ pub struct Reading {
 }
 
 impl Cpu {
+    /// The watched process: the configured one, or this process, asked each time so that a
+    /// tracker in a child made by `fork()` watches the child.
+    fn pid(&self) -> Pid {
+        self.config.pid.unwrap_or_else(std::process::id)
+    }
+
     fn switches(&self) -> Switches {
         Switches {
             process: self.config.track_process,
@@ -119,7 +124,7 @@ impl Cpu {
 
     fn counters(&self, shared: &Shared<Self>) -> Counters {
         let process = (self.config.track_process)
-            .then(|| probe::cpu::process_times(self.pid, self.config.include_children).ok())
+            .then(|| probe::cpu::process_times(self.pid(), self.config.include_children).ok())
             .flatten();
         let system = (self.config.track_system || self.config.track_per_core)
             .then(|| probe::cpu::system_times().ok())
@@ -137,7 +142,7 @@ impl Cpu {
 
     fn threads(&self) -> Option<Vec<ThreadTime>> {
         if self.config.track_threads {
-            probe::cpu::thread_times(self.pid).ok()
+            probe::cpu::thread_times(self.pid()).ok()
         } else {
             None
         }
@@ -332,7 +337,6 @@ impl Kind for Cpu {
             cores: probe::cpu::allowed_cores(pid).unwrap_or_default(),
             available: probe::cpu::available_cores(pid),
             config,
-            pid,
         }
     }
 
