@@ -10,6 +10,7 @@
 
 mod convert;
 mod error;
+mod generation;
 mod tracker;
 
 use pyo3::prelude::*;
@@ -18,6 +19,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tracker::NativeTracker>()?;
+    m.add_class::<generation::NativeRequest>()?;
+    m.add_class::<generation::ManualClock>()?;
     m.add_function(wrap_pyfunction!(tracker::tracker_kind, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

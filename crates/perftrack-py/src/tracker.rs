@@ -4,13 +4,14 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use perftrack::{
-    AnyTracker, MetricsFile, PerformanceTracker, SamplingInterval, Status, TrackId, TrackerKind,
+    AnyTracker, Clock, GenerationTracker, MetricsFile, PerformanceTracker, SamplingInterval,
+    Status, TrackId, TrackerKind,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use serde::Serialize;
@@ -18,6 +19,7 @@ use serde_json::Value;
 
 use crate::convert::{config_to_json, to_py};
 use crate::error::to_py_err;
+use crate::generation::{ManualClock, NativeRequest, parse_status};
 
 /// A tracker of the Rust library; the Python trackers hold one.
 #[pyclass(frozen, module = "perftrack._native")]
@@ -31,7 +33,7 @@ fn check<T>(py: Python<'_>, result: perftrack::Result<T>) -> PyResult<T> {
 }
 
 /// A serde value as JSON (records, statistics and snapshots always serialise).
-fn json(value: &impl Serialize) -> Value {
+pub(crate) fn json(value: &impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
@@ -60,7 +62,7 @@ macro_rules! typed {
             AnyTracker::Memory($t) => $body,
             AnyTracker::Cpu($t) => $body,
             AnyTracker::Generation($t) => $body,
-            _ => unreachable!("the package makes the four kinds alone"),
+            _ => unreachable!("the package makes the library's five kinds alone"),
         }
     };
 }
@@ -108,7 +110,7 @@ pub(crate) fn tracker_kind(py: Python<'_>, tracker_type: &str) -> PyResult<&'sta
 
 impl NativeTracker {
     /// Whether the kind reads `/proc` on start, stop and sample (the GIL is released there).
-    fn samples(&self) -> bool {
+    fn reads_proc(&self) -> bool {
         matches!(self.inner, AnyTracker::Memory(_) | AnyTracker::Cpu(_))
     }
 
@@ -119,6 +121,13 @@ impl NativeTracker {
         }
     }
 
+    /// The generation tracker inside, or a `TypeError` naming the method that needs one.
+    fn generation(&self, method: &str) -> PyResult<&GenerationTracker> {
+        self.inner
+            .as_generation()
+            .ok_or_else(|| PyTypeError::new_err(format!("{method} needs a generation tracker")))
+    }
+
     fn stop(&self, id: &TrackId, status: Status) -> perftrack::Result<Value> {
         typed!(self, t => t.stop_tracking_with_status(id, status).map(|r| json(&r)))
     }
@@ -126,19 +135,24 @@ impl NativeTracker {
 
 #[pymethods]
 impl NativeTracker {
-    /// A tracker of `kind` (`"latency"`, `"throughput"`, `"memory"` or `"cpu"`) from a
-    /// configuration dict with the Python original's keys.
+    /// A tracker of `kind` (`"latency"`, `"throughput"`, `"memory"`, `"cpu"` or
+    /// `"generation"`) from a configuration dict with the Python original's keys, reading time
+    /// from `clock` if one is given.
     #[new]
-    #[pyo3(signature = (kind, config=None))]
-    fn new(py: Python<'_>, kind: &str, config: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (kind, config=None, clock=None))]
+    fn new(
+        py: Python<'_>,
+        kind: &str,
+        config: Option<&Bound<'_, PyAny>>,
+        clock: Option<&ManualClock>,
+    ) -> PyResult<Self> {
         let kind = check(py, TrackerKind::from_name(kind))?;
-        if kind == TrackerKind::Generation {
-            return Err(PyValueError::new_err(
-                "the generation tracker is not part of this package yet",
-            ));
-        }
         let config = config.map(config_to_json).transpose()?;
-        let inner = py.detach(|| AnyTracker::new(kind, config));
+        let clock = clock.map(|c| Arc::clone(&c.inner) as Arc<dyn Clock>);
+        let inner = py.detach(|| match clock {
+            Some(clock) => AnyTracker::with_clock(kind, config, clock),
+            None => AnyTracker::new(kind, config),
+        });
         Ok(Self {
             inner: check(py, inner)?,
         })
@@ -174,7 +188,7 @@ impl NativeTracker {
                 }
             }
         };
-        let started = if self.samples() {
+        let started = if self.reads_proc() {
             py.detach(start)
         } else {
             start()
@@ -182,12 +196,13 @@ impl NativeTracker {
         check(py, started)
     }
 
-    /// Stops a session and returns its record; `failed` records it as failed.
-    #[pyo3(signature = (track_id, failed=false))]
-    fn stop_tracking(&self, py: Python<'_>, track_id: &str, failed: bool) -> PyResult<Py<PyAny>> {
+    /// Stops a session and returns its record, with `status` (`"ok"`, `"failed"` or
+    /// `"cancelled"`).
+    #[pyo3(signature = (track_id, status="ok"))]
+    fn stop_tracking(&self, py: Python<'_>, track_id: &str, status: &str) -> PyResult<Py<PyAny>> {
         let id = TrackId::from(track_id);
-        let status = if failed { Status::Failed } else { Status::Ok };
-        let record = if self.samples() {
+        let status = parse_status(status)?;
+        let record = if self.reads_proc() {
             py.detach(|| self.stop(&id, status))
         } else {
             self.stop(&id, status)
@@ -300,6 +315,22 @@ impl NativeTracker {
         Ok(t.current_rate(label))
     }
 
+    /// The samples a memory or CPU session holds so far (background ones included), oldest
+    /// first; nothing is read.
+    fn samples(&self, py: Python<'_>, track_id: &str) -> PyResult<Py<PyAny>> {
+        let id = TrackId::from(track_id);
+        let samples = match &self.inner {
+            AnyTracker::Memory(t) => t.samples(&id).map(|s| json(&s)),
+            AnyTracker::Cpu(t) => t.samples(&id).map(|s| json(&s)),
+            _ => {
+                return Err(PyTypeError::new_err(
+                    "samples needs a memory or CPU tracker",
+                ));
+            }
+        };
+        to_py(py, &check(py, samples)?)
+    }
+
     /// Takes a sample of a memory or CPU session now and returns it.
     fn record_sample(&self, py: Python<'_>, track_id: &str) -> PyResult<Py<PyAny>> {
         let id = TrackId::from(track_id);
@@ -354,6 +385,37 @@ impl NativeTracker {
                 "track_function needs a memory or CPU tracker",
             )),
         }
+    }
+
+    /// Starts a generation request under `label` now.
+    fn request(&self, label: &str) -> PyResult<NativeRequest> {
+        Ok(NativeRequest::new(self.generation("request")?.track(label)))
+    }
+
+    /// A chunk of `n` output tokens arriving now for a generation request started by id.
+    fn tokens(&self, py: Python<'_>, track_id: &str, n: u64) -> PyResult<()> {
+        check(
+            py,
+            self.generation("tokens")?
+                .tokens(&TrackId::from(track_id), n),
+        )
+    }
+
+    /// The prompt's size of a generation request started by id.
+    fn input_tokens(&self, py: Python<'_>, track_id: &str, n: u64) -> PyResult<()> {
+        let tracker = self.generation("input_tokens")?;
+        check(py, tracker.input_tokens(&TrackId::from(track_id), n))
+    }
+
+    /// Before `fork()`: ends the background sampling thread and waits for it.
+    fn prepare_fork(&self, py: Python<'_>) {
+        py.detach(|| typed!(self, t => t.prepare_fork()));
+    }
+
+    /// After `fork()`, in the parent and in the child: sampling resumes on this process's own
+    /// thread.
+    fn after_fork(&self) {
+        typed!(self, t => t.after_fork());
     }
 
     fn __repr__(&self) -> String {

@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use crate::kinds::Lifecycle;
 use crate::{
-    Clock, CpuConfig, CpuRecord, CpuUsageTracker, GenerationConfig, GenerationRecord, GenerationTracker,
-    LatencyConfig, LatencyRecord, LatencyTracker, MemoryConfig, MemoryRecord, MemoryUsageTracker,
-    Result, ThroughputConfig, ThroughputRecord, ThroughputTracker, TrackId, Tracker, TrackerKind,
+    Clock, CpuConfig, CpuRecord, CpuUsageTracker, GenerationConfig, GenerationRecord,
+    GenerationTracker, LatencyConfig, LatencyRecord, LatencyTracker, MemoryConfig, MemoryRecord,
+    MemoryUsageTracker, Result, ThroughputConfig, ThroughputRecord, ThroughputTracker, TrackId,
+    Tracker, TrackerKind,
 };
 
 /// What every tracker can do, for code that handles trackers generically (a list of them, an
@@ -237,9 +238,10 @@ impl AnyTracker {
                 MemoryConfig::from_value(config)?,
                 clock,
             )),
-            TrackerKind::Cpu => {
-                Self::Cpu(CpuUsageTracker::with_clock(CpuConfig::from_value(config)?, clock))
-            }
+            TrackerKind::Cpu => Self::Cpu(CpuUsageTracker::with_clock(
+                CpuConfig::from_value(config)?,
+                clock,
+            )),
             TrackerKind::Generation => Self::Generation(GenerationTracker::with_clock(
                 GenerationConfig::from_value(config)?,
                 clock,

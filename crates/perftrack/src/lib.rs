@@ -200,7 +200,8 @@ pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
 pub use status::Status;
 pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};
 pub use throughput::{
-    SessionProgress, ThroughputConfig, ThroughputGuard, ThroughputRecord, ThroughputTracker, WindowSize,
+    SessionProgress, ThroughputConfig, ThroughputGuard, ThroughputRecord, ThroughputTracker,
+    WindowSize,
 };
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use tracker::{Guard, Tracker};

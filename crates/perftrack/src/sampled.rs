@@ -346,7 +346,11 @@ impl<K: Sampled> Tracker<K> {
     /// assert_eq!(record.status, Status::Failed);
     /// # Ok::<(), perftrack::Error>(())
     /// ```
-    pub fn track_every(&self, label: &str, sampling_interval: Option<SamplingInterval>) -> Guard<K> {
+    pub fn track_every(
+        &self,
+        label: &str,
+        sampling_interval: Option<SamplingInterval>,
+    ) -> Guard<K> {
         let kind = self.engine.kind();
         let interval = match sampling_interval {
             Some(interval) => kind.every(interval),

@@ -5,11 +5,30 @@ import contextvars
 import functools
 import inspect
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union, cast
+import weakref
+from asyncio import CancelledError
+from typing import (
+    Any,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+    overload,
+)
 
 from . import _native
+from ._native import ManualClock
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -44,20 +63,57 @@ class _Session:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if self.track_id is not None:
             track_id, self.track_id = self.track_id, None
-            self.record = _stop_on_exit(self._tracker, track_id, exc_type is not None)
+            self.record = _stop_on_exit(self._tracker, track_id, exc_type)
+
+    async def __aenter__(self) -> str:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def _status(exc_type: Any) -> str:
+    """The status of a block or call that ended with ``exc_type`` (``None``: no exception):
+    a cancelled asyncio task, or a generator closed before its end, is ``"cancelled"``."""
+    if exc_type is None:
+        return "ok"
+    if issubclass(exc_type, (CancelledError, GeneratorExit)):
+        return "cancelled"
+    return "failed"
 
 
 def _stop_on_exit(
-    tracker: "BasePerformanceTracker", track_id: str, failed: bool
+    tracker: "BasePerformanceTracker", track_id: str, exc_type: Any
 ) -> Optional[Dict[str, Any]]:
     """Stops a session at the end of a ``with`` block; an error while stopping never hides the
     block's own exception."""
     try:
-        return cast(Dict[str, Any], tracker._native.stop_tracking(track_id, failed))
+        return cast(Dict[str, Any], tracker._native.stop_tracking(track_id, _status(exc_type)))
     except Exception:
-        if failed:
+        if exc_type is not None:
             return None
         raise
+
+
+# Every tracker of the process, for the fork hooks: a sampling thread is ended before
+# `fork()` and started again in the parent and in the child, which then samples itself.
+_TRACKERS: "weakref.WeakSet[BasePerformanceTracker]" = weakref.WeakSet()
+
+
+def _before_fork() -> None:
+    for tracker in list(_TRACKERS):
+        tracker._native.prepare_fork()
+
+
+def _after_fork() -> None:
+    for tracker in list(_TRACKERS):
+        tracker._native.after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork
+    )
 
 
 class BasePerformanceTracker:
@@ -71,13 +127,17 @@ class BasePerformanceTracker:
 
     _KIND: Optional[str] = None
 
-    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(
+        self, config: Optional[Dict[str, Any]] = None, *, clock: Optional[ManualClock] = None
+    ) -> None:
         if self._KIND is None:
             raise TypeError(
                 f"Can't instantiate abstract class {type(self).__name__}: construct "
-                "LatencyTracker, ThroughputTracker, MemoryUsageTracker or CPUUsageTracker"
+                "LatencyTracker, ThroughputTracker, MemoryUsageTracker, CPUUsageTracker or "
+                "GenerationTracker"
             )
-        self._native = _native.NativeTracker(self._KIND, config)
+        self._native = _native.NativeTracker(self._KIND, config, clock)
+        _TRACKERS.add(self)
         # One stack of `with tracker` sessions per context: each thread and each asyncio task
         # stops the session it started, however they nest or interleave.
         self._context: "contextvars.ContextVar[Tuple[str, ...]]" = contextvars.ContextVar(
@@ -132,12 +192,18 @@ class BasePerformanceTracker:
         if not stack:
             raise RuntimeError(f"{type(self).__name__}.__exit__ without a matching __enter__")
         self._context.set(stack[:-1])
-        _stop_on_exit(self, stack[-1], exc_type is not None)
+        _stop_on_exit(self, stack[-1], exc_type)
+
+    async def __aenter__(self) -> str:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
 
     def __call__(self, func: F) -> F:
         """Decorates a function (or a coroutine function) so that each call is one session
-        labelled with the function's name; an exception is recorded as failed and
-        propagates. Every argument goes to the function."""
+        labelled with the function's name; an exception is recorded as failed (a cancelled
+        task as cancelled) and propagates. Every argument goes to the function."""
         label = getattr(func, "__name__", None)
         if inspect.iscoroutinefunction(func):
 
@@ -298,8 +364,8 @@ class ThroughputTracker(BasePerformanceTracker):
         try:
             result = func(*args, **kwargs)
             self.record_event(track_id, count_func(result) if count_func else 1)
-        except BaseException:
-            _stop_on_exit(self, track_id, True)
+        except BaseException as err:
+            _stop_on_exit(self, track_id, type(err))
             raise
         return result, self.stop_tracking(track_id)
 
@@ -320,6 +386,11 @@ class MemoryUsageTracker(BasePerformanceTracker):
     def record_sample(self, track_id: str) -> Dict[str, Any]:
         """Takes a sample of a session now and returns it."""
         return cast(Dict[str, Any], self._native.record_sample(track_id))
+
+    def get_samples(self, track_id: str) -> List[Dict[str, Any]]:
+        """The samples an active session holds so far, background ones included, oldest
+        first (new dicts); nothing is read."""
+        return cast(List[Dict[str, Any]], self._native.samples(track_id))
 
     def get_memory_statistics(self, label: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
         """Per reading (``process_rss``...): ``min``, ``max``, ``mean``, ``last``, ``unit``,
@@ -364,6 +435,11 @@ class CPUUsageTracker(BasePerformanceTracker):
         """Takes a sample of a session now and returns it."""
         return cast(Dict[str, Any], self._native.record_sample(track_id))
 
+    def get_samples(self, track_id: str) -> List[Dict[str, Any]]:
+        """The samples an active session holds so far, background ones included, oldest
+        first (new dicts); nothing is read."""
+        return cast(List[Dict[str, Any]], self._native.samples(track_id))
+
     def get_cpu_statistics(self, label: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
         """Per reading (``process``, ``system``, ``core_0``...): ``min``, ``max``, ``mean``,
         ``last``, ``peak`` and more; ``{}`` when there are no records."""
@@ -388,11 +464,174 @@ class CPUUsageTracker(BasePerformanceTracker):
         )
 
 
+class GenerationRequest:
+    """One LLM request in flight, from ``GenerationTracker.track(label)``: started when it is
+    made (when the request is sent), each ``tokens(n)`` a chunk of the response arriving now.
+    ``with tracker.track("answer") as request:`` stops it at the end of the block (failed on an
+    exception, cancelled when an asyncio task is cancelled); ``record`` then holds its record.
+    A request dropped before it stops is recorded as cancelled."""
+
+    __slots__ = ("_native", "record")
+
+    def __init__(self, native: "_native.NativeRequest") -> None:
+        self._native = native
+        self.record: Optional[Dict[str, Any]] = None
+
+    def tokens(self, n: int = 1) -> None:
+        """A chunk of ``n`` output tokens arriving now; the first with ``n > 0`` is the first
+        token. ``tokens(0)`` (a chunk without tokens, such as a role header) is ignored."""
+        self._native.tokens(_count(n))
+
+    def input_tokens(self, n: int) -> None:
+        """Sets the prompt's size in tokens."""
+        self._native.input_tokens(_count(n))
+
+    @property
+    def output_tokens(self) -> int:
+        """Output tokens so far."""
+        return cast(int, self._native.output_tokens)
+
+    @property
+    def active(self) -> bool:
+        """Whether the request has not stopped yet."""
+        return cast(bool, self._native.active)
+
+    def stop(self, status: str = "ok") -> Dict[str, Any]:
+        """Stops the request with ``status`` (``"ok"``, ``"failed"`` or ``"cancelled"``) and
+        returns its record (``ttft``, ``e2e``, ``tpot``, ``itl``, token counts and rates, in
+        the tracker's time unit). A second ``stop`` raises ``RuntimeError``."""
+        self.record = cast(Dict[str, Any], self._native.stop(status))
+        return self.record
+
+    def __enter__(self) -> "GenerationRequest":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._native.active:
+            try:
+                self.stop(_status(exc_type))
+            except Exception:
+                if exc_type is None:
+                    raise
+
+    async def __aenter__(self) -> "GenerationRequest":
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+def _tokens_of(count: Optional[Callable[[Any], int]]) -> Callable[[Any], int]:
+    if count is None:
+        return lambda item: 1
+    return count
+
+
+def _stream(
+    request: GenerationRequest, items: Iterator[T], count: Callable[[Any], int]
+) -> Iterator[T]:
+    tokens = request._native.tokens
+    try:
+        for item in items:
+            tokens(count(item))
+            yield item
+    except BaseException as err:
+        request.stop(_status(type(err)))
+        raise
+    request.stop("ok")
+
+
+async def _astream(
+    request: GenerationRequest, items: AsyncIterator[T], count: Callable[[Any], int]
+) -> AsyncIterator[T]:
+    tokens = request._native.tokens
+    try:
+        async for item in items:
+            tokens(count(item))
+            yield item
+    except BaseException as err:
+        request.stop(_status(type(err)))
+        raise
+    request.stop("ok")
+
+
+class GenerationTracker(BasePerformanceTracker):
+    """LLM generation: time to first token (``ttft``), time per output token after it
+    (``tpot``), the gaps between streamed chunks (``itl``), end-to-end latency (``e2e``),
+    token counts and rates, and service-level objectives. Configuration: ``metric_name``
+    (``"generation"``), ``time_unit`` (``"ms"``), ``slo`` (``{"ttft": ..., "tpot": ...,
+    "e2e": ...}`` in the unit), ``include_timestamps``, and the Rust library's limits."""
+
+    _KIND = "generation"
+
+    def track(self, label: Optional[str] = None) -> GenerationRequest:  # type: ignore[override]
+        """Starts a request under ``label`` now and returns it:
+        ``with tracker.track("answer") as request: ... request.tokens(n)``."""
+        return GenerationRequest(self._native.request(label or ""))
+
+    def tokens(self, track_id: str, n: int = 1) -> None:
+        """A chunk of ``n`` output tokens arriving now for a request started by id."""
+        self._native.tokens(track_id, _count(n))
+
+    def input_tokens(self, track_id: str, n: int) -> None:
+        """Sets the prompt's size of a request started by id."""
+        self._native.input_tokens(track_id, _count(n))
+
+    def get_current_value(self, track_id: Optional[str] = None) -> float:
+        """The time a request (the latest one without an id) has run so far, in the unit."""
+        return cast(float, self._native.current_value(track_id))
+
+    @overload
+    def track_stream(
+        self,
+        stream: AsyncIterable[T],
+        label: Optional[str] = None,
+        count: Optional[Callable[[T], int]] = None,
+    ) -> AsyncIterator[T]: ...
+
+    @overload
+    def track_stream(
+        self,
+        stream: Iterable[T],
+        label: Optional[str] = None,
+        count: Optional[Callable[[T], int]] = None,
+    ) -> Iterator[T]: ...
+
+    def track_stream(
+        self,
+        stream: Union[Iterable[T], AsyncIterable[T]],
+        label: Optional[str] = None,
+        count: Optional[Callable[[T], int]] = None,
+    ) -> Union[Iterator[T], AsyncIterator[T]]:
+        """Times a streamed response as one request, yielding its items unchanged: an
+        iterable gives an iterator, an async iterable (an LLM client's async stream) an async
+        iterator. The request starts now; each item is a chunk of ``count(item)`` output
+        tokens (1 without ``count``); it stops when the stream ends, as failed if the stream
+        (or ``count``) raises, and as cancelled if the reader stops early (``break``, a
+        cancelled task)."""
+        request = self.track(label)
+        tokens = _tokens_of(count)
+        if hasattr(stream, "__aiter__"):
+            return _astream(request, cast(AsyncIterable[T], stream).__aiter__(), tokens)
+        return _stream(request, iter(cast(Iterable[T], stream)), tokens)
+
+    def get_generation_statistics(self, label: Optional[str] = None) -> Dict[str, Any]:
+        """Per figure (``ttft``, ``tpot``, ``itl``, ``e2e``, ``output_tokens_per_second``...):
+        ``min``, ``max``, ``mean``, percentiles and more, with the request counts, goodput
+        and SLO attainment; ``{}`` when there are no requests."""
+        return cast(Dict[str, Any], self._native.statistics(_label(label)) or {})
+
+    def get_generation_by_label(self) -> Dict[str, Dict[str, Any]]:
+        """``get_generation_statistics`` of every label, sorted by label."""
+        return cast(Dict[str, Dict[str, Any]], self._native.statistics_by_label())
+
+
 _CLASSES = {
     "latency": LatencyTracker,
     "throughput": ThroughputTracker,
     "memory": MemoryUsageTracker,
     "cpu": CPUUsageTracker,
+    "generation": GenerationTracker,
 }
 
 
