@@ -1,10 +1,17 @@
 """The trackers: thin classes over ``perftrack._native.NativeTracker`` (the Rust library's
-trackers) with the Python trackers' method names, keyword arguments and return shapes."""
+trackers) with the Python trackers' method names, keyword arguments and return shapes, and
+the abstract ``BasePerformanceTracker`` that a kind of one's own subclasses."""
 
+import abc
+import contextlib
 import contextvars
+import datetime
 import functools
 import inspect
+import json
+import math
 import os
+import tempfile
 import weakref
 from asyncio import CancelledError
 from typing import (
@@ -25,6 +32,7 @@ from typing import (
 )
 
 from . import _native
+from ._errors import MetricsFileError
 from ._native import ManualClock
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,7 +65,10 @@ class _Session:
         self.record: Optional[Dict[str, Any]] = None
 
     def __enter__(self) -> str:
-        self.track_id = self._tracker.start_tracking(label=self._label)
+        tracker = self._tracker
+        self.track_id = (
+            tracker.start_tracking(label=self._label) if self._label else tracker.start_tracking()
+        )
         return self.track_id
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -88,7 +99,7 @@ def _stop_on_exit(
     """Stops a session at the end of a ``with`` block; an error while stopping never hides the
     block's own exception."""
     try:
-        return cast(Dict[str, Any], tracker._native.stop_tracking(track_id, _status(exc_type)))
+        return tracker._stop(track_id, _status(exc_type))
     except Exception:
         if exc_type is not None:
             return None
@@ -97,7 +108,7 @@ def _stop_on_exit(
 
 # Every tracker of the process, for the fork hooks: a sampling thread is ended before
 # `fork()` and started again in the parent and in the child, which then samples itself.
-_TRACKERS: "weakref.WeakSet[BasePerformanceTracker]" = weakref.WeakSet()
+_TRACKERS: "weakref.WeakSet[_RustTracker]" = weakref.WeakSet()
 
 
 def _before_fork() -> None:
@@ -116,65 +127,77 @@ if hasattr(os, "register_at_fork"):
     )
 
 
-class BasePerformanceTracker:
+class BasePerformanceTracker(abc.ABC):
     """What every tracker can do: sessions, the current value, records, statistics, files,
-    the context manager (``with tracker as track_id:``) and the decorator (``@tracker``).
+    the context manager (``with tracker as track_id:``, ``async with``) and the decorator
+    (``@tracker``).
 
-    Abstract: construct one of the four trackers, or use ``get_performance_tracker``.
-    ``config`` is a dict with the original's keys; unknown keys and bad values raise
-    ``InvalidConfigError`` (a ``ValueError``) naming the key, and the caller's dict is never
-    changed."""
+    Abstract, as in the original: construct one of perftrack's trackers (or use
+    ``get_performance_tracker``), or subclass it into a kind of your own by implementing
+    ``start_tracking``, ``stop_tracking``, ``get_current_value`` and ``reset``, appending each
+    record (a dict with a numeric ``value`` for ``calculate_statistics``) to
+    ``self.metrics[self.metric_name]``. Such a tracker keeps its records in Python, as the
+    original did; the context manager, the decorator, ``track``, ``get_metrics``,
+    ``calculate_statistics`` and the files work on them (``save_metrics`` writes the
+    original's layout, atomically).
 
-    _KIND: Optional[str] = None
+    >>> class Counter(BasePerformanceTracker):
+    ...     def start_tracking(self, track_id=None, label=None):
+    ...         return track_id or "only"
+    ...     def stop_tracking(self, track_id):
+    ...         record = {"track_id": track_id, "value": 1}
+    ...         self.metrics.setdefault(self.metric_name, []).append(record)
+    ...         return record
+    ...     def get_current_value(self, track_id=None):
+    ...         return 1
+    ...     def reset(self):
+    ...         self.metrics = {}
+    >>> counter = Counter({"metric_name": "calls"})
+    >>> with counter:
+    ...     pass
+    >>> counter.calculate_statistics()["count"]
+    1
+    """
 
-    def __init__(
-        self, config: Optional[Dict[str, Any]] = None, *, clock: Optional[ManualClock] = None
-    ) -> None:
-        if self._KIND is None:
-            raise TypeError(
-                f"Can't instantiate abstract class {type(self).__name__}: construct "
-                "LatencyTracker, ThroughputTracker, MemoryUsageTracker, CPUUsageTracker or "
-                "GenerationTracker"
-            )
-        self._native = _native.NativeTracker(self._KIND, config, clock)
-        _TRACKERS.add(self)
-        # One stack of `with tracker` sessions per context: each thread and each asyncio task
-        # stops the session it started, however they nest or interleave.
-        self._context: "contextvars.ContextVar[Tuple[str, ...]]" = contextvars.ContextVar(
-            f"perftrack.{type(self).__name__}.{id(self):x}", default=()
-        )
+    def __init__(self, config: Optional[Dict[str, Any]] = None) -> None:
+        if config is not None and not isinstance(config, dict):
+            raise TypeError(f"config must be a dict, not {type(config).__name__}")
+        #: The configuration (the caller's keys, copied).
+        self.config: Dict[str, Any] = dict(config or {})
+        #: Records by metric name; a subclass appends its records here.
+        self.metrics: Dict[str, List[Dict[str, Any]]] = {}
+        #: When the tracker was made (or last reset, if the subclass sets it), in UTC.
+        self.start_time = datetime.datetime.now(datetime.timezone.utc)
+        self._context = _context_stack(self)
 
-    # -- configuration -------------------------------------------------------------------
+    @abc.abstractmethod
+    def start_tracking(self, track_id: Optional[str] = None, label: Optional[str] = None) -> str:
+        """Starts a session and returns its id."""
 
-    @property
-    def config(self) -> Dict[str, Any]:
-        """The configuration with every default filled in (a new dict each time)."""
-        return cast(Dict[str, Any], self._native.config())
+    @abc.abstractmethod
+    def stop_tracking(self, track_id: str) -> Dict[str, Any]:
+        """Stops a session and returns its record."""
+
+    @abc.abstractmethod
+    def get_current_value(self, track_id: Optional[str] = None) -> Any:
+        """The tracker's value now."""
+
+    @abc.abstractmethod
+    def reset(self) -> None:
+        """Discards the tracker's records and sessions."""
 
     @property
     def metric_name(self) -> str:
-        """The name the records are kept under in ``get_metrics()`` and in files."""
-        return cast(str, self.config["metric_name"])
+        """The name the records are kept under: the configuration's ``metric_name``, else
+        the class name."""
+        return str(self.config.get("metric_name", type(self).__name__))
 
-    # -- sessions ------------------------------------------------------------------------
+    def _stop(self, track_id: str, status: str) -> Optional[Dict[str, Any]]:
+        """Stops a session at the end of a block or call with ``status`` (a kind of one's own
+        has no status: its ``stop_tracking`` decides)."""
+        return self.stop_tracking(track_id)
 
-    def start_tracking(self, track_id: Optional[str] = None, label: Optional[str] = None) -> str:
-        """Starts a session and returns its id: ``track_id`` if given (an id that is already
-        active raises ``DuplicateTrackIdError``), else a new one."""
-        return cast(str, self._native.start_tracking(track_id, _label(label)))
-
-    def stop_tracking(self, track_id: str) -> Dict[str, Any]:
-        """Stops a session and returns its record as a new dict. An id that is not active
-        raises ``UnknownTrackIdError`` (a ``KeyError`` and a ``ValueError``)."""
-        return cast(Dict[str, Any], self._native.stop_tracking(track_id))
-
-    def get_current_value(self, track_id: Optional[str] = None) -> Any:
-        """The tracker's value now; see each tracker. Nothing is recorded."""
-        return self._native.current_value(track_id)
-
-    def reset(self) -> None:
-        """Discards every record, statistic and active session."""
-        self._native.reset()
+    # -- blocks and decorators --------------------------------------------------------------
 
     def track(self, label: Optional[str] = None) -> _Session:
         """A context manager that tracks its block as one session with ``label``:
@@ -221,6 +244,159 @@ class BasePerformanceTracker:
 
         return cast(F, tracked)
 
+    # -- records, statistics and files of a kind of one's own -------------------------------
+
+    def get_metrics(self, metric_name: Optional[str] = None) -> Dict[str, List[Dict[str, Any]]]:
+        """The records by metric name, as copies; with a ``metric_name``, only its list
+        (``[]`` when it has none)."""
+        if metric_name is not None:
+            return {metric_name: [dict(r) for r in self.metrics.get(metric_name, [])]}
+        return {name: [dict(r) for r in records] for name, records in self.metrics.items()}
+
+    def calculate_statistics(self, metric_name: Optional[str] = None) -> Dict[str, Any]:
+        """``min``, ``max``, ``mean``, ``count``, ``sum`` and ``last`` of the records'
+        numeric ``value``s under ``metric_name`` (the tracker's by default); ``{}`` when
+        there are none."""
+        records = self.metrics.get(metric_name or self.metric_name, [])
+        values = [
+            r["value"]
+            for r in records
+            if isinstance(r.get("value"), (int, float)) and not isinstance(r["value"], bool)
+        ]
+        if not values:
+            return {}
+        total = math.fsum(values)
+        return {
+            "min": min(values),
+            "max": max(values),
+            "mean": total / len(values),
+            "count": len(values),
+            "sum": total,
+            "last": values[-1],
+        }
+
+    def to_json(self) -> str:
+        """The file ``save_metrics`` writes, as text: the original's layout (``tracker_type``,
+        ``start_time``, ``end_time``, ``config``, ``metrics``)."""
+        return json.dumps(
+            {
+                "tracker_type": type(self).__name__,
+                "start_time": self.start_time.isoformat(),
+                "end_time": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                "config": self.config,
+                "metrics": self.metrics,
+            },
+            indent=2,
+            allow_nan=False,
+        )
+
+    def save_metrics(self, file_path: PathLike, format: str = "json") -> None:
+        """Writes the metrics file atomically (a temporary file renamed over ``file_path``).
+        Only ``format="json"`` (any case) is supported; others raise ``ValueError``."""
+        _check_format(format)
+        text = self.to_json()
+        path = os.fspath(file_path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, temporary = tempfile.mkstemp(prefix=".perftrack-", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+    def load_metrics(self, file_path: PathLike) -> Dict[str, Any]:
+        """Replaces the records with a file's ``metrics`` and returns the whole file. A
+        missing file raises ``FileNotFoundError``; a file that is not JSON, not an object, or
+        whose ``metrics`` is not an object of lists, ``MetricsFileError``."""
+        path = os.fspath(file_path)
+        with open(path, encoding="utf-8") as source:
+            text = source.read()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise MetricsFileError(f"{path}: {err.msg}", path, err.lineno, err.colno) from None
+        metrics = data.get("metrics", {}) if isinstance(data, dict) else None
+        if not isinstance(metrics, dict) or not all(
+            isinstance(records, list) and all(isinstance(r, dict) for r in records)
+            for records in metrics.values()
+        ):
+            raise MetricsFileError(
+                f"{path}: expected an object whose `metrics` maps names to lists of records",
+                path,
+            )
+        self.metrics = metrics
+        return cast(Dict[str, Any], data)
+
+    def __repr__(self) -> str:
+        counts = {name: len(records) for name, records in self.metrics.items()}
+        return f"{type(self).__name__}(metrics={counts})"
+
+
+def _context_stack(tracker: BasePerformanceTracker) -> "contextvars.ContextVar[Tuple[str, ...]]":
+    """One stack of ``with tracker`` sessions per context: each thread and each asyncio task
+    stops the session it started, however they nest or interleave."""
+    return contextvars.ContextVar(
+        f"perftrack.{type(tracker).__name__}.{id(tracker):x}", default=()
+    )
+
+
+def _check_format(format: str) -> None:
+    if not isinstance(format, str) or format.lower() != "json":
+        raise ValueError(f"Unsupported format: {format}. Currently only 'json' is supported.")
+
+
+class _RustTracker(BasePerformanceTracker):
+    """perftrack's trackers: every method on the Rust library's tracker of ``_KIND``."""
+
+    _KIND: str
+
+    def __init__(
+        self, config: Optional[Dict[str, Any]] = None, *, clock: Optional[ManualClock] = None
+    ) -> None:
+        self._native = _native.NativeTracker(self._KIND, config, clock)
+        self._context = _context_stack(self)
+        _TRACKERS.add(self)
+
+    # -- configuration -------------------------------------------------------------------
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The configuration with every default filled in (a new dict each time)."""
+        return cast(Dict[str, Any], self._native.config())
+
+    @property
+    def metric_name(self) -> str:
+        """The name the records are kept under in ``get_metrics()`` and in files."""
+        return cast(str, self.config["metric_name"])
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def start_tracking(self, track_id: Optional[str] = None, label: Optional[str] = None) -> str:
+        """Starts a session and returns its id: ``track_id`` if given (an id that is already
+        active raises ``DuplicateTrackIdError``), else a new one."""
+        return cast(str, self._native.start_tracking(track_id, _label(label)))
+
+    def stop_tracking(self, track_id: str) -> Dict[str, Any]:
+        """Stops a session and returns its record as a new dict. An id that is not active
+        raises ``UnknownTrackIdError`` (a ``KeyError`` and a ``ValueError``)."""
+        return cast(Dict[str, Any], self._native.stop_tracking(track_id))
+
+    def get_current_value(self, track_id: Optional[str] = None) -> Any:
+        """The tracker's value now; see each tracker. Nothing is recorded."""
+        return self._native.current_value(track_id)
+
+    def reset(self) -> None:
+        """Discards every record, statistic and active session."""
+        self._native.reset()
+
+    def _stop(self, track_id: str, status: str) -> Optional[Dict[str, Any]]:
+        return cast(Dict[str, Any], self._native.stop_tracking(track_id, status))
+
     # -- records and statistics ------------------------------------------------------------
 
     def get_metrics(self, metric_name: Optional[str] = None) -> Dict[str, List[Dict[str, Any]]]:
@@ -249,8 +425,7 @@ class BasePerformanceTracker:
     def save_metrics(self, file_path: PathLike, format: str = "json") -> None:
         """Writes the metrics file atomically (a temporary file renamed over ``file_path``).
         Only ``format="json"`` (any case) is supported; others raise ``ValueError``."""
-        if not isinstance(format, str) or format.lower() != "json":
-            raise ValueError(f"Unsupported format: {format}. Currently only 'json' is supported.")
+        _check_format(format)
         self._native.save_metrics(os.fspath(file_path))
 
     def load_metrics(self, file_path: PathLike) -> Dict[str, Any]:
@@ -275,7 +450,7 @@ class BasePerformanceTracker:
         return f"{type(self).__name__}(metrics={{{name!r}: {len(self._native.records())}}})"
 
 
-class LatencyTracker(BasePerformanceTracker):
+class LatencyTracker(_RustTracker):
     """How long operations take. Configuration: ``metric_name`` (``"latency"``),
     ``time_unit`` (``"s"``, ``"ms"`` (default), ``"us"`` or ``"ns"``), ``include_timestamps``
     (``True``), and the Rust library's ``max_records``, ``exact_limit``, ``max_labels``,
@@ -306,7 +481,7 @@ class LatencyTracker(BasePerformanceTracker):
             return func(*args, **kwargs)
 
 
-class ThroughputTracker(BasePerformanceTracker):
+class ThroughputTracker(_RustTracker):
     """How many events happen per unit of time. Configuration: ``metric_name``
     (``"throughput"``), ``time_unit`` (``"s"`` (default), ``"m"`` or ``"h"``),
     ``window_size`` (seconds, 60), ``include_timestamps`` (``True``), and the Rust library's
@@ -370,7 +545,7 @@ class ThroughputTracker(BasePerformanceTracker):
         return result, self.stop_tracking(track_id)
 
 
-class MemoryUsageTracker(BasePerformanceTracker):
+class MemoryUsageTracker(_RustTracker):
     """Memory of the process, the system and (with ``track_gpu``) the GPU, sampled in the
     background every ``sampling_interval`` seconds. Configuration: ``metric_name``
     (``"memory_usage"``), ``unit`` (``"B"``, ``"KB"``, ``"MB"`` (default), ``"GB"``, and the
@@ -419,7 +594,7 @@ class MemoryUsageTracker(BasePerformanceTracker):
         )
 
 
-class CPUUsageTracker(BasePerformanceTracker):
+class CPUUsageTracker(_RustTracker):
     """CPU use of the process (100 = one core), the system and each core, sampled in the
     background. Configuration: ``metric_name`` (``"cpu_usage"``), ``track_per_core``,
     ``track_process``, ``track_system``, ``sampling_interval`` (0.5), ``include_timestamps``,
@@ -555,7 +730,7 @@ async def _astream(
     request.stop("ok")
 
 
-class GenerationTracker(BasePerformanceTracker):
+class GenerationTracker(_RustTracker):
     """LLM generation: time to first token (``ttft``), time per output token after it
     (``tpot``), the gaps between streamed chunks (``itl``), end-to-end latency (``e2e``),
     token counts and rates, and service-level objectives. Configuration: ``metric_name``
