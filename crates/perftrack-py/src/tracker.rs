@@ -83,14 +83,25 @@ fn new_id() -> String {
     });
     let unique = mix(n ^ key);
     let random = mix(n.wrapping_add(salt));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        unique >> 32,
-        (unique >> 16) & 0xffff,
-        (unique >> 4) & 0xfff,
-        0x8000 | ((random >> 48) & 0x3fff),
-        random & 0xffff_ffff_ffff,
-    )
+    // 8-4-4-4-12 hex digits: the version nibble 4 and the variant bits 10 of a UUID4.
+    let fields: [(u64, usize); 5] = [
+        (unique >> 32, 8),
+        ((unique >> 16) & 0xffff, 4),
+        (0x4000 | ((unique >> 4) & 0xfff), 4),
+        (0x8000 | ((random >> 48) & 0x3fff), 4),
+        (random & 0xffff_ffff_ffff, 12),
+    ];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(36);
+    for (i, (value, digits)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            text.push('-');
+        }
+        for shift in (0..digits).rev() {
+            text.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
+        }
+    }
+    text
 }
 
 /// SplitMix64's finaliser, a bijection of `u64`.
@@ -208,6 +219,21 @@ impl NativeTracker {
             self.stop(&id, status)
         };
         to_py(py, &check(py, record)?)
+    }
+
+    /// Stops a session with `status` and records it, returning nothing: the end of a `with`
+    /// block or a decorated call, whose record nobody reads, skips making it a dict.
+    #[pyo3(signature = (track_id, status="ok"))]
+    fn finish(&self, py: Python<'_>, track_id: &str, status: &str) -> PyResult<()> {
+        let id = TrackId::from(track_id);
+        let status = parse_status(status)?;
+        let stop = || typed!(self, t => t.stop_tracking_with_status(&id, status).map(drop));
+        let stopped = if self.reads_proc() {
+            py.detach(stop)
+        } else {
+            stop()
+        };
+        check(py, stopped)
     }
 
     /// Ends a session without recording it.

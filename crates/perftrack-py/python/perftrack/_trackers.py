@@ -197,6 +197,15 @@ class BasePerformanceTracker(abc.ABC):
         has no status: its ``stop_tracking`` decides)."""
         return self.stop_tracking(track_id)
 
+    def _begin(self, label: Optional[str]) -> str:
+        """Starts the session of a ``with`` block or a decorated call."""
+        return self.start_tracking(label=label) if label else self.start_tracking()
+
+    def _end(self, track_id: str, exc_type: Any) -> None:
+        """Stops the session of a ``with`` block or a decorated call, whose record nobody
+        reads; an error while stopping never hides the block's own exception."""
+        _stop_on_exit(self, track_id, exc_type)
+
     # -- blocks and decorators --------------------------------------------------------------
 
     def track(self, label: Optional[str] = None) -> _Session:
@@ -206,16 +215,18 @@ class BasePerformanceTracker(abc.ABC):
         return _Session(self, _label(label))
 
     def __enter__(self) -> str:
-        track_id = self.start_tracking()
-        self._context.set(self._context.get() + (track_id,))
+        track_id = self._begin(None)
+        context = self._context
+        context.set(context.get() + (track_id,))
         return track_id
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        stack = self._context.get()
+        context = self._context
+        stack = context.get()
         if not stack:
             raise RuntimeError(f"{type(self).__name__}.__exit__ without a matching __enter__")
-        self._context.set(stack[:-1])
-        _stop_on_exit(self, stack[-1], exc_type)
+        context.set(stack[:-1])
+        self._end(stack[-1], exc_type)
 
     async def __aenter__(self) -> str:
         return self.__enter__()
@@ -227,20 +238,33 @@ class BasePerformanceTracker(abc.ABC):
         """Decorates a function (or a coroutine function) so that each call is one session
         labelled with the function's name; an exception is recorded as failed (a cancelled
         task as cancelled) and propagates. Every argument goes to the function."""
-        label = getattr(func, "__name__", None)
+        label = getattr(func, "__name__", None) or None
+        begin, end = self._begin, self._end
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def tracked_async(*args: Any, **kwargs: Any) -> Any:
-                with self.track(label):
-                    return await func(*args, **kwargs)
+                track_id = begin(label)
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as err:
+                    end(track_id, type(err))
+                    raise
+                end(track_id, None)
+                return result
 
             return cast(F, tracked_async)
 
         @functools.wraps(func)
         def tracked(*args: Any, **kwargs: Any) -> Any:
-            with self.track(label):
-                return func(*args, **kwargs)
+            track_id = begin(label)
+            try:
+                result = func(*args, **kwargs)
+            except BaseException as err:
+                end(track_id, type(err))
+                raise
+            end(track_id, None)
+            return result
 
         return cast(F, tracked)
 
@@ -396,6 +420,18 @@ class _RustTracker(BasePerformanceTracker):
 
     def _stop(self, track_id: str, status: str) -> Optional[Dict[str, Any]]:
         return cast(Dict[str, Any], self._native.stop_tracking(track_id, status))
+
+    def _begin(self, label: Optional[str]) -> str:
+        return cast(str, self._native.start_tracking(None, label))
+
+    def _end(self, track_id: str, exc_type: Any) -> None:
+        if exc_type is None:
+            self._native.finish(track_id)
+            return
+        try:
+            self._native.finish(track_id, _status(exc_type))
+        except Exception:
+            pass  # the block's own exception is the one to see
 
     # -- records and statistics ------------------------------------------------------------
 
