@@ -9,8 +9,7 @@ use perftrack::{Guard, Status};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-use crate::convert::to_py;
-use crate::tracker::json;
+use crate::convert::python;
 
 /// A status by its name in records: `"ok"`, `"failed"` or `"cancelled"`.
 pub(crate) fn parse_status(status: &str) -> PyResult<Status> {
@@ -109,6 +108,6 @@ impl NativeRequest {
             .guard
             .take()
             .ok_or_else(|| PyRuntimeError::new_err("the request has already stopped"))?;
-        to_py(py, &json(&guard.stop_with(status)))
+        python(py, &guard.stop_with(status))
     }
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use perftrack::{
-    AnyTracker, Clock, GenerationTracker, MetricsFile, PerformanceTracker, SamplingInterval,
-    Status, TrackId, TrackerKind,
+    AnyRecord, AnyTracker, Clock, GenerationTracker, MetricsFile, PerformanceTracker,
+    SamplingInterval, Status, TrackId, TrackerKind,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -17,7 +17,7 @@ use pyo3::types::{PyDict, PyTuple};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::convert::{config_to_json, to_py};
+use crate::convert::{config_to_json, python, to_py};
 use crate::error::to_py_err;
 use crate::generation::{ManualClock, NativeRequest, parse_status};
 
@@ -139,8 +139,8 @@ impl NativeTracker {
             .ok_or_else(|| PyTypeError::new_err(format!("{method} needs a generation tracker")))
     }
 
-    fn stop(&self, id: &TrackId, status: Status) -> perftrack::Result<Value> {
-        typed!(self, t => t.stop_tracking_with_status(id, status).map(|r| json(&r)))
+    fn stop(&self, id: &TrackId, status: Status) -> perftrack::Result<AnyRecord> {
+        typed!(self, t => t.stop_tracking_with_status(id, status).map(AnyRecord::from))
     }
 }
 
@@ -218,7 +218,7 @@ impl NativeTracker {
         } else {
             self.stop(&id, status)
         };
-        to_py(py, &check(py, record)?)
+        python(py, &check(py, record)?)
     }
 
     /// Stops a session with `status` and records it, returning nothing: the end of a `with`
@@ -400,8 +400,8 @@ impl NativeTracker {
                 } else {
                     Status::Failed
                 };
-                let record = py.detach(|| json(&guard.stop_with(status)));
-                Ok((result?.unbind(), to_py(py, &record)?))
+                let record = py.detach(|| guard.stop_with(status));
+                Ok((result?.unbind(), python(py, &record)?))
             }};
         }
         match &self.inner {
