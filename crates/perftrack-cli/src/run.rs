@@ -15,7 +15,6 @@ mod live;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use perftrack::{
@@ -241,7 +240,7 @@ impl Measure<'_> {
 
 /// Runs `perftrack run`: the command's exit code (128 + signal when a signal killed it), 127
 /// when it does not exist and 126 when it cannot be executed.
-pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
     let interval = check_interval(args.interval)?;
     // Output paths are checked before the command starts: a long run is not lost to a typo.
     let output = args.output.as_deref().map(Output::prepare).transpose()?;
@@ -264,7 +263,7 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         Ok(measured) => measured,
         Err(e) => {
             eprintln!("perftrack: error: {e}");
-            return Ok(ExitCode::from(e.exit_code()));
+            return Ok(e.exit_code());
         }
     };
     let run = &measured.run;
@@ -295,7 +294,7 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
         eprintln!("  saved    {}", names.join(", "));
     }
-    Ok(ExitCode::from(measured.exit_code))
+    Ok(measured.exit_code)
 }
 
 /// `--interval` as a duration: at least [`MIN_SAMPLING_INTERVAL`], at most a day.

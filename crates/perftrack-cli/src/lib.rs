@@ -1,0 +1,81 @@
+//! `perftrack`: record any command's CPU and memory, and turn metrics files into answers.
+//! The command's code, as a library so that the Python package's `perftrack` console command
+//! runs the same code ([`main`]); not a Rust API otherwise.
+//!
+//! - `perftrack run -- CMD [ARGS…]` samples a command's process tree and reports its peaks;
+//! - `perftrack report PATH…` summarises metrics files as a table, Markdown, JSON or HTML;
+//! - `perftrack compare BASE NEW` tells real regressions from noise;
+//! - `perftrack merge FILE… -o OUT` combines files of one tracker type.
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
+mod chart;
+mod compare;
+mod inputs;
+mod mann_whitney;
+mod merge;
+mod output;
+mod report;
+mod run;
+mod series;
+
+/// Measure commands and read perftrack metrics files.
+#[derive(Debug, Parser)]
+#[command(name = "perftrack", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a command, sampling its process tree's CPU and memory until it exits.
+    Run(run::Args),
+    /// Summarise metrics files (or folders of them).
+    Report(report::Args),
+    /// Compare two metrics files label by label, telling real changes from noise.
+    Compare(compare::Args),
+    /// Merge metrics files of one tracker type into one.
+    Merge(merge::Args),
+}
+
+/// The exit code of a failure in perftrack itself (bad arguments, unreadable files).
+const EXIT_ERROR: u8 = 2;
+
+/// Runs the `perftrack` command with `args` (the first is the program's name) and returns its
+/// exit code: what the `perftrack` binary's `main` and the Python package's console command
+/// call.
+///
+/// ```no_run
+/// let code = perftrack_cli::main(["perftrack", "report", "metrics.json"]);
+/// std::process::exit(i32::from(code));
+/// ```
+pub fn main<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // `--help` and `--version` print to stdout and succeed; usage errors go to stderr.
+            let _ = err.print();
+            return if err.use_stderr() { EXIT_ERROR } else { 0 };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run::execute(args),
+        Command::Report(args) => report::execute(args),
+        Command::Compare(args) => compare::execute(args),
+        Command::Merge(args) => merge::execute(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("perftrack: error: {err:#}");
+            EXIT_ERROR
+        }
+    }
+}
