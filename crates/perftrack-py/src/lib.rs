@@ -8,6 +8,7 @@
 //! walks many values (memory and CPU sessions and samples, statistics, records, files, reset),
 //! and kept on the latency and throughput record paths, which take nanoseconds.
 
+mod command;
 mod convert;
 mod error;
 mod generation;
@@ -22,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<generation::NativeRequest>()?;
     m.add_class::<generation::ManualClock>()?;
     m.add_function(wrap_pyfunction!(tracker::tracker_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(command::run_command, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -2,11 +2,19 @@
 import os
 from typing import Any, Callable, Dict, Optional, Tuple, Union, final
 
-__all__ = ["ManualClock", "NativeRequest", "NativeTracker", "__version__", "tracker_kind"]
+__all__ = [
+    "ManualClock",
+    "NativeRequest",
+    "NativeTracker",
+    "__version__",
+    "run_command",
+    "tracker_kind",
+]
 
 __version__: str
 
 def tracker_kind(tracker_type: str) -> str: ...
+def run_command(args: list[str]) -> int: ...
 
 @final
 class ManualClock:

@@ -1,0 +1,5 @@
+"""``python -m perftrack``: the ``perftrack`` command."""
+
+from ._cli import main
+
+main()

@@ -1,0 +1,20 @@
+//! The `perftrack` console command of the wheel: the command's own code (`perftrack_cli`),
+//! run without the GIL.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use pyo3::prelude::*;
+
+/// Runs the `perftrack` command with `args` (the program's name first) and returns its exit
+/// code. The GIL is released while it runs: `perftrack run` waits for a whole command.
+#[pyfunction]
+pub(crate) fn run_command(py: Python<'_>, args: Vec<OsString>) -> u8 {
+    py.detach(|| {
+        let code = perftrack_cli::main(args);
+        // The command's output goes through Rust's buffered stdout, which only a Rust
+        // program's exit would flush.
+        let _ = std::io::stdout().flush();
+        code
+    })
+}
