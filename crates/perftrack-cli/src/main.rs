@@ -2,6 +2,7 @@
 //!
 //! - `perftrack run -- CMD [ARGS…]` samples a command's process tree and reports its peaks;
 //! - `perftrack report PATH…` summarises metrics files as a table, Markdown, JSON or HTML;
+//! - `perftrack bench CMD…` runs commands many times and judges each against the first;
 //! - `perftrack compare BASE NEW` tells real regressions from noise;
 //! - `perftrack merge FILE… -o OUT` combines files of one tracker type.
 
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod chart;
 mod compare;
 mod inputs;
@@ -18,6 +20,7 @@ mod output;
 mod report;
 mod run;
 mod series;
+mod verdict;
 
 /// Measure commands and read perftrack metrics files.
 #[derive(Debug, Parser)]
@@ -33,6 +36,9 @@ enum Command {
     Run(run::Args),
     /// Summarise metrics files (or folders of them).
     Report(report::Args),
+    /// Run commands many times, interleaved: time, CPU and memory per run, each command
+    /// judged against the first.
+    Bench(bench::Args),
     /// Compare two metrics files label by label, telling real changes from noise.
     Compare(compare::Args),
     /// Merge metrics files of one tracker type into one.
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Report(args) => report::execute(args),
+        Command::Bench(args) => bench::execute(args),
         Command::Compare(args) => compare::execute(args),
         Command::Merge(args) => merge::execute(args),
     };
