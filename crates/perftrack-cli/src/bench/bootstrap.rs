@@ -89,13 +89,13 @@ mod tests {
     }
 
     #[test]
-    fn the_generator_is_chacha8_as_published() {
-        // The first output of ChaCha8 seeded with 0 through `seed_from_u64`: if a release of
-        // the generator changed it, printed seeds would no longer reproduce intervals.
+    fn the_generator_stays_what_it_was() {
+        // The first output of ChaCha8 seeded with 0 through `seed_from_u64`, pinned when this
+        // was written: if an update of the generator changed it, printed seeds would no longer
+        // reproduce intervals, and this fails.
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let first = rng.next_u64();
-        let mut again = ChaCha8Rng::seed_from_u64(0);
-        assert_eq!(again.next_u64(), first);
+        assert_eq!(first, 0xb585_f767_a79a_3b6c, "first = {first:#x}");
         assert_eq!(quantile(&[1.0, 2.0, 3.0], 0.5), 2.0);
         assert_eq!(quantile(&[1.0, 2.0], 0.25), 1.25);
     }

@@ -250,16 +250,23 @@ impl BenchFile {
 
     /// Reads a bench file from JSON text; `source` names it in errors.
     pub(crate) fn from_json(text: &str, source: &Path) -> anyhow::Result<Self> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let file: BenchFile = serde::Deserialize::deserialize(de)
-            .with_context(|| format!("{}: malformed bench file", source.display()))?;
-        if file.version != FORMAT_VERSION {
+        // The version first: a later version's fields are not this one's.
+        #[derive(Deserialize)]
+        struct Version {
+            version: Option<serde_json::Value>,
+        }
+        let version = serde_json::from_str::<Version>(text)
+            .with_context(|| format!("{}: malformed bench file", source.display()))?
+            .version;
+        if version != Some(FORMAT_VERSION.into()) {
             bail!(
                 "{}: bench file version {} (this perftrack reads version {FORMAT_VERSION})",
                 source.display(),
-                file.version
+                version.map_or_else(|| "missing".to_owned(), |v| v.to_string())
             );
         }
+        let file: BenchFile = serde_json::from_str(text)
+            .with_context(|| format!("{}: malformed bench file", source.display()))?;
         if file.commands.is_empty() || file.commands.iter().any(|c| c.runs.is_empty()) {
             bail!(
                 "{}: malformed bench file: every command needs at least one run",
@@ -331,6 +338,63 @@ mod tests {
         assert_eq!(Figure::Cpu.noise_floor(), 10.0);
     }
 
+    /// A bench of two commands with chosen figures: a failed run, a run killed by a signal,
+    /// runs without a tree figure.
+    pub(crate) fn chosen() -> BenchFile {
+        let mut failed = run(0.5, 1);
+        failed.tree_rss_bytes = Some(12 << 20);
+        let mut killed = run(0.75, 0);
+        killed.exit = ExitJson {
+            code: None,
+            signal: Some(9),
+        };
+        BenchFile {
+            format: FORMAT_NAME.into(),
+            version: FORMAT_VERSION,
+            start_time: Timestamp::from_unix_nanos(1_764_928_800_000_000_000),
+            shell: false,
+            warmup: 1,
+            prepare: Some("sync".into()),
+            interval_seconds: 0.1,
+            include_children: true,
+            gpu: false,
+            ignore_failure: true,
+            seed: 42,
+            commands: vec![
+                CommandRuns {
+                    command: "python rag.py --k 4".into(),
+                    argv: ["python", "rag.py", "--k", "4"].map(String::from).to_vec(),
+                    runs: vec![run(0.25, 0), failed],
+                },
+                CommandRuns {
+                    command: "python rag.py --k 8".into(),
+                    argv: ["python", "rag.py", "--k", "8"].map(String::from).to_vec(),
+                    runs: vec![run(0.375, 0), killed],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_layout_matches_the_golden_file() {
+        let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench-v1.json");
+        let mut text = serde_json::to_string_pretty(&chosen()).unwrap();
+        text.push('\n');
+        if std::env::var_os("PERFTRACK_BLESS").is_some() {
+            std::fs::write(&golden, &text).unwrap();
+        }
+        let expected = std::fs::read_to_string(&golden).unwrap();
+        assert_eq!(
+            text, expected,
+            "the bench file's layout changed; if on purpose, update docs/FORMAT.md and rerun \
+             with PERFTRACK_BLESS=1"
+        );
+        assert!(is_bench(&expected));
+        assert_eq!(BenchFile::from_json(&expected, &golden).unwrap(), chosen());
+        assert_eq!(chosen().commands[1].runs[1].exit_code(), 137);
+        assert!(chosen().commands[1].runs[1].failed());
+    }
+
     #[test]
     fn only_files_that_say_so_are_bench_files() {
         assert!(is_bench(r#"{"format": "perftrack-bench", "version": 1}"#));
@@ -338,10 +402,22 @@ mod tests {
         assert!(!is_bench(r#"{"tracker_type": "LatencyTracker"}"#));
         assert!(!is_bench("[1, 2]"));
         let err = BenchFile::from_json(
-            r#"{"format": "perftrack-bench", "version": 2}"#,
+            r#"{"format": "perftrack-bench", "version": 2, "new": 1}"#,
             "b.json".as_ref(),
         )
         .unwrap_err();
-        assert!(format!("{err:#}").starts_with("b.json: malformed bench file"), "{err:#}");
+        assert_eq!(
+            format!("{err:#}"),
+            "b.json: bench file version 2 (this perftrack reads version 1)"
+        );
+        let err = BenchFile::from_json(
+            r#"{"format": "perftrack-bench", "version": 1, "commands": 3}"#,
+            "b.json".as_ref(),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("b.json: malformed bench file: "),
+            "{err:#}"
+        );
     }
 }
