@@ -203,100 +203,137 @@ fn percent(value: f64) -> String {
     format!("{:+.1}%", value * 100.0)
 }
 
-/// The summary as text tables, or Markdown.
-pub(crate) fn render(summary: &Summary, markdown: bool) -> String {
-    let preset = if markdown {
-        presets::ASCII_MARKDOWN
+/// The header of a command's table.
+pub(crate) const COMMAND_HEADER: [&str; 6] = ["figure", "mean ± sd", "min", "median", "max", "runs"];
+
+/// The header of the comparisons' table.
+pub(crate) const VERSUS_HEADER: [&str; 6] =
+    ["command", "figure", "change", "95% CI", "p-value", "verdict"];
+
+/// A command's heading: `#2 sleep 0.3 (10 runs, 2 failed)`.
+pub(crate) fn title(index: usize, c: &CommandSummary) -> String {
+    let failed = if c.failed > 0 {
+        format!(", {} failed", c.failed)
     } else {
-        presets::UTF8_FULL_CONDENSED
+        String::new()
     };
-    let mut out = String::new();
-    for (i, c) in summary.commands.iter().enumerate() {
-        let failed = if c.failed > 0 {
-            format!(", {} failed", c.failed)
-        } else {
-            String::new()
-        };
-        let title = format!("{} ({} runs{failed})", heading(i, &c.command), c.runs);
-        if markdown {
-            out.push_str(&format!("**{}**\n\n", title.replace('`', "\\`")));
-        } else {
-            out.push_str(&title);
-            out.push('\n');
-        }
-        let mut table = Table::new();
-        table.load_preset(preset);
-        table.set_header(vec!["figure", "mean ± sd", "min", "median", "max", "runs"]);
-        for f in &c.figures {
+    format!("{} ({} runs{failed})", heading(index, &c.command), c.runs)
+}
+
+/// A command's table rows.
+pub(crate) fn command_rows(c: &CommandSummary) -> Vec<Vec<String>> {
+    c.figures
+        .iter()
+        .map(|f| {
             let value = |v: f64| format!("{} {}", number(v), f.unit);
-            table.add_row(vec![
+            vec![
                 f.figure.to_owned(),
                 format!("{} ± {}", value(f.mean), value(f.stddev)),
                 value(f.min),
                 value(f.median),
                 value(f.max),
                 f.count.to_string(),
-            ]);
+            ]
+        })
+        .collect()
+}
+
+/// The comparisons' table rows.
+pub(crate) fn versus_rows(summary: &Summary, markdown: bool) -> Vec<Vec<String>> {
+    summary
+        .comparisons
+        .iter()
+        .map(|v| {
+            vec![
+                format!("#{} vs #1", v.command + 1),
+                v.figure.to_owned(),
+                v.change.map_or_else(|| "-".to_owned(), percent),
+                match (v.ci_low, v.ci_high) {
+                    (Some(low), Some(high)) => format!("[{}, {}]", percent(low), percent(high)),
+                    _ => "-".to_owned(),
+                },
+                v.judged.adjusted_p_value.map_or_else(
+                    || format!("({})", v.judged.method),
+                    verdict::p_value,
+                ),
+                v.judged.verdict.shown(markdown).to_owned(),
+            ]
+        })
+        .collect()
+}
+
+/// The lines under the comparisons: the count of regressions, the correction, the seed.
+pub(crate) fn footer(summary: &Summary) -> Vec<String> {
+    let mut lines = vec![
+        verdict::summary_line(
+            summary.regressions,
+            summary.inconclusive,
+            summary.threshold,
+            summary.alpha,
+        )
+        .trim_end()
+        .to_owned(),
+    ];
+    lines.extend(summary.note.clone());
+    lines.push(format!(
+        "95% CI: bootstrap of the means, {} resamples, seed {} (--seed {} repeats it)",
+        bootstrap::RESAMPLES,
+        summary.seed,
+        summary.seed
+    ));
+    lines
+}
+
+/// A table under `header`, the columns of `right` aligned right.
+fn table(
+    header: &[&str],
+    rows: Vec<Vec<String>>,
+    right: std::ops::Range<usize>,
+    markdown: bool,
+) -> String {
+    let mut table = Table::new();
+    table.load_preset(if markdown {
+        presets::ASCII_MARKDOWN
+    } else {
+        presets::UTF8_FULL_CONDENSED
+    });
+    table.set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    for column in right {
+        if let Some(column) = table.column_mut(column) {
+            column.set_cell_alignment(CellAlignment::Right);
         }
-        for column in 1..6 {
-            if let Some(column) = table.column_mut(column) {
-                column.set_cell_alignment(CellAlignment::Right);
-            }
+    }
+    table.to_string()
+}
+
+/// The summary as text tables, or Markdown.
+pub(crate) fn render(summary: &Summary, markdown: bool) -> String {
+    let mut out = String::new();
+    for (i, c) in summary.commands.iter().enumerate() {
+        let title = title(i, c);
+        if markdown {
+            out.push_str(&format!("**{}**\n\n", title.replace('`', "\\`")));
+        } else {
+            out.push_str(&title);
+            out.push('\n');
         }
-        out.push_str(&table.to_string());
+        out.push_str(&table(&COMMAND_HEADER, command_rows(c), 1..6, markdown));
         out.push_str("\n\n");
     }
     if summary.comparisons.is_empty() {
         return out;
     }
-    let mut table = Table::new();
-    table.load_preset(preset);
-    table.set_header(vec![
-        "command",
-        "figure",
-        "change",
-        "95% CI",
-        "p-value",
-        "verdict",
-    ]);
-    for v in &summary.comparisons {
-        table.add_row(vec![
-            format!("#{} vs #1", v.command + 1),
-            v.figure.to_owned(),
-            v.change.map_or_else(|| "-".to_owned(), percent),
-            match (v.ci_low, v.ci_high) {
-                (Some(low), Some(high)) => format!("[{}, {}]", percent(low), percent(high)),
-                _ => "-".to_owned(),
-            },
-            v.judged.adjusted_p_value.map_or_else(
-                || format!("({})", v.judged.method),
-                verdict::p_value,
-            ),
-            v.judged.verdict.shown(markdown).to_owned(),
-        ]);
-    }
-    for column in 2..5 {
-        if let Some(column) = table.column_mut(column) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    out.push_str(&table.to_string());
+    out.push_str(&table(&VERSUS_HEADER, versus_rows(summary, markdown), 2..5, markdown));
     out.push('\n');
-    out.push_str(&verdict::summary_line(
-        summary.regressions,
-        summary.inconclusive,
-        summary.threshold,
-        summary.alpha,
-    ));
-    if let Some(note) = &summary.note {
-        out.push_str(note);
+    for line in footer(summary) {
+        if markdown {
+            out.push('\n');
+        }
+        out.push_str(&line);
         out.push('\n');
     }
-    out.push_str(&format!(
-        "95% CI: bootstrap of the means, {} resamples, seed {} (--seed {} repeats it)\n",
-        bootstrap::RESAMPLES,
-        summary.seed,
-        summary.seed
-    ));
     out
 }
