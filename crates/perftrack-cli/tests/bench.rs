@@ -356,3 +356,85 @@ fn a_bench_file_and_a_metrics_file_are_not_compared() {
     let out = run(&[&"compare", &b, &l], 2);
     assert!(stderr_of(&out).contains("is a bench file"), "{}", stderr_of(&out));
 }
+
+// ---------------------------------------------------------------- report
+
+/// The golden bench file (two commands, two runs each, one failed run each).
+fn golden() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench-v1.json")
+}
+
+#[test]
+fn report_reads_a_bench_file_as_tables_markdown_and_json() {
+    let out = run(&[&"report", &golden()], 0);
+    let text = stdout_of(&out);
+    for expected in [
+        "bench — ",
+        "#1 python rag.py --k 4 (2 runs, 1 failed)",
+        "#2 python rag.py --k 8 (2 runs, 1 failed)",
+        // wall: 250 and 500 ms → mean 375 ± 125 (population sd); 375 and 750 → 562.5.
+        "375.0 ms ± 125.0 ms",
+        "562.5 ms ± 187.5 ms",
+        // cpu: 0.25 + 0.05 s; tree-rss only on the first command's failed run.
+        "300.0 ms ± 0 ms",
+        "12.00 MiB",
+        "+50.0%",
+        "seed 42",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    let md = stdout_of(&run(&[&"report", &"--format", &"markdown", &golden()], 0));
+    assert!(md.contains("### bench — `"), "{md}");
+    assert!(md.contains("| #2 vs #1 | wall   | +50.0% |"), "{md}");
+    let json = json_of(&run(&[&"report", &"--format", &"json", &golden()], 0));
+    let bench = &json["benches"][0];
+    assert_eq!(bench["seed"], 42);
+    assert_eq!(bench["commands"][1]["failed"], 1);
+    let wall = &bench["commands"][0]["figures"][0];
+    assert_eq!((wall["figure"].as_str(), wall["mean"].as_f64()), (Some("wall"), Some(375.0)));
+    // Two runs a side: the threshold decides (+50 % wall), as compare does.
+    let versus = &bench["comparisons"][0];
+    assert_eq!(versus["method"], "too few values");
+    assert_eq!(versus["verdict"], "regression");
+    // The bootstrap interval is reproducible from the saved seed.
+    let again = json_of(&run(&[&"report", &"--format", &"json", &golden()], 0));
+    assert_eq!(again["benches"][0]["comparisons"], bench["comparisons"]);
+}
+
+#[test]
+fn the_html_report_draws_every_run_of_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    run(&[&"report", &"--format", &"html", &"-o", &page, &golden()], 0);
+    let html = std::fs::read_to_string(&page).unwrap();
+    // One strip chart per figure the first command has: wall, cpu, user, system, rss, tree-rss.
+    assert_eq!(html.matches("class=\"chart strip-chart\"").count(), 6, "{html}");
+    // Each chart has a dot per run: 2 + 2, and the tree-rss chart 1 (one run had it).
+    let wall = html.split("data-figure=\"wall\"").nth(1).unwrap();
+    let wall = &wall[..wall.find("</svg>").unwrap()];
+    assert_eq!(wall.matches("<circle").count(), 4, "{wall}");
+    assert!(wall.contains("#2 python rag.py --k 8 run 2: 750"), "{wall}");
+    let tree = html.split("data-figure=\"tree-rss\"").nth(1).unwrap();
+    let tree = &tree[..tree.find("</svg>").unwrap()];
+    assert_eq!(tree.matches("<circle").count(), 1, "{tree}");
+    assert!(html.contains("<td>#2 vs #1</td>"), "{html}");
+}
+
+#[test]
+fn compare_reads_two_bench_files_command_by_command() {
+    let c = json_of(&run(
+        &[&"compare", &golden(), &golden(), &"--metric", &"mean", &"--format", &"json"],
+        0,
+    ));
+    let labels: std::collections::BTreeSet<&str> = c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels.into_iter().collect::<Vec<_>>(),
+        ["python rag.py --k 4", "python rag.py --k 8"]
+    );
+    assert!(c["rows"].as_array().unwrap().iter().all(|r| r["verdict"] == "noise"));
+}
