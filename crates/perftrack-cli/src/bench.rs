@@ -51,7 +51,12 @@ pub(crate) struct Args {
     #[arg(long, value_name = "S")]
     seed: Option<u64>,
     /// The figures judged, against the first command (repeat, or separate with commas).
-    #[arg(long = "figure", value_enum, value_delimiter = ',', value_name = "FIGURE")]
+    #[arg(
+        long = "figure",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "FIGURE"
+    )]
     figures: Vec<Figure>,
     /// Seconds between samples of the process tree (tree RSS, GPU memory).
     #[arg(long, default_value_t = 0.1, value_name = "SECONDS")]

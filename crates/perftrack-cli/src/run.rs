@@ -26,8 +26,8 @@ use perftrack::{
 use crate::chart;
 use crate::output::Output;
 use child::{Reaped, Running, SpawnError, Wait};
-use container::{CpuJson, ExitJson, PeakJson};
 pub(crate) use container::RunContainer;
+use container::{CpuJson, ExitJson, PeakJson};
 use csv::{CsvFile, Row};
 use live::Live;
 

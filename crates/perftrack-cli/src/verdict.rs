@@ -479,7 +479,10 @@ mod tests {
     fn too_few_values_keep_the_threshold_rule_unless_min_values_is_given() {
         let (base, new) = ([10.0, 11.0, 12.0], [20.0, 21.0, 22.0]);
         let j = judge_all(&[case(&base, &new)], &gate());
-        assert_eq!((j[0].method, j[0].verdict), (Method::TooFewValues, Verdict::Regression));
+        assert_eq!(
+            (j[0].method, j[0].verdict),
+            (Method::TooFewValues, Verdict::Regression)
+        );
         let (same_b, same_n) = ([10.0, 11.0, 12.0], [10.2, 11.0, 12.1]);
         let j = judge_all(&[case(&same_b, &same_n)], &gate());
         assert_eq!(j[0].verdict, Verdict::Noise);
@@ -496,10 +499,19 @@ mod tests {
             ..gate()
         };
         let j = judge_all(&[case(&base, &new)], &three);
-        assert_eq!((j[0].method, j[0].verdict), (Method::MannWhitney, Verdict::Inconclusive));
+        assert_eq!(
+            (j[0].method, j[0].verdict),
+            (Method::MannWhitney, Verdict::Inconclusive)
+        );
         // ... and at alpha 0.1 the complete separation is real.
-        let loose = GateArgs { alpha: 0.1, ..three };
-        assert_eq!(judge_all(&[case(&base, &new)], &loose)[0].verdict, Verdict::Regression);
+        let loose = GateArgs {
+            alpha: 0.1,
+            ..three
+        };
+        assert_eq!(
+            judge_all(&[case(&base, &new)], &loose)[0].verdict,
+            Verdict::Regression
+        );
     }
 
     #[test]

@@ -57,7 +57,10 @@ fn bad_input_is_an_error_before_anything_runs() {
 
 #[test]
 fn a_missing_program_is_an_error_naming_it() {
-    let out = run(&[&"bench", &"--runs", &"2", &"no-such-program-perftrack"], 2);
+    let out = run(
+        &[&"bench", &"--runs", &"2", &"no-such-program-perftrack"],
+        2,
+    );
     let stderr = stderr_of(&out);
     assert!(
         stderr.contains("cannot run `no-such-program-perftrack`: no such program"),
@@ -78,7 +81,10 @@ fn a_failing_run_stops_the_bench_with_its_exit_code() {
     );
     let out = run(&[&"bench", &"--shell", &"--runs", &"5", &command], 2);
     let stderr = stderr_of(&out);
-    assert!(stderr.contains("failed with exit code 4 in its run 2"), "{stderr}");
+    assert!(
+        stderr.contains("failed with exit code 4 in its run 2"),
+        "{stderr}"
+    );
     assert!(stderr.contains("--ignore-failure"), "{stderr}");
     // It stopped: no third run.
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2);
@@ -101,7 +107,11 @@ fn with_ignore_failure_failed_runs_are_counted_and_marked() {
         ],
         0,
     );
-    assert!(stdout_of(&out).contains("#2 sh -c 'exit 3' (3 runs, 3 failed)"), "{}", stdout_of(&out));
+    assert!(
+        stdout_of(&out).contains("#2 sh -c 'exit 3' (3 runs, 3 failed)"),
+        "{}",
+        stdout_of(&out)
+    );
     let file = read_json(&path);
     assert_eq!(file["ignore_failure"], true);
     let runs = |i: usize| file["commands"][i]["runs"].as_array().unwrap().clone();
@@ -149,7 +159,10 @@ fn prepare_runs_before_every_run_and_warmup_runs_are_not_kept() {
         "a\nb\n".repeat(4),
         "the commands ran interleaved"
     );
-    assert_eq!(std::fs::read_to_string(&prepared).unwrap().lines().count(), 8);
+    assert_eq!(
+        std::fs::read_to_string(&prepared).unwrap().lines().count(),
+        8
+    );
     let file = read_json(&path);
     assert_eq!(file["commands"][0]["runs"].as_array().unwrap().len(), 3);
     assert_eq!(file["warmup"], 1);
@@ -168,7 +181,10 @@ fn prepare_runs_before_every_run_and_warmup_runs_are_not_kept() {
 fn min_time_runs_until_each_command_has_run_that_long() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.json");
-    run(&[&"bench", &"--min-time", &"0.5", &"-o", &path, &"sleep 0.15"], 0);
+    run(
+        &[&"bench", &"--min-time", &"0.5", &"-o", &path, &"sleep 0.15"],
+        0,
+    );
     let file = read_json(&path);
     let walls: Vec<f64> = file["commands"][0]["runs"]
         .as_array()
@@ -188,7 +204,16 @@ fn min_time_runs_until_each_command_has_run_that_long() {
 #[test]
 fn a_slower_command_is_a_regression_and_the_same_command_twice_is_not() {
     let out = run(
-        &[&"bench", &"--runs", &"10", &"--fail-on-regression", &"--seed", &"7", &"sleep 0.2", &"sleep 0.3"],
+        &[
+            &"bench",
+            &"--runs",
+            &"10",
+            &"--fail-on-regression",
+            &"--seed",
+            &"7",
+            &"sleep 0.2",
+            &"sleep 0.3",
+        ],
         1,
     );
     let text = stdout_of(&out);
@@ -201,7 +226,14 @@ fn a_slower_command_is_a_regression_and_the_same_command_twice_is_not() {
     assert!(text.contains("Holm–Bonferroni"), "{text}");
 
     let out = run(
-        &[&"bench", &"--runs", &"10", &"--fail-on-regression", &"sleep 0.2", &"sleep 0.2"],
+        &[
+            &"bench",
+            &"--runs",
+            &"10",
+            &"--fail-on-regression",
+            &"sleep 0.2",
+            &"sleep 0.2",
+        ],
         0,
     );
     let text = stdout_of(&out);
@@ -244,8 +276,16 @@ fn judge(base: &[(f64, f64, f64)], new: &[(f64, f64, f64)], extra: &[&str], code
     let (b, n) = (dir.path().join("base.json"), dir.path().join("new.json"));
     bench_file(&b, "rag query", base);
     bench_file(&n, "rag query", new);
-    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> =
-        vec![&"compare", &b, &n, &"--metric", &"mean", &"--format", &"json", &"--fail-on-regression"];
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+        &"compare",
+        &b,
+        &n,
+        &"--metric",
+        &"mean",
+        &"--format",
+        &"json",
+        &"--fail-on-regression",
+    ];
     for e in extra {
         args.push(e);
     }
@@ -268,7 +308,12 @@ fn runs(n: usize, wall: f64, step: f64, cpu: f64, rss: f64) -> Vec<(f64, f64, f6
 
 #[test]
 fn a_clear_slowdown_is_a_regression_exit_1() {
-    let c = judge(&runs(10, 100.0, 1.0, 0.5, 50.0), &runs(10, 130.0, 1.0, 0.5, 50.0), &[], 1);
+    let c = judge(
+        &runs(10, 100.0, 1.0, 0.5, 50.0),
+        &runs(10, 130.0, 1.0, 0.5, 50.0),
+        &[],
+        1,
+    );
     let wall = row(&c, "wall");
     assert_eq!(wall["verdict"], "regression");
     assert_eq!(wall["method"], "mann-whitney");
@@ -281,10 +326,12 @@ fn a_clear_slowdown_is_a_regression_exit_1() {
 #[test]
 fn an_unconfirmed_slowdown_is_inconclusive_exit_3_unless_allowed() {
     // Means 100 → 110 ms (+10 %), but the runs overlap: the ranks cannot tell them apart.
-    let base: Vec<(f64, f64, f64)> = [80.0, 120.0, 90.0, 110.0, 100.0, 70.0, 130.0, 100.0, 95.0, 105.0]
-        .iter()
-        .map(|&w| (w, 0.5, 50.0))
-        .collect();
+    let base: Vec<(f64, f64, f64)> = [
+        80.0, 120.0, 90.0, 110.0, 100.0, 70.0, 130.0, 100.0, 95.0, 105.0,
+    ]
+    .iter()
+    .map(|&w| (w, 0.5, 50.0))
+    .collect();
     let new: Vec<(f64, f64, f64)> = base.iter().map(|&(w, c, r)| (w + 10.0, c, r)).collect();
     let c = judge(&base, &new, &[], 3);
     assert_eq!(row(&c, "wall")["verdict"], "inconclusive");
@@ -302,15 +349,25 @@ fn an_unconfirmed_slowdown_is_inconclusive_exit_3_unless_allowed() {
 fn changes_under_the_noise_floors_are_noise_exit_0() {
     // CPU 5 → 8 ms (+60 %, clearly separated) and RSS 2 → 2.8 MiB (+40 %): under 10 ms and
     // 1 MiB, noise.
-    let base: Vec<(f64, f64, f64)> = (0..10).map(|i| (100.0, 0.005 + 1e-5 * i as f64, 2.0)).collect();
-    let new: Vec<(f64, f64, f64)> = (0..10).map(|i| (100.0, 0.008 + 1e-5 * i as f64, 2.8)).collect();
+    let base: Vec<(f64, f64, f64)> = (0..10)
+        .map(|i| (100.0, 0.005 + 1e-5 * i as f64, 2.0))
+        .collect();
+    let new: Vec<(f64, f64, f64)> = (0..10)
+        .map(|i| (100.0, 0.008 + 1e-5 * i as f64, 2.8))
+        .collect();
     let c = judge(&base, &new, &[], 0);
     assert_eq!(row(&c, "cpu")["verdict"], "noise");
     assert_eq!(row(&c, "rss")["verdict"], "noise");
     assert!(row(&c, "cpu")["change"].as_f64().unwrap() > 0.5);
     // The same changes, ten times larger, are regressions.
-    let base: Vec<(f64, f64, f64)> = base.iter().map(|&(w, c, r)| (w, c * 10.0, r * 10.0)).collect();
-    let new: Vec<(f64, f64, f64)> = new.iter().map(|&(w, c, r)| (w, c * 10.0, r * 10.0)).collect();
+    let base: Vec<(f64, f64, f64)> = base
+        .iter()
+        .map(|&(w, c, r)| (w, c * 10.0, r * 10.0))
+        .collect();
+    let new: Vec<(f64, f64, f64)> = new
+        .iter()
+        .map(|&(w, c, r)| (w, c * 10.0, r * 10.0))
+        .collect();
     let c = judge(&base, &new, &[], 1);
     assert_eq!(row(&c, "cpu")["verdict"], "regression");
     assert_eq!(row(&c, "rss")["verdict"], "regression");
@@ -318,14 +375,22 @@ fn changes_under_the_noise_floors_are_noise_exit_0() {
 
 #[test]
 fn too_few_runs_keep_the_threshold_rule_unless_min_values_is_given() {
-    let (base, new) = (runs(3, 100.0, 1.0, 0.5, 50.0), runs(3, 130.0, 1.0, 0.5, 50.0));
+    let (base, new) = (
+        runs(3, 100.0, 1.0, 0.5, 50.0),
+        runs(3, 130.0, 1.0, 0.5, 50.0),
+    );
     let c = judge(&base, &new, &[], 1);
     assert_eq!(row(&c, "wall")["method"], "too few values");
     assert_eq!(row(&c, "wall")["verdict"], "regression");
     let c = judge(&base, &new, &["--min-values", "8"], 3);
     assert_eq!(row(&c, "wall")["verdict"], "inconclusive");
     // Within the threshold, too few values are noise either way.
-    judge(&base, &runs(3, 102.0, 1.0, 0.5, 50.0), &["--min-values", "8"], 0);
+    judge(
+        &base,
+        &runs(3, 102.0, 1.0, 0.5, 50.0),
+        &["--min-values", "8"],
+        0,
+    );
 }
 
 #[test]
@@ -350,11 +415,18 @@ fn holm_bonferroni_is_the_default_and_can_be_turned_off() {
 #[test]
 fn a_bench_file_and_a_metrics_file_are_not_compared() {
     let dir = tempfile::tempdir().unwrap();
-    let (b, l) = (dir.path().join("bench.json"), dir.path().join("latency.json"));
+    let (b, l) = (
+        dir.path().join("bench.json"),
+        dir.path().join("latency.json"),
+    );
     bench_file(&b, "q", &runs(3, 1.0, 0.0, 0.1, 1.0));
     common::latency_file(&l, "q", &[1.0, 2.0]);
     let out = run(&[&"compare", &b, &l], 2);
-    assert!(stderr_of(&out).contains("is a bench file"), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("is a bench file"),
+        "{}",
+        stderr_of(&out)
+    );
 }
 
 // ---------------------------------------------------------------- report
@@ -391,7 +463,10 @@ fn report_reads_a_bench_file_as_tables_markdown_and_json() {
     assert_eq!(bench["seed"], 42);
     assert_eq!(bench["commands"][1]["failed"], 1);
     let wall = &bench["commands"][0]["figures"][0];
-    assert_eq!((wall["figure"].as_str(), wall["mean"].as_f64()), (Some("wall"), Some(375.0)));
+    assert_eq!(
+        (wall["figure"].as_str(), wall["mean"].as_f64()),
+        (Some("wall"), Some(375.0))
+    );
     // Two runs a side: the threshold decides (+50 % wall), as compare does.
     let versus = &bench["comparisons"][0];
     assert_eq!(versus["method"], "too few values");
@@ -405,10 +480,17 @@ fn report_reads_a_bench_file_as_tables_markdown_and_json() {
 fn the_html_report_draws_every_run_of_every_figure() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
-    run(&[&"report", &"--format", &"html", &"-o", &page, &golden()], 0);
+    run(
+        &[&"report", &"--format", &"html", &"-o", &page, &golden()],
+        0,
+    );
     let html = std::fs::read_to_string(&page).unwrap();
     // One strip chart per figure the first command has: wall, cpu, user, system, rss, tree-rss.
-    assert_eq!(html.matches("class=\"chart strip-chart\"").count(), 6, "{html}");
+    assert_eq!(
+        html.matches("class=\"chart strip-chart\"").count(),
+        6,
+        "{html}"
+    );
     // Each chart has a dot per run: 2 + 2, and the tree-rss chart 1 (one run had it).
     let wall = html.split("data-figure=\"wall\"").nth(1).unwrap();
     let wall = &wall[..wall.find("</svg>").unwrap()];
@@ -423,7 +505,15 @@ fn the_html_report_draws_every_run_of_every_figure() {
 #[test]
 fn compare_reads_two_bench_files_command_by_command() {
     let c = json_of(&run(
-        &[&"compare", &golden(), &golden(), &"--metric", &"mean", &"--format", &"json"],
+        &[
+            &"compare",
+            &golden(),
+            &golden(),
+            &"--metric",
+            &"mean",
+            &"--format",
+            &"json",
+        ],
         0,
     ));
     let labels: std::collections::BTreeSet<&str> = c["rows"]
@@ -436,5 +526,11 @@ fn compare_reads_two_bench_files_command_by_command() {
         labels.into_iter().collect::<Vec<_>>(),
         ["python rag.py --k 4", "python rag.py --k 8"]
     );
-    assert!(c["rows"].as_array().unwrap().iter().all(|r| r["verdict"] == "noise"));
+    assert!(
+        c["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["verdict"] == "noise")
+    );
 }

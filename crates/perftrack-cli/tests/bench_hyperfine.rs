@@ -85,9 +85,16 @@ fn perftrack_runs(dir: &Path, command: &str, role: Option<&str>, runs: u32) -> V
 fn hyperfine(dir: &Path, command: &str, role: Option<&str>, runs: u32) -> Value {
     let path = dir.join("hyperfine.json");
     let mut h = Command::new("hyperfine");
-    h.args(["-N", "--style", "none", "--runs", &runs.to_string(), "--export-json"])
-        .arg(&path)
-        .arg(command);
+    h.args([
+        "-N",
+        "--style",
+        "none",
+        "--runs",
+        &runs.to_string(),
+        "--export-json",
+    ])
+    .arg(&path)
+    .arg(command);
     if let Some(role) = role {
         h.env(ROLE, role);
     }
@@ -113,10 +120,18 @@ fn both_means(
     let dir = tempfile::tempdir().unwrap();
     let mut p = Vec::new();
     let mut h = Vec::new();
-    p.extend(perftrack_runs(dir.path(), command, role, runs).iter().map(&ours));
+    p.extend(
+        perftrack_runs(dir.path(), command, role, runs)
+            .iter()
+            .map(&ours),
+    );
     h.push(theirs(&hyperfine(dir.path(), command, role, runs)));
     h.push(theirs(&hyperfine(dir.path(), command, role, runs)));
-    p.extend(perftrack_runs(dir.path(), command, role, runs).iter().map(&ours));
+    p.extend(
+        perftrack_runs(dir.path(), command, role, runs)
+            .iter()
+            .map(&ours),
+    );
     (mean(&p), mean(&h))
 }
 
@@ -181,8 +196,14 @@ fn each_runs_peak_rss_agrees_with_gnu_time() {
     let reference = mean(&gnu);
     eprintln!("{role}: GNU time {gnu:?} B, perftrack {ours:?} B");
     for rss in &ours {
-        assert!(*rss >= (128 * MIB) as f64, "{rss} B is less than the 128 MiB written");
+        assert!(
+            *rss >= (128 * MIB) as f64,
+            "{rss} B is less than the 128 MiB written"
+        );
         let ratio = rss / reference;
-        assert!((0.95..=1.05).contains(&ratio), "ratio {ratio}: {rss} B against {reference} B");
+        assert!(
+            (0.95..=1.05).contains(&ratio),
+            "ratio {ratio}: {rss} B against {reference} B"
+        );
     }
 }

@@ -405,7 +405,9 @@ fn the_bench_report_reads_in_chromium() {
     let commands = many["commands"].as_array_mut().unwrap();
     for i in 0..3 {
         let mut c = first.clone();
-        c["command"] = json!(format!("python rag.py --retriever hybrid --rerank cross-encoder-{i}"));
+        c["command"] = json!(format!(
+            "python rag.py --retriever hybrid --rerank cross-encoder-{i}"
+        ));
         commands.push(c);
     }
     let many_path = dir.path().join("many.json");
@@ -426,7 +428,8 @@ fn the_bench_report_reads_in_chromium() {
         .iter()
         .map(|c| c["title"].as_str().unwrap())
         .collect();
-    let figures = ["wall", "cpu", "user", "system", "rss", "tree-rss"].map(|f| format!("{f} per run"));
+    let figures =
+        ["wall", "cpu", "user", "system", "rss", "tree-rss"].map(|f| format!("{f} per run"));
     assert_eq!(titles, [figures.clone(), figures].concat());
     for chart in readable {
         assert_eq!(chart["problems"], json!([]), "{chart}");

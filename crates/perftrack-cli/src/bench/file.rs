@@ -330,10 +330,15 @@ mod tests {
         assert!((c.values(Figure::Cpu)[0] - 300.0).abs() < 1e-9);
         assert!(c.values(Figure::TreeRss).is_empty());
         assert_eq!(c.failed(), 1);
-        let s = c.series(Figure::Wall, Timestamp::from_unix_nanos(0)).unwrap();
+        let s = c
+            .series(Figure::Wall, Timestamp::from_unix_nanos(0))
+            .unwrap();
         let stats = s.statistics().unwrap();
         assert_eq!((stats.count, stats.failed, stats.mean), (2, 1, 1500.0));
-        assert!(c.series(Figure::Gpu, Timestamp::from_unix_nanos(0)).is_none());
+        assert!(
+            c.series(Figure::Gpu, Timestamp::from_unix_nanos(0))
+                .is_none()
+        );
         assert_eq!(Figure::Rss.noise_floor(), 1.0);
         assert_eq!(Figure::Cpu.noise_floor(), 10.0);
     }
@@ -377,7 +382,8 @@ mod tests {
 
     #[test]
     fn the_layout_matches_the_golden_file() {
-        let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench-v1.json");
+        let golden =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench-v1.json");
         let mut text = serde_json::to_string_pretty(&chosen()).unwrap();
         text.push('\n');
         if std::env::var_os("PERFTRACK_BLESS").is_some() {

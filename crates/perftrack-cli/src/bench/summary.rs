@@ -169,12 +169,7 @@ impl Summary {
                 }
             })
             .collect();
-        let count = |v: Verdict| {
-            comparisons
-                .iter()
-                .filter(|c| c.judged.verdict == v)
-                .count()
-        };
+        let count = |v: Verdict| comparisons.iter().filter(|c| c.judged.verdict == v).count();
         Summary {
             regressions: count(Verdict::Regression),
             inconclusive: count(Verdict::Inconclusive),
@@ -204,11 +199,13 @@ fn percent(value: f64) -> String {
 }
 
 /// The header of a command's table.
-pub(crate) const COMMAND_HEADER: [&str; 6] = ["figure", "mean ± sd", "min", "median", "max", "runs"];
+pub(crate) const COMMAND_HEADER: [&str; 6] =
+    ["figure", "mean ± sd", "min", "median", "max", "runs"];
 
 /// The header of the comparisons' table.
-pub(crate) const VERSUS_HEADER: [&str; 6] =
-    ["command", "figure", "change", "95% CI", "p-value", "verdict"];
+pub(crate) const VERSUS_HEADER: [&str; 6] = [
+    "command", "figure", "change", "95% CI", "p-value", "verdict",
+];
 
 /// A command's heading: `#2 sleep 0.3 (10 runs, 2 failed)`.
 pub(crate) fn title(index: usize, c: &CommandSummary) -> String {
@@ -252,10 +249,9 @@ pub(crate) fn versus_rows(summary: &Summary, markdown: bool) -> Vec<Vec<String>>
                     (Some(low), Some(high)) => format!("[{}, {}]", percent(low), percent(high)),
                     _ => "-".to_owned(),
                 },
-                v.judged.adjusted_p_value.map_or_else(
-                    || format!("({})", v.judged.method),
-                    verdict::p_value,
-                ),
+                v.judged
+                    .adjusted_p_value
+                    .map_or_else(|| format!("({})", v.judged.method), verdict::p_value),
                 v.judged.verdict.shown(markdown).to_owned(),
             ]
         })
@@ -326,7 +322,12 @@ pub(crate) fn render(summary: &Summary, markdown: bool) -> String {
     if summary.comparisons.is_empty() {
         return out;
     }
-    out.push_str(&table(&VERSUS_HEADER, versus_rows(summary, markdown), 2..5, markdown));
+    out.push_str(&table(
+        &VERSUS_HEADER,
+        versus_rows(summary, markdown),
+        2..5,
+        markdown,
+    ));
     out.push('\n');
     for line in footer(summary) {
         if markdown {

@@ -81,16 +81,30 @@ fn bench_section(out: &mut String, bench: &report::BenchSection) {
     );
     for (i, c) in s.commands.iter().enumerate() {
         let _ = writeln!(out, "<h3>{}</h3>", escape(&summary::title(i, c)));
-        html_table(out, &summary::COMMAND_HEADER, summary::command_rows(c).into_iter());
+        html_table(
+            out,
+            &summary::COMMAND_HEADER,
+            summary::command_rows(c).into_iter(),
+        );
     }
     if !s.comparisons.is_empty() {
-        html_table(out, &summary::VERSUS_HEADER, summary::versus_rows(s, false).into_iter());
+        html_table(
+            out,
+            &summary::VERSUS_HEADER,
+            summary::versus_rows(s, false).into_iter(),
+        );
         for line in summary::footer(s) {
             let _ = writeln!(out, "<p>{}</p>", escape(&line));
         }
     }
     let names: Vec<String> = (1..=s.commands.len()).map(|i| format!("#{i}")).collect();
-    for (f, figure) in s.commands.first().map_or(&[][..], |c| &c.figures[..]).iter().enumerate() {
+    for (f, figure) in s
+        .commands
+        .first()
+        .map_or(&[][..], |c| &c.figures[..])
+        .iter()
+        .enumerate()
+    {
         let categories = s
             .commands
             .iter()
@@ -105,7 +119,15 @@ fn bench_section(out: &mut String, bench: &report::BenchSection) {
             y_label: figure.unit.to_owned(),
             categories,
         };
-        let _ = writeln!(out, "{}", chart.to_svg().replacen("<svg ", &format!("<svg data-figure=\"{}\" data-index=\"{f}\" ", figure.figure), 1));
+        let _ = writeln!(
+            out,
+            "{}",
+            chart.to_svg().replacen(
+                "<svg ",
+                &format!("<svg data-figure=\"{}\" data-index=\"{f}\" ", figure.figure),
+                1
+            )
+        );
     }
     out.push_str("</section>\n");
 }

@@ -10,8 +10,8 @@ mod html;
 mod model;
 mod text;
 
-use model::{BenchSection, Report};
 pub(crate) use model::number;
+use model::{BenchSection, Report};
 
 /// Arguments of `perftrack report`.
 #[derive(Debug, clap::Args)]

@@ -12,8 +12,8 @@ use perftrack::{AnyTracker, GenerationSummary, Goodput, Objective, Slo, TimeUnit
 use crate::bench::file::BenchFile;
 use crate::bench::summary::{self, Summary};
 use crate::inputs::Input;
-use crate::verdict::GateArgs;
 use crate::series::{self, Series};
+use crate::verdict::GateArgs;
 
 /// Everything a report shows.
 #[derive(Debug, Serialize)]
