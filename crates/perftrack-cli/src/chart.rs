@@ -62,13 +62,20 @@ pub(crate) struct BarChart {
 }
 
 /// A distribution per category: a dot for each value (spread sideways so that equal values
-/// stay apart) and a line at the median.
+/// stay apart; a ring for a failed run's) and a line at the median.
 #[derive(Clone, Debug)]
 pub(crate) struct StripChart {
     pub(crate) title: String,
     pub(crate) y_label: String,
-    /// `(category, its values)`.
-    pub(crate) categories: Vec<(String, Vec<f64>)>,
+    pub(crate) categories: Vec<Strip>,
+}
+
+/// One category of a [`StripChart`].
+#[derive(Clone, Debug)]
+pub(crate) struct Strip {
+    pub(crate) name: String,
+    /// The values in the order they came, each with whether its run failed.
+    pub(crate) values: Vec<(f64, bool)>,
 }
 
 /// Escapes text for SVG and HTML content and attribute values.
@@ -529,7 +536,11 @@ impl StripChart {
     pub(crate) fn to_svg(&self) -> String {
         let mut out = String::new();
         open(&mut out, "strip-chart", &self.title, TOP);
-        let values = || self.categories.iter().flat_map(|(_, v)| v.iter().copied());
+        let values = || {
+            self.categories
+                .iter()
+                .flat_map(|c| c.values.iter().map(|(v, _)| *v))
+        };
         let lo = values().fold(f64::INFINITY, f64::min);
         let hi = values().fold(f64::NEG_INFINITY, f64::max);
         let (lo, hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
@@ -550,24 +561,38 @@ impl StripChart {
         let n = self.categories.len().max(1) as f64;
         let group = frame.width / n;
         let base = frame.top + frame.height;
-        for (c, (category, values)) in self.categories.iter().enumerate() {
+        for (c, strip) in self.categories.iter().enumerate() {
+            let (category, values) = (&strip.name, &strip.values);
             let colour = COLOURS[c % COLOURS.len()];
             let centre = frame.left + group * (c as f64 + 0.5);
             // Dots spread over half the group's width in the order the values came.
             let spread = group * 0.5;
             let count = values.len().max(2) as f64 - 1.0;
-            for (i, &v) in values.iter().enumerate() {
+            for (i, &(v, failed)) in values.iter().enumerate() {
                 let x = centre - spread / 2.0 + spread * i as f64 / count;
+                let (class, paint, note) = if failed {
+                    (
+                        "series failed",
+                        format!(r#"fill="none" stroke="{colour}""#),
+                        " (failed)",
+                    )
+                } else {
+                    (
+                        "series",
+                        format!(r#"fill="{colour}" fill-opacity="0.7""#),
+                        "",
+                    )
+                };
                 let _ = write!(
                     out,
-                    r#"<circle class="series" cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{colour}" fill-opacity="0.7"><title>{label} run {run}: {v}</title></circle>"#,
+                    r#"<circle class="{class}" cx="{x:.1}" cy="{y:.1}" r="3.5" {paint}><title>{label} run {run}{note}: {v}</title></circle>"#,
                     y = frame.y(v),
                     label = escape(category),
                     run = i + 1,
                     v = significant(v),
                 );
             }
-            let mut sorted = values.clone();
+            let mut sorted: Vec<f64> = values.iter().map(|(v, _)| *v).collect();
             sorted.sort_by(f64::total_cmp);
             if !sorted.is_empty() {
                 let mid = sorted.len() / 2;

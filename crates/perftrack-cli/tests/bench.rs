@@ -122,6 +122,41 @@ fn with_ignore_failure_failed_runs_are_counted_and_marked() {
     assert_eq!(file["commands"][1]["argv"], json!(["sh", "-c", "exit 3"]));
 }
 
+#[test]
+fn ctrl_c_stops_the_bench_after_the_run_in_progress_and_cleans_up() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (log, tmp) = (dir.path().join("log"), dir.path().join("tmp"));
+    std::fs::create_dir(&tmp).unwrap();
+    let command = format!("echo run >> {}; exec sleep 30", log.display());
+    // Its own process group, as a terminal's foreground job: Ctrl-C reaches every process.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_perftrack"))
+        .args(["bench", "--shell", "--runs", "3", &command])
+        .env("TMPDIR", &tmp)
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !log.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let group = nix::unistd::Pid::from_raw(-i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    // One run started, none after it, and the runs' temporary folder is gone.
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
 // ---------------------------------------------------------------- runs, warm-up, prepare
 
 #[test]
@@ -495,7 +530,13 @@ fn the_html_report_draws_every_run_of_every_figure() {
     let wall = html.split("data-figure=\"wall\"").nth(1).unwrap();
     let wall = &wall[..wall.find("</svg>").unwrap()];
     assert_eq!(wall.matches("<circle").count(), 4, "{wall}");
-    assert!(wall.contains("#2 python rag.py --k 8 run 2: 750"), "{wall}");
+    // The failed runs (each command's second) are rings, marked in their titles.
+    assert_eq!(wall.matches("class=\"series failed\"").count(), 2, "{wall}");
+    assert!(
+        wall.contains("#2 python rag.py --k 8 run 2 (failed): 750"),
+        "{wall}"
+    );
+    assert!(wall.contains("#2 python rag.py --k 8 run 1: 375"), "{wall}");
     let tree = html.split("data-figure=\"tree-rss\"").nth(1).unwrap();
     let tree = &tree[..tree.find("</svg>").unwrap()];
     assert_eq!(tree.matches("<circle").count(), 1, "{tree}");

@@ -226,6 +226,16 @@ impl CommandRuns {
             .collect()
     }
 
+    /// The figure's values over the runs that have it, in the display unit, each with whether
+    /// its run failed.
+    pub(crate) fn values_marked(&self, figure: Figure) -> Vec<(f64, bool)> {
+        let factor = figure.display().0;
+        self.runs
+            .iter()
+            .filter_map(|r| Some((figure.of(r)? * factor, r.failed())))
+            .collect()
+    }
+
     /// How many runs failed.
     pub(crate) fn failed(&self) -> usize {
         self.runs.iter().filter(|r| r.failed()).count()
@@ -329,6 +339,10 @@ mod tests {
         assert_eq!(c.values(Figure::Rss), [8.0, 8.0]);
         assert!((c.values(Figure::Cpu)[0] - 300.0).abs() < 1e-9);
         assert!(c.values(Figure::TreeRss).is_empty());
+        assert_eq!(
+            c.values_marked(Figure::Wall),
+            [(1000.0, false), (2000.0, true)]
+        );
         assert_eq!(c.failed(), 1);
         let s = c
             .series(Figure::Wall, Timestamp::from_unix_nanos(0))

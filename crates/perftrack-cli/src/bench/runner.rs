@@ -10,9 +10,13 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use signal_hook::SigId;
+use signal_hook::consts::SIGINT;
 
 use super::file::{CommandRuns, RunFigures};
 use crate::run::{RunContainer, RunExit};
@@ -53,6 +57,9 @@ pub(crate) const MIN_TIME_RUNS: u32 = 2;
 /// Why the bench stopped early.
 #[derive(Debug)]
 pub(crate) enum Stopped {
+    /// Ctrl-C (SIGINT) arrived: the run in progress (which got it too) ended, and the bench
+    /// stopped after it.
+    Interrupted,
     /// A run failed without `--ignore-failure`.
     Failed {
         command: String,
@@ -65,6 +72,7 @@ pub(crate) enum Stopped {
 impl std::fmt::Display for Stopped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Stopped::Interrupted => write!(f, "interrupted; the bench stopped"),
             Stopped::Failed {
                 command,
                 run,
@@ -91,10 +99,13 @@ pub(crate) fn run(plan: &Plan<'_>) -> anyhow::Result<Result<Vec<CommandRuns>, St
         exe: &exe,
         file: dir.path().join("run.json"),
         plan,
+        interrupt: Interrupt::catch()?,
     };
     for round in 1..=plan.warmup {
         for (command, argv) in plan.commands {
-            let figures = measurer.once(argv)?;
+            let Some(figures) = measurer.once(argv)? else {
+                return Ok(Err(Stopped::Interrupted));
+            };
             if figures.failed() && !plan.ignore_failure {
                 return Ok(Err(Stopped::Failed {
                     command: command.clone(),
@@ -123,7 +134,9 @@ pub(crate) fn run(plan: &Plan<'_>) -> anyhow::Result<Result<Vec<CommandRuns>, St
         // Interleaved: each round runs every command once, so that a machine that drifts
         // (heat, other load) drifts for all of them alike.
         for ((command, argv), runs) in plan.commands.iter().zip(&mut out) {
-            let figures = measurer.once(argv)?;
+            let Some(figures) = measurer.once(argv)? else {
+                return Ok(Err(Stopped::Interrupted));
+            };
             runs.runs.push(figures);
             if figures.failed() && !plan.ignore_failure {
                 return Ok(Err(Stopped::Failed {
@@ -136,6 +149,35 @@ pub(crate) fn run(plan: &Plan<'_>) -> anyhow::Result<Result<Vec<CommandRuns>, St
         }
     }
     Ok(Ok(out))
+}
+
+/// Ctrl-C caught while the bench runs: a terminal sends SIGINT to the whole foreground
+/// process group, so the measured command gets it too and ends (its measuring `perftrack run`
+/// outlives it), and the bench stops after that run, removing its temporary folder, instead of
+/// dying in the middle.
+struct Interrupt {
+    flag: Arc<AtomicBool>,
+    id: SigId,
+}
+
+impl Interrupt {
+    fn catch() -> anyhow::Result<Self> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let id = signal_hook::flag::register(SIGINT, Arc::clone(&flag))
+            .context("cannot handle Ctrl-C")?;
+        Ok(Self { flag, id })
+    }
+
+    fn happened(&self) -> bool {
+        // SeqCst, as the handler stores it: a signal is rare, and this read is once a run.
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        signal_hook::low_level::unregister(self.id);
+    }
 }
 
 /// Whether `rounds` rounds are enough.
@@ -157,13 +199,18 @@ struct Measurer<'a> {
     /// Where each run's container is written (and read back, then replaced by the next).
     file: PathBuf,
     plan: &'a Plan<'a>,
+    interrupt: Interrupt,
 }
 
 impl Measurer<'_> {
-    /// Runs `--prepare` if given, then measures `argv` once.
-    fn once(&self, argv: &[OsString]) -> anyhow::Result<RunFigures> {
+    /// Runs `--prepare` if given, then measures `argv` once; `None` when Ctrl-C came meanwhile.
+    fn once(&self, argv: &[OsString]) -> anyhow::Result<Option<RunFigures>> {
         if let Some(prepare) = self.plan.prepare {
-            prepare_once(prepare)?;
+            let prepared = prepare_once(prepare);
+            if self.interrupt.happened() {
+                return Ok(None);
+            }
+            prepared?;
         }
         let mut command = Command::new(self.exe);
         command
@@ -188,6 +235,9 @@ impl Measurer<'_> {
             .stderr(Stdio::null())
             .status()
             .context("cannot start the measuring `perftrack run`")?;
+        if self.interrupt.happened() {
+            return Ok(None);
+        }
         let text = match std::fs::read_to_string(&self.file) {
             Ok(text) => text,
             Err(_) => {
@@ -212,7 +262,7 @@ impl Measurer<'_> {
             .with_context(|| format!("cannot remove {}", self.file.display()))?;
         let run: RunContainer = serde_json::from_str(&text)
             .with_context(|| format!("cannot read the measured run {}", self.file.display()))?;
-        Ok(figures(&run))
+        Ok(Some(figures(&run)))
     }
 }
 

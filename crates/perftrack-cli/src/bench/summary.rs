@@ -53,9 +53,9 @@ pub(crate) struct FigureStats {
     pub(crate) min: f64,
     pub(crate) median: f64,
     pub(crate) max: f64,
-    /// Every run's value, in the order they ran.
+    /// Every run's value, in the order they ran, with whether the run failed.
     #[serde(skip)]
-    pub(crate) values: Vec<f64>,
+    pub(crate) values: Vec<(f64, bool)>,
 }
 
 /// One command against the first, on one figure.
@@ -120,7 +120,7 @@ impl Summary {
                             min: stats.min,
                             median: stats.median,
                             max: stats.max,
-                            values: c.values(f),
+                            values: c.values_marked(f),
                         })
                     })
                     .collect(),

@@ -111,7 +111,10 @@ fn bench_section(out: &mut String, bench: &report::BenchSection) {
             .zip(&names)
             .filter_map(|(c, name)| {
                 let values = c.figures.iter().find(|g| g.figure == figure.figure)?;
-                Some((format!("{name} {}", c.command), values.values.clone()))
+                Some(chart::Strip {
+                    name: format!("{name} {}", c.command),
+                    values: values.values.clone(),
+                })
             })
             .collect();
         let chart = chart::StripChart {
