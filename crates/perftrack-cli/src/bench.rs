@@ -25,7 +25,7 @@ use summary::Summary;
 /// Arguments of `perftrack bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Measured runs of each command.
+    /// Measured runs of each command (10 without this or `--min-time`).
     #[arg(long, short = 'r', value_name = "N", value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "min_time")]
     runs: Option<u32>,
     /// Instead of a number of runs: run each command until its runs add up to SECONDS of
@@ -50,7 +50,8 @@ pub(crate) struct Args {
     /// The seed of the bootstrap confidence intervals (a random one by default; printed).
     #[arg(long, value_name = "S")]
     seed: Option<u64>,
-    /// The figures judged, against the first command (repeat, or separate with commas).
+    /// The figures judged, against the first command (repeat, or separate with commas;
+    /// `wall,cpu,rss` by default).
     #[arg(
         long = "figure",
         value_enum,
@@ -132,6 +133,9 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         args.figures.clone()
     };
+    if judged.contains(&Figure::Gpu) && !args.gpu {
+        bail!("--figure gpu needs --gpu (GPU memory is read only then)");
+    }
     let runs = match (args.runs, args.min_time) {
         (_, Some(seconds)) => Runs::MinTime(seconds),
         (n, None) => Runs::Count(n.unwrap_or(DEFAULT_RUNS)),

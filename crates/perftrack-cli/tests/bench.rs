@@ -40,6 +40,8 @@ fn bad_input_is_an_error_before_anything_runs() {
         (vec!["--runs", "3", "--min-time", "1", touch], "--min-time"),
         (vec!["--threshold", "5", touch], "did you mean 5%"),
         (vec!["--interval", "0.001", touch], "--interval"),
+        (vec!["--figure", "gpu", touch], "--figure gpu needs --gpu"),
+        (vec!["--allow-inconclusive", touch], "--fail-on-regression"),
     ] {
         let mut all = vec!["bench"];
         all.extend(args.iter().copied());

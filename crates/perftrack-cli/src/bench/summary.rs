@@ -214,7 +214,8 @@ pub(crate) fn title(index: usize, c: &CommandSummary) -> String {
     } else {
         String::new()
     };
-    format!("{} ({} runs{failed})", heading(index, &c.command), c.runs)
+    let runs = if c.runs == 1 { "run" } else { "runs" };
+    format!("{} ({} {runs}{failed})", heading(index, &c.command), c.runs)
 }
 
 /// A command's table rows.
