@@ -45,9 +45,10 @@ pub(crate) struct GateArgs {
     /// The significance level of the statistical test.
     #[arg(long, default_value_t = 0.01, value_parser = parse_alpha)]
     pub(crate) alpha: f64,
-    /// The fewest values per side for the statistical test. Without it, labels with fewer
-    /// than 8 values are judged by the threshold alone; with it, a change beyond the threshold
-    /// on a label with fewer than N values is inconclusive (exit 3).
+    /// The fewest values per side for the statistical test (exact below 8 values without
+    /// ties). Without it, labels with fewer than 8 values are judged by the threshold alone;
+    /// with it, a change beyond the threshold on a label with fewer than N values is
+    /// inconclusive (exit 3).
     #[arg(long, value_name = "N", value_parser = parse_min_values)]
     pub(crate) min_values: Option<usize>,
     /// How the p-values of several tests at once are adjusted.
@@ -493,7 +494,8 @@ mod tests {
         };
         let j = judge_all(&[case(&base, &new)], &strict);
         assert_eq!(j[0].verdict, Verdict::Inconclusive);
-        // --min-values 3: it is tested (3 against 3 cannot reach p < 0.01: inconclusive) ...
+        // --min-values 3: it is tested, exactly: 3 against 3 completely apart is p = 2/20,
+        // inconclusive at 0.01 ...
         let three = GateArgs {
             min_values: Some(3),
             ..gate()
@@ -503,9 +505,10 @@ mod tests {
             (j[0].method, j[0].verdict),
             (Method::MannWhitney, Verdict::Inconclusive)
         );
-        // ... and at alpha 0.1 the complete separation is real.
+        assert!((j[0].p_value.unwrap() - 0.1).abs() < 1e-12);
+        // ... and real at alpha 0.15.
         let loose = GateArgs {
-            alpha: 0.1,
+            alpha: 0.15,
             ..three
         };
         assert_eq!(
