@@ -172,6 +172,34 @@ mod tests {
     }
 
     #[test]
+    fn the_counted_distribution_of_u_matches_every_ordering_enumerated() {
+        for m in 1..=6 {
+            for n in 1..=6 {
+                let mut counts = vec![0.0; m * n + 1];
+                // Each ordering of the pooled values is the set of positions (in increasing
+                // order) the first sample holds; U counts, for each of them, the second
+                // sample's values below it.
+                for mask in 0u32..(1 << (m + n)) {
+                    if mask.count_ones() as usize != m {
+                        continue;
+                    }
+                    let mut u = 0;
+                    let mut below = 0;
+                    for position in 0..m + n {
+                        if mask & (1 << position) != 0 {
+                            u += below;
+                        } else {
+                            below += 1;
+                        }
+                    }
+                    counts[u] += 1.0;
+                }
+                assert_eq!(u_counts(m, n), counts, "m = {m}, n = {n}");
+            }
+        }
+    }
+
+    #[test]
     fn identical_samples_are_no_evidence() {
         let r = test(&[4.0; 10], &[4.0; 7]);
         assert_eq!((r.z, r.p_value), (0.0, 1.0));

@@ -421,6 +421,40 @@ mod tests {
     }
 
     #[test]
+    fn holm_decides_as_the_step_down_procedure_on_random_p_values() {
+        use rand_chacha::ChaCha8Rng;
+        use rand_chacha::rand_core::{RngCore, SeedableRng};
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        let alpha = 0.05;
+        for _ in 0..2_000 {
+            let m = 1 + (rng.next_u32() % 12) as usize;
+            // Uniform p-values with some very small ones, as real changes give.
+            let p: Vec<f64> = (0..m)
+                .map(|_| {
+                    let u = f64::from(rng.next_u32()) / f64::from(u32::MAX);
+                    if rng.next_u32() % 3 == 0 { u * 0.01 } else { u }
+                })
+                .collect();
+            // Holm's procedure: walk the sorted p-values, rejecting while p_(i) < α/(m − i + 1).
+            let mut order: Vec<usize> = (0..m).collect();
+            order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+            let mut rejected = vec![false; m];
+            for (i, &index) in order.iter().enumerate() {
+                if p[index] < alpha / (m - i) as f64 {
+                    rejected[index] = true;
+                } else {
+                    break;
+                }
+            }
+            let adjusted = holm(&p);
+            for i in 0..m {
+                assert_eq!(adjusted[i] < alpha, rejected[i], "{p:?} → {adjusted:?}");
+                assert!(adjusted[i] >= p[i] && adjusted[i] <= 1.0);
+            }
+        }
+    }
+
+    #[test]
     fn separated_samples_are_a_regression_and_exit_1() {
         let (base, new) = (values(100.0, 1.0, 10), values(120.0, 1.0, 10));
         let j = judge_all(&[case(&base, &new)], &gate());
