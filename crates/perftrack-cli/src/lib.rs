@@ -4,6 +4,7 @@
 //!
 //! - `perftrack run -- CMD [ARGS…]` samples a command's process tree and reports its peaks;
 //! - `perftrack report PATH…` summarises metrics files as a table, Markdown, JSON or HTML;
+//! - `perftrack bench CMD…` runs commands many times and judges each against the first;
 //! - `perftrack compare BASE NEW` tells real regressions from noise;
 //! - `perftrack merge FILE… -o OUT` combines files of one tracker type.
 
@@ -11,6 +12,7 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod chart;
 mod compare;
 mod inputs;
@@ -20,6 +22,7 @@ mod output;
 mod report;
 mod run;
 mod series;
+mod verdict;
 
 /// Measure commands and read perftrack metrics files.
 #[derive(Debug, Parser)]
@@ -35,6 +38,9 @@ enum Command {
     Run(run::Args),
     /// Summarise metrics files (or folders of them).
     Report(report::Args),
+    /// Run commands many times, interleaved: time, CPU and memory per run, each command
+    /// judged against the first.
+    Bench(bench::Args),
     /// Compare two metrics files label by label, telling real changes from noise.
     Compare(compare::Args),
     /// Merge metrics files of one tracker type into one.
@@ -68,6 +74,7 @@ where
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Report(args) => report::execute(args),
+        Command::Bench(args) => bench::execute(args),
         Command::Compare(args) => compare::execute(args),
         Command::Merge(args) => merge::execute(args),
     };

@@ -25,9 +25,13 @@ use perftrack::{
 use crate::chart;
 use crate::output::Output;
 use child::{Reaped, Running, SpawnError, Wait};
-use container::{CpuJson, ExitJson, PeakJson, RunContainer};
+pub(crate) use container::RunContainer;
+use container::{CpuJson, ExitJson, PeakJson};
 use csv::{CsvFile, Row};
 use live::Live;
+
+/// How a run ended, as run containers and bench files write it.
+pub(crate) use container::ExitJson as RunExit;
 
 /// The most samples each nested tracker keeps in its record (with the default interval, the
 /// first 1,000 seconds one by one); beyond that, neighbouring samples merge into one holding
@@ -298,7 +302,7 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
 }
 
 /// `--interval` as a duration: at least [`MIN_SAMPLING_INTERVAL`], at most a day.
-fn check_interval(seconds: f64) -> anyhow::Result<Duration> {
+pub(crate) fn check_interval(seconds: f64) -> anyhow::Result<Duration> {
     let min = MIN_SAMPLING_INTERVAL.as_secs_f64();
     let max = MAX_INTERVAL.as_secs_f64();
     if seconds.is_finite() && (min..=max).contains(&seconds) {

@@ -6,6 +6,7 @@ use comfy_table::{Cell, CellAlignment, Table, presets};
 use serde_json::Value;
 
 use super::model::{Report, TEXT_COLUMNS, columns, requests_table, run_fields};
+use crate::bench::summary;
 
 /// The report as text tables, or Markdown with `markdown`.
 pub(super) fn text(report: &Report, markdown: bool) -> String {
@@ -42,6 +43,15 @@ pub(super) fn text(report: &Report, markdown: bool) -> String {
         let (header, cells) = columns(section.tracker_type);
         out.push_str(&table(header, section.rows.iter().map(cells), markdown));
         out.push_str("\n\n");
+    }
+    for bench in &report.benches {
+        if markdown {
+            out.push_str(&format!("### bench — `{}`\n\n", bench.source));
+        } else {
+            out.push_str(&format!("bench — {}\n", bench.source));
+        }
+        out.push_str(&summary::render(&bench.summary, markdown));
+        out.push('\n');
     }
     out
 }
