@@ -110,7 +110,7 @@ fn words(command: &str, shell: bool) -> anyhow::Result<Vec<OsString>> {
 }
 
 /// Runs `perftrack bench`.
-pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
+pub(crate) fn execute(args: Args, this: &[OsString]) -> anyhow::Result<u8> {
     // Everything is checked before the first run: a long bench is not lost to a typo.
     let interval = crate::run::check_interval(args.interval)?;
     let commands = args
@@ -148,6 +148,7 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
         include_children: !args.no_children,
         gpu: args.gpu,
         ignore_failure: args.ignore_failure,
+        this,
     };
     eprintln!(
         "perftrack: benchmarking {} command{} ({}, interleaved; seed {seed})",

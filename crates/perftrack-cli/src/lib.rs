@@ -51,14 +51,31 @@ enum Command {
 const EXIT_ERROR: u8 = 2;
 
 /// Runs the `perftrack` command with `args` (the first is the program's name) and returns its
-/// exit code: what the `perftrack` binary's `main` and the Python package's console command
-/// call.
+/// exit code: what the `perftrack` binary's `main` calls.
 ///
 /// ```no_run
 /// let code = perftrack_cli::main(["perftrack", "report", "metrics.json"]);
 /// std::process::exit(i32::from(code));
 /// ```
 pub fn main<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    main_as(args, &[])
+}
+
+/// [`main`] for a front end that is not the `perftrack` executable (the Python package's
+/// console command): `this` is how to start the same `perftrack` again, program first, as
+/// `perftrack bench` does once per measured run (`["python", "-m", "perftrack"]`); empty
+/// means this executable.
+///
+/// ```no_run
+/// let this = ["python3", "-m", "perftrack"].map(std::ffi::OsString::from);
+/// let code = perftrack_cli::main_as(["perftrack", "bench", "sleep 0.1"], &this);
+/// # let _ = code;
+/// ```
+pub fn main_as<I, T>(args: I, this: &[OsString]) -> u8
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -74,7 +91,7 @@ where
     let result = match cli.command {
         Command::Run(args) => run::execute(args),
         Command::Report(args) => report::execute(args),
-        Command::Bench(args) => bench::execute(args),
+        Command::Bench(args) => bench::execute(args, this),
         Command::Compare(args) => compare::execute(args),
         Command::Merge(args) => merge::execute(args),
     };

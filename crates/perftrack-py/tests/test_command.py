@@ -44,6 +44,21 @@ def test_run_passes_the_exit_code_on(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["exit"]["code"] == 7
 
 
+def test_bench_measures_each_run_from_the_environment(tmp_path: Path) -> None:
+    """`perftrack bench` starts a `perftrack run` per run: from the wheel, the same command
+    through this environment's Python."""
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [str(command()), "bench", "--runs", "2", "-o", str(out), f"{sys.executable} -c pass"],
+        capture_output=True, text=True, timeout=DEADLINE,
+    )
+    assert done.returncode == 0, done.stderr
+    bench = json.loads(out.read_text())
+    assert bench["format"] == "perftrack-bench"
+    [command_runs] = bench["commands"]
+    assert len(command_runs["runs"]) == 2
+
+
 def test_python_dash_m_reports_a_file(tmp_path: Path) -> None:
     tracker = LatencyTracker()
     with tracker.track("retrieval"):

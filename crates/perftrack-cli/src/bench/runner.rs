@@ -8,7 +8,7 @@
 //! many commands from one process would not.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +39,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) gpu: bool,
     /// Whether a failing run is kept rather than stopping the bench.
     pub(crate) ignore_failure: bool,
+    /// How to start this same `perftrack` (each run is measured by a `perftrack run` of its
+    /// own); empty: this executable.
+    pub(crate) this: &'a [OsString],
 }
 
 /// How many measured runs.
@@ -90,7 +93,14 @@ impl std::fmt::Display for Stopped {
 
 /// Runs the plan: every command's measured runs, or why the bench stopped.
 pub(crate) fn run(plan: &Plan<'_>) -> anyhow::Result<Result<Vec<CommandRuns>, Stopped>> {
-    let exe = std::env::current_exe().context("cannot find the perftrack executable")?;
+    let exe = match plan.this {
+        [] => vec![
+            std::env::current_exe()
+                .context("cannot find the perftrack executable")?
+                .into_os_string(),
+        ],
+        this => this.to_vec(),
+    };
     let dir = tempfile::Builder::new()
         .prefix("perftrack-bench-")
         .tempdir()
@@ -195,7 +205,8 @@ fn enough(runs: Runs, rounds: u32, so_far: &[CommandRuns]) -> bool {
 
 /// Measures one run at a time with a `perftrack run` process.
 struct Measurer<'a> {
-    exe: &'a Path,
+    /// How to start `perftrack`: the program, then any arguments before `run`.
+    exe: &'a [OsString],
     /// Where each run's container is written (and read back, then replaced by the next).
     file: PathBuf,
     plan: &'a Plan<'a>,
@@ -212,8 +223,13 @@ impl Measurer<'_> {
             }
             prepared?;
         }
-        let mut command = Command::new(self.exe);
+        let (program, prefix) = self
+            .exe
+            .split_first()
+            .context("no way to start perftrack")?;
+        let mut command = Command::new(program);
         command
+            .args(prefix)
             .arg("run")
             .arg("--interval")
             .arg(self.plan.interval.as_secs_f64().to_string())

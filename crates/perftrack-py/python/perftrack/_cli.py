@@ -23,4 +23,5 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, _leave_to_the_command)
-    sys.exit(_native.run_command(["perftrack", *args]))
+    this = [sys.executable, "-m", "perftrack"]  # how `perftrack bench` starts each run's
+    sys.exit(_native.run_command(["perftrack", *args], this))
