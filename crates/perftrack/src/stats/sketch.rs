@@ -20,6 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::exponential::BucketCounts;
+
 /// The relative accuracy α of a sketch built by recording or merging values: every quantile is
 /// within α ≈ 0.5415 % of the true value. α = (γ − 1) / (γ + 1) with γ = 2^(1/64), the grid's
 /// base; a sketch loaded from an older file may have a wider bound
@@ -487,7 +489,7 @@ impl Sketch {
     /// counted on the wrong side of it: the result lies between the exact counts of values at
     /// most `bound × (1 − α)` and at most `bound / (1 − α)`. One pass over the buckets serves
     /// every bound, and the counts agree with [`value_at_rank`](Self::value_at_rank).
-    #[cfg(any(test, feature = "prometheus"))]
+    #[cfg(any(test, feature = "prometheus", feature = "otlp"))]
     pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
         let mut next = 0;
         let mut seen: u64 = 0;
@@ -501,6 +503,34 @@ impl Sketch {
         for slot in out.iter_mut().take(bounds.len()).skip(next) {
             *slot = seen;
         }
+    }
+
+    /// The buckets as OTLP's exponential histogram: `(scale, zero_count, positive, negative,
+    /// exact)`, where `exact` says whether every count is that of the values in its bucket's
+    /// bounds (see [`ExponentialHistogram::exact`](crate::ExponentialHistogram::exact)).
+    pub(crate) fn exponential_buckets(&self) -> (i32, u64, BucketCounts, BucketCounts, bool) {
+        let side = |store: &Store| {
+            let data = store.to_data();
+            BucketCounts {
+                offset: data.offset,
+                counts: data.counts,
+            }
+        };
+        // A store spanning MAX_BINS buckets may have folded its smallest magnitudes into its
+        // lowest bucket; below that span it never has.
+        let unfolded = |store: &Store| store.counts.len() < MAX_BINS;
+        let exact = self.relative_accuracy <= RELATIVE_ACCURACY
+            && unfolded(&self.positive)
+            && unfolded(&self.negative)
+            && self.positive.max_key() < MAX_KEY
+            && self.negative.max_key() < MAX_KEY;
+        (
+            SCALE,
+            self.zero_count,
+            side(&self.positive),
+            side(&self.negative),
+            exact,
+        )
     }
 
     /// The saved form: always the current grid (`scale` 6), whatever grid the sketch was loaded
