@@ -14,12 +14,14 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::metrics::v1::{ExponentialHistogramDataPoint, metric::Data};
 use perftrack::{
     CpuConfig, CpuUsageTracker, GenerationConfig, GenerationTracker, LatencyConfig, LatencyTracker,
     ManualClock, MemoryConfig, MemoryUsageTracker, OtlpConfig, OtlpExporter, OtlpFailure,
-    OtlpStatus, SamplingInterval, ThroughputConfig, ThroughputTracker, TimeUnit,
+    OtlpHistograms, OtlpStatus, SamplingInterval, ThroughputConfig, ThroughputTracker, TimeUnit,
 };
 use prost::Message as _;
 use rand::{Rng as _, SeedableRng as _};
@@ -39,6 +41,18 @@ fn wait_for(exporter: &OtlpExporter, what: &str, done: impl Fn(&OtlpStatus) -> b
             "waited a minute for {what}: {status:?}"
         );
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A configuration whose endpoint nothing listens on (a port that was free a moment ago), for
+/// tests that read the payload and need no backend: the push at drop fails at once.
+fn nowhere() -> OtlpConfig {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    OtlpConfig {
+        endpoint: format!("http://{}/v1/metrics", listener.local_addr().unwrap()),
+        interval_ms: 3_600_000,
+        max_retries: 0,
+        ..Default::default()
     }
 }
 
@@ -130,7 +144,7 @@ fn exponential_buckets_hold_exactly_the_values_in_their_bounds() {
     for d in few {
         latency.record("rerank", *d);
     }
-    let exporter = OtlpExporter::new(OtlpConfig::default()).unwrap();
+    let exporter = OtlpExporter::new(nowhere()).unwrap();
     exporter.add_latency(&latency, None).unwrap();
     let request = ExportMetricsServiceRequest::decode(&exporter.payload()[..]).unwrap();
     let metric = request.resource_metrics[0].scope_metrics[0]
@@ -547,6 +561,11 @@ fn read_request(stream: &mut TcpStream) -> bool {
 /// A backend on a port-0 listener that answers every request with `answer` and notes when
 /// each request arrived.
 fn answering(answer: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
+    answering_with(answer.as_bytes().to_vec())
+}
+
+/// [`answering`] with an answer of any bytes.
+fn answering_with(answer: Vec<u8>) -> (String, Arc<Mutex<Vec<Instant>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1/metrics", listener.local_addr().unwrap());
     let arrivals = Arc::new(Mutex::new(Vec::new()));
@@ -556,7 +575,7 @@ fn answering(answer: &'static str) -> (String, Arc<Mutex<Vec<Instant>>>) {
             let Ok(mut stream) = stream else { break };
             while read_request(&mut stream) {
                 noted.lock().unwrap().push(Instant::now());
-                if stream.write_all(answer.as_bytes()).is_err() {
+                if stream.write_all(&answer).is_err() {
                     break;
                 }
             }
@@ -715,4 +734,87 @@ fn a_backend_that_is_down_costs_one_payload_however_many_pushes_fail() {
     assert_eq!(status.peak_held_bytes, after_one.peak_held_bytes);
     assert_eq!(status.peak_held_bytes, payload);
     assert_eq!(status.last_payload_bytes, payload);
+}
+
+#[test]
+fn points_a_backend_rejects_are_counted_not_sent_again() {
+    let body = ExportMetricsServiceResponse {
+        partial_success: Some(ExportMetricsPartialSuccess {
+            rejected_data_points: 2,
+            error_message: "names too long".into(),
+        }),
+    }
+    .encode_to_vec();
+    let mut answer = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    answer.extend(body);
+    let (url, arrivals) = answering_with(answer);
+    let exporter = OtlpExporter::new(OtlpConfig {
+        endpoint: url,
+        interval_ms: 3_600_000,
+        ..Default::default()
+    })
+    .unwrap();
+    exporter.add_latency(&a_latency_tracker(), None).unwrap();
+    for n in 1..=2 {
+        exporter.export_now();
+        wait_for(&exporter, "the push", |s| s.exports == n);
+    }
+    let status = exporter.status();
+    assert_eq!(
+        (status.rejected_points, status.attempts, status.retries),
+        (4, 2, 0)
+    );
+    assert_eq!(status.failed_exports, 0);
+    assert_eq!(arrivals.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn explicit_histograms_count_the_values_between_the_advised_bounds() {
+    let latency = LatencyTracker::new(LatencyConfig {
+        time_unit: TimeUnit::Seconds,
+        ..Default::default()
+    });
+    // While a label holds its exact values, explicit buckets are exact too: values on bounds
+    // (0.01, 0.02, 0.04 s) count in the bucket they end.
+    let values_ms = [1u64, 10, 10, 11, 20, 39, 40, 41, 500, 100_000];
+    for ms in values_ms {
+        latency.record("retrieval", Duration::from_millis(ms));
+    }
+    let exporter = OtlpExporter::new(OtlpConfig {
+        histograms: OtlpHistograms::Explicit,
+        ..nowhere()
+    })
+    .unwrap();
+    exporter.add_latency(&latency, None).unwrap();
+    let request = ExportMetricsServiceRequest::decode(&exporter.payload()[..]).unwrap();
+    let metric = request.resource_metrics[0].scope_metrics[0]
+        .metrics
+        .iter()
+        .find(|m| m.name == "perftrack.latency.duration")
+        .unwrap();
+    let Some(Data::Histogram(histogram)) = &metric.data else {
+        panic!("not an explicit histogram: {metric:?}");
+    };
+    let point = &histogram.data_points[0];
+    let bounds = perftrack::GenerationFigure::Duration.names().buckets;
+    assert_eq!(point.explicit_bounds, bounds);
+    let values: Vec<f64> = values_ms
+        .iter()
+        .map(|ms| Duration::from_millis(*ms).as_secs_f64())
+        .collect();
+    let mut expected = vec![0u64; bounds.len() + 1];
+    for v in &values {
+        expected[bounds.partition_point(|b| b < v)] += 1;
+    }
+    assert_eq!(point.bucket_counts, expected);
+    // (.., 0.01]: 1, 10, 10 ms; (0.01, 0.02]: 11, 20; (0.02, 0.04]: 39, 40.
+    assert_eq!(expected[..3], [3, 2, 2]);
+    assert_eq!(
+        (point.count, point.min, point.max),
+        (10, Some(0.001), Some(100.0))
+    );
 }

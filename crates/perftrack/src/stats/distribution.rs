@@ -426,6 +426,12 @@ impl Distribution {
         self.sum
     }
 
+    /// The exact smallest and largest values; `None` when empty.
+    #[cfg(feature = "otlp")]
+    pub(crate) fn min_max(&self) -> Option<(f64, f64)> {
+        (self.count > 0).then_some((self.min, self.max))
+    }
+
     /// How many measurements failed and how many were cancelled.
     pub(crate) fn failed_cancelled(&self) -> (u64, u64) {
         (self.failed, self.cancelled)

@@ -990,6 +990,41 @@ mod tests {
     }
 
     #[test]
+    fn exponential_buckets_mirror_negatives_and_say_when_they_are_exact() {
+        let mut s = Sketch::default();
+        for v in [-1.0, -2.0, -0.75, 0.0, 5e-13, -5e-13, 1e-12, 2.0] {
+            s.add(v);
+        }
+        let (scale, zero, positive, negative, exact) = s.exponential_buckets();
+        assert_eq!((scale, zero, exact), (6, 3, true));
+        // 10⁻¹² is not zero: it is the lowest index; 2 = 2^1 ends bucket 63.
+        assert_eq!(positive.offset, MIN_KEY);
+        assert_eq!(positive.offset + positive.counts.len() as i32 - 1, 63);
+        assert_eq!(positive.counts.iter().sum::<u64>(), 2);
+        // Magnitudes 0.75 (bucket ceil(64·log2 0.75) − 1 = −27), 1 = 2^0 (−1) and 2 (63).
+        assert_eq!(negative.offset, -27);
+        let at = |i: i32| negative.counts[(i - negative.offset) as usize];
+        assert_eq!((at(-27), at(-1), at(63)), (1, 1, 1));
+        assert_eq!(negative.counts.iter().sum::<u64>(), 3);
+        // The zero bucket is OTLP's `|x| <= zero_threshold`: the largest double below 10⁻¹².
+        let threshold = crate::stats::exponential::ZERO_THRESHOLD;
+        assert!(threshold < 1e-12 && f64::from_bits(threshold.to_bits() + 1) == 1e-12);
+
+        // Buckets moved from the older grid were not counted value by value.
+        let moved = Sketch::from_data(old(0, vec![3])).unwrap();
+        assert!(!moved.exponential_buckets().4);
+        // A store that reached its 4096 buckets may have folded its smallest magnitudes.
+        let mut wide = Sketch::default();
+        wide.add(1e-9);
+        wide.add(1e12);
+        assert!(!wide.exponential_buckets().4);
+        let mut narrow = Sketch::default();
+        narrow.add(1e-9);
+        narrow.add(1e9);
+        assert!(narrow.exponential_buckets().4);
+    }
+
+    #[test]
     fn a_merge_keeps_the_wider_bound() {
         let moved = Sketch::from_data(old(0, vec![3])).unwrap();
         let mut s = Sketch::default();

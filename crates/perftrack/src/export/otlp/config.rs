@@ -72,7 +72,8 @@ pub struct OtlpConfig {
     /// starts afresh from the newest state. Default `5`.
     pub max_retries: u32,
     /// The wait before the first retry, in milliseconds; it doubles with each retry. A
-    /// `Retry-After` in a 429 or 503 answer replaces it. Default `1000`.
+    /// `Retry-After` in seconds in a 429 or 503 answer replaces it (one in the HTTP-date
+    /// form is not read: the backoff holds). Default `1000`.
     pub retry_backoff_ms: u64,
     /// The longest wait before a retry, in milliseconds, a `Retry-After` included. Default
     /// `30000`.

@@ -42,6 +42,14 @@ pub enum OtlpFailure {
     Timeout,
     /// The backend answered with this HTTP status (not 2xx).
     Status(u16),
+    /// The backend accepted the push but rejected some of its points (a partial success); they
+    /// are counted in [`OtlpStatus::rejected_points`], not sent again.
+    Rejected {
+        /// How many points of that push were rejected.
+        points: u64,
+        /// The backend's reason.
+        message: String,
+    },
     /// Anything else the HTTP client reported.
     Other(String),
 }
@@ -53,6 +61,7 @@ impl OtlpFailure {
             Self::Unreachable(_) => "unreachable".to_owned(),
             Self::Timeout => "timeout".to_owned(),
             Self::Status(code) => format!("status {code}"),
+            Self::Rejected { .. } => "rejected".to_owned(),
             Self::Other(_) => "other".to_owned(),
         }
     }
@@ -64,6 +73,9 @@ impl fmt::Display for OtlpFailure {
             Self::Unreachable(reason) => write!(f, "the backend is unreachable: {reason}"),
             Self::Timeout => f.write_str("the push timed out"),
             Self::Status(code) => write!(f, "the backend answered HTTP {code}"),
+            Self::Rejected { points, message } => {
+                write!(f, "the backend rejected {points} points: {message}")
+            }
             Self::Other(reason) => f.write_str(reason),
         }
     }
@@ -90,6 +102,8 @@ pub struct OtlpStatus {
     pub failed_attempts: u64,
     /// Requests sent again after a passing failure.
     pub retries: u64,
+    /// Points the backend accepted a push without (partial successes); never sent again.
+    pub rejected_points: u64,
     /// The most recent failure of a push given up.
     pub last_failure: Option<OtlpFailure>,
     /// The size in bytes of the last request body built.
@@ -123,9 +137,11 @@ pub struct OtlpStatus {
 /// [`OtlpHistograms::Explicit`] sends the naming table's advised buckets instead.
 ///
 /// Pushing never blocks the caller: `add_*` and `export_now` only take a lock, and
-/// `shutdown` waits at most `timeout_ms`. The exporter keeps no queue: each attempt encodes
-/// the newest state, so a backend that is down costs one request body at a time. Failures are
-/// counted ([`status`](Self::status)) and each kind is printed once to standard error.
+/// `shutdown` waits at most `timeout_ms` (and a tenth of a second). The exporter keeps no
+/// queue: each attempt encodes the newest state, so a backend that is down costs one request
+/// body at a time. Failures are counted ([`status`](Self::status)) and each kind is printed
+/// once to standard error. The series of a tracker are bounded by its own `max_labels` (later
+/// labels share `"_other"`).
 ///
 /// ```
 /// use perftrack::{LatencyConfig, LatencyTracker, OtlpConfig, OtlpExporter};
@@ -347,7 +363,8 @@ impl OtlpExporter {
     }
 
     /// Pushes the newest state once more and stops the thread, waiting at most `timeout_ms`
-    /// (a push to a backend that hangs is abandoned then), and returns the final status.
+    /// and a tenth of a second (a push to a backend that hangs is abandoned then), and returns
+    /// the final status.
     /// Dropping the exporter does the same.
     ///
     /// ```

@@ -145,7 +145,7 @@ fn explicit_point(
         below = below.max(n);
     }
     bucket_counts.push(dist.count().saturating_sub(below));
-    let h = dist.exponential_histogram();
+    let (min, max) = dist.min_max().unzip();
     HistogramDataPoint {
         attributes,
         start_time_unix_nano: times.start,
@@ -156,8 +156,8 @@ fn explicit_point(
         explicit_bounds: bounds.to_vec(),
         exemplars: Vec::new(),
         flags: 0,
-        min: h.min,
-        max: h.max,
+        min,
+        max,
     }
 }
 

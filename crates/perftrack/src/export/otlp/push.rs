@@ -7,12 +7,17 @@ use std::collections::BTreeSet;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use prost::Message as _;
 
 use super::config::Checked;
 use super::payload::Sources;
 use super::{OtlpFailure, OtlpStatus};
 use crate::session::lock;
+
+/// The most of an answer's body that is read (an `ExportMetricsServiceResponse` is a count and
+/// a message).
+const MAX_ANSWER_BYTES: u64 = 64 * 1024;
 
 /// What the caller and the thread share.
 #[derive(Debug)]
@@ -143,10 +148,15 @@ impl Shared {
         state.status.last_failure = Some(failure);
     }
 
-    /// Prints a failure the first time its kind is seen; later ones are only counted.
+    /// Counts a failed attempt and prints it the first time its kind is seen.
     fn note(&self, failure: &OtlpFailure) {
+        self.state().status.failed_attempts += 1;
+        self.note_once(failure);
+    }
+
+    /// Prints a failure the first time its kind is seen; later ones are only counted.
+    fn note_once(&self, failure: &OtlpFailure) {
         let mut state = self.state();
-        state.status.failed_attempts += 1;
         if state.logged.insert(failure.kind()) {
             eprintln!(
                 "perftrack: OTLP export to {} failed: {failure} (later failures of this kind are \
@@ -184,9 +194,28 @@ impl Shared {
             .build()
             .send(&body[..]);
         match sent {
-            Ok(response) => {
+            Ok(mut response) => {
                 let code = response.status().as_u16();
                 if (200..300).contains(&code) {
+                    // A partial success names the points the backend rejected: they are not
+                    // sent again (the spec forbids retrying them), only counted and reported.
+                    let answer = response
+                        .body_mut()
+                        .with_config()
+                        .limit(MAX_ANSWER_BYTES)
+                        .read_to_vec()
+                        .ok()
+                        .and_then(|b| ExportMetricsServiceResponse::decode(&b[..]).ok());
+                    if let Some(partial) = answer.and_then(|a| a.partial_success) {
+                        if partial.rejected_data_points > 0 {
+                            let rejected = partial.rejected_data_points.unsigned_abs();
+                            self.state().status.rejected_points += rejected;
+                            self.note_once(&OtlpFailure::Rejected {
+                                points: rejected,
+                                message: partial.error_message,
+                            });
+                        }
+                    }
                     return Attempt::Sent;
                 }
                 let retry_after = response
