@@ -818,3 +818,35 @@ fn explicit_histograms_count_the_values_between_the_advised_bounds() {
         (10, Some(0.001), Some(100.0))
     );
 }
+
+/// With `otlp-tls`, an https endpoint is spoken to over TLS: the backend receives a TLS
+/// handshake record (content type 22) first. (A full exchange would need a certificate that
+/// the Mozilla roots trust.)
+#[cfg(feature = "otlp-tls")]
+#[test]
+fn an_https_endpoint_opens_with_a_tls_handshake() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (first_byte, got) = mpsc::channel();
+    std::thread::spawn(move || {
+        if let Some(Ok(mut stream)) = listener.incoming().next() {
+            let mut byte = [0u8; 1];
+            if stream.read_exact(&mut byte).is_ok() {
+                let _ = first_byte.send(byte[0]);
+            }
+        }
+    });
+    let exporter = OtlpExporter::new(OtlpConfig {
+        endpoint: format!("https://localhost:{port}/v1/metrics"),
+        interval_ms: 3_600_000,
+        timeout_ms: 2_000,
+        max_retries: 0,
+        ..Default::default()
+    })
+    .unwrap();
+    exporter.add_latency(&a_latency_tracker(), None).unwrap();
+    exporter.export_now();
+    assert_eq!(got.recv_timeout(Duration::from_secs(60)).unwrap(), 0x16);
+    let status = wait_for(&exporter, "the push to fail", |s| s.failed_exports == 1);
+    assert_eq!(status.exports, 0);
+}
