@@ -211,6 +211,7 @@ class Receiver(BaseHTTPRequestHandler):
         message["_path"] = self.path
         message["_content_type"] = self.headers["Content-Type"]
         message["_api_key"] = self.headers.get("api-key")
+        message["_user_agent"] = self.headers.get("User-Agent")
         print(json.dumps(message), flush=True)
         answer = service.ExportMetricsServiceResponse().SerializeToString()
         self.send_response(200)
@@ -404,6 +405,12 @@ fn the_payload_decodes_with_the_official_python_package() {
     assert_eq!(message["_path"], "/v1/metrics");
     assert_eq!(message["_content_type"], "application/x-protobuf");
     assert_eq!(message["_api_key"], "secret");
+    assert!(
+        message["_user_agent"]
+            .as_str()
+            .unwrap()
+            .starts_with("perftrack-otlp/")
+    );
     let resource = attributes(&message["resource_metrics"][0]["resource"]);
     assert_eq!(resource["service.name"], "rag-api");
     assert_eq!(resource["deployment.environment"], "test");

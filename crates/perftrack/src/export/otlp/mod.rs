@@ -163,6 +163,7 @@ pub struct OtlpStatus {
 /// assert_eq!(status.exports, 0);
 /// # Ok::<(), perftrack::Error>(())
 /// ```
+#[must_use = "dropping the exporter stops it, after one last push"]
 pub struct OtlpExporter {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
@@ -203,6 +204,7 @@ impl OtlpExporter {
         // Retry-After.
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .user_agent(format!("perftrack-otlp/{}", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
         let thread = {
