@@ -857,6 +857,13 @@ fn otlp(t: &mut Table) {
                 ..Default::default()
             },
         ),
+        (
+            "a `max_retry_delay_ms` over an hour",
+            OtlpConfig {
+                max_retry_delay_ms: u64::MAX,
+                ..Default::default()
+            },
+        ),
     ] {
         t.error(&call("OtlpExporter::new"), input, OtlpExporter::new(config));
     }

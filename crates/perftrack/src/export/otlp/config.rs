@@ -10,6 +10,11 @@ use crate::{Error, Result};
 /// The path an OTLP/HTTP metrics endpoint has under a base `OTEL_EXPORTER_OTLP_ENDPOINT`.
 const METRICS_PATH: &str = "v1/metrics";
 
+/// The longest timeout and retry delay accepted: an hour, in milliseconds.
+const HOUR_MS: u64 = 3_600_000;
+/// The longest interval accepted: 365 days, in milliseconds.
+const YEAR_MS: u64 = 365 * 24 * HOUR_MS;
+
 /// How latency and generation distributions become OTLP histograms.
 ///
 /// ```
@@ -55,10 +60,11 @@ pub struct OtlpConfig {
     pub endpoint: String,
     /// Headers sent with every push (an API key, a tenant). Default none.
     pub headers: BTreeMap<String, String>,
-    /// How long one push may take, connecting included, in milliseconds; also the most that
-    /// [`OtlpExporter::shutdown`](crate::OtlpExporter::shutdown) waits. Default `10000`.
+    /// How long one push may take, connecting included, in milliseconds (1 to an hour); also
+    /// the most that [`OtlpExporter::shutdown`](crate::OtlpExporter::shutdown) waits. Default
+    /// `10000`.
     pub timeout_ms: u64,
-    /// How often the state is pushed, in milliseconds (at least 1). Default `60000`.
+    /// How often the state is pushed, in milliseconds (1 to 365 days). Default `60000`.
     pub interval_ms: u64,
     /// The resource's `service.name`. Default none: `service.name` from
     /// `resource_attributes`, or else `unknown_service`.
@@ -73,10 +79,10 @@ pub struct OtlpConfig {
     pub max_retries: u32,
     /// The wait before the first retry, in milliseconds; it doubles with each retry. A
     /// `Retry-After` in seconds in a 429 or 503 answer replaces it (one in the HTTP-date
-    /// form is not read: the backoff holds). Default `1000`.
+    /// form is not read: the backoff holds). At most an hour. Default `1000`.
     pub retry_backoff_ms: u64,
-    /// The longest wait before a retry, in milliseconds, a `Retry-After` included. Default
-    /// `30000`.
+    /// The longest wait before a retry, in milliseconds, a `Retry-After` included (at most an
+    /// hour). Default `30000`.
     pub max_retry_delay_ms: u64,
 }
 
@@ -233,11 +239,19 @@ impl OtlpConfig {
                 ));
             }
         }
-        if self.timeout_ms == 0 {
-            return Err(invalid("timeout_ms", "0 ms; give at least 1"));
-        }
-        if self.interval_ms == 0 {
-            return Err(invalid("interval_ms", "0 ms; give at least 1"));
+        for (key, value, max) in [
+            ("timeout_ms", self.timeout_ms, HOUR_MS),
+            ("interval_ms", self.interval_ms, YEAR_MS),
+            ("retry_backoff_ms", self.retry_backoff_ms, HOUR_MS),
+            ("max_retry_delay_ms", self.max_retry_delay_ms, HOUR_MS),
+        ] {
+            let min = u64::from(key != "retry_backoff_ms" && key != "max_retry_delay_ms");
+            if !(min..=max).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("{value} ms is out of range; give {min} to {max}"),
+                ));
+            }
         }
         let service_name = self
             .service_name

@@ -125,11 +125,11 @@ impl Shared {
                     let delay = retry_after.unwrap_or(backoff).min(max_delay);
                     backoff = backoff.saturating_mul(2);
                     retries += 1;
-                    self.state().status.retries += 1;
                     if self.wait(delay, false) {
                         // Shutdown: the final push sends the newest state instead.
                         return self.give_up(failure);
                     }
+                    self.state().status.retries += 1;
                 }
             }
         }
