@@ -857,3 +857,53 @@ fn an_https_endpoint_opens_with_a_tls_handshake() {
     let status = wait_for(&exporter, "the push to fail", |s| s.failed_exports == 1);
     assert_eq!(status.exports, 0);
 }
+
+/// The environment variable that gives [`failing_pushes_child`] its work.
+const CHILD: &str = "PERFTRACK_OTLP_FAILING_CHILD";
+
+/// The child process of [`each_kind_of_failure_is_printed_once`]: twenty pushes to a backend
+/// that is down, then twenty to one that refuses them (HTTP 400). Run on its own it returns at
+/// once: it has work only in that child.
+#[test]
+fn failing_pushes_child() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let (refusing, _) = answering("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    for endpoint in [nowhere().endpoint, refusing] {
+        let exporter = OtlpExporter::new(OtlpConfig {
+            endpoint,
+            ..nowhere()
+        })
+        .unwrap();
+        exporter.add_latency(&a_latency_tracker(), None).unwrap();
+        for n in 1..=20 {
+            exporter.export_now();
+            wait_for(&exporter, "the push to fail", |s| s.failed_exports == n);
+        }
+    }
+}
+
+#[test]
+fn each_kind_of_failure_is_printed_once() {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "failing_pushes_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let printed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("perftrack: OTLP export"))
+        .collect();
+    // 21 failed pushes of each exporter (the last at drop): one line per kind and exporter.
+    assert_eq!(printed.len(), 2, "{stderr}");
+    assert!(printed[0].contains("unreachable"), "{}", printed[0]);
+    assert!(printed[1].contains("HTTP 400"), "{}", printed[1]);
+}
