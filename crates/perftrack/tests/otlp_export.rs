@@ -506,6 +506,7 @@ fn the_payload_decodes_with_the_official_python_package() {
         let rss = &m["perftrack.memory.process_rss"];
         assert_eq!(rss["unit"], "By");
         assert!(points(rss, "gauge")[0]["as_double"].as_f64().unwrap() > 1e6);
+        assert_eq!(m["perftrack.memory.system_percent"]["unit"], "%");
         let cpu_time = &m["perftrack.process.cpu.time"];
         assert_eq!(
             (&cpu_time["unit"], &cpu_time["sum"]["is_monotonic"]),

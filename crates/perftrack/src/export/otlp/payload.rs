@@ -207,7 +207,11 @@ impl Sources {
             }
         }
         for (key, points) in gauges {
-            let unit = if key.ends_with("_percent") { "%" } else { "By" };
+            let unit = if crate::memory::is_percent(key) {
+                "%"
+            } else {
+                "By"
+            };
             out.extend(gauge(
                 &format!("perftrack.memory.{key}"),
                 unit,
