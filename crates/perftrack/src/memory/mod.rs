@@ -9,6 +9,8 @@ mod summary;
 
 pub use config::{MemoryConfig, SamplingInterval};
 pub use record::{MemoryRecord, PythonMemoryRecord};
+#[cfg(feature = "otlp")]
+pub(crate) use snapshot::is_percent;
 pub use snapshot::{MemorySample, MemorySnapshot};
 pub use summary::{KeyStatistics, MemorySummary};
 
