@@ -58,15 +58,8 @@ pub(crate) struct Args {
         value_name = "FIGURE"
     )]
     figures: Vec<Figure>,
-    /// Seconds between samples of the process tree (tree RSS, GPU memory).
-    #[arg(long, default_value_t = 0.1, value_name = "SECONDS")]
-    interval: f64,
-    /// Sample only each command's own process, not its descendants.
-    #[arg(long)]
-    no_children: bool,
-    /// Read the GPU memory the commands' processes use (NVML; needs an NVIDIA driver).
-    #[arg(long)]
-    gpu: bool,
+    #[command(flatten)]
+    sampling: crate::run::Sampling,
     /// Write every run to FILE as JSON (a bench file, which `report` and `compare` read).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
@@ -112,7 +105,7 @@ fn words(command: &str, shell: bool) -> anyhow::Result<Vec<OsString>> {
 /// Runs `perftrack bench`.
 pub(crate) fn execute(args: Args, this: &[OsString]) -> anyhow::Result<u8> {
     // Everything is checked before the first run: a long bench is not lost to a typo.
-    let interval = crate::run::check_interval(args.interval)?;
+    let interval = crate::run::check_interval(args.sampling.interval)?;
     let commands = args
         .commands
         .iter()
@@ -132,7 +125,7 @@ pub(crate) fn execute(args: Args, this: &[OsString]) -> anyhow::Result<u8> {
     } else {
         args.figures.clone()
     };
-    if judged.contains(&Figure::Gpu) && !args.gpu {
+    if judged.contains(&Figure::Gpu) && !args.sampling.gpu {
         bail!("--figure gpu needs --gpu (GPU memory is read only then)");
     }
     let runs = match (args.runs, args.min_time) {
@@ -145,8 +138,8 @@ pub(crate) fn execute(args: Args, this: &[OsString]) -> anyhow::Result<u8> {
         warmup: args.warmup,
         prepare: prepare.as_deref(),
         interval,
-        include_children: !args.no_children,
-        gpu: args.gpu,
+        include_children: !args.sampling.no_children,
+        gpu: args.sampling.gpu,
         ignore_failure: args.ignore_failure,
         this,
     };
@@ -172,8 +165,8 @@ pub(crate) fn execute(args: Args, this: &[OsString]) -> anyhow::Result<u8> {
         warmup: args.warmup,
         prepare: args.prepare.clone(),
         interval_seconds: interval.as_secs_f64(),
-        include_children: !args.no_children,
-        gpu: args.gpu,
+        include_children: !args.sampling.no_children,
+        gpu: args.sampling.gpu,
         ignore_failure: args.ignore_failure,
         seed,
         commands: measured,

@@ -41,18 +41,25 @@ const MAX_TRACKER_SAMPLES: usize = 10_000;
 /// The longest `--interval`: one day.
 const MAX_INTERVAL: Duration = SamplingInterval::MAX;
 
+/// How a measured command's process tree is sampled: the options `run` and `bench` share.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Sampling {
+    /// Seconds between samples (0.02 to 86400; the kernel counts CPU time in 10 ms ticks).
+    #[arg(long, default_value_t = 0.1, value_name = "SECONDS")]
+    pub(crate) interval: f64,
+    /// Sample only the measured command's own process, not its descendants.
+    #[arg(long)]
+    pub(crate) no_children: bool,
+    /// Read the GPU memory the measured processes use (NVML; needs an NVIDIA driver).
+    #[arg(long)]
+    pub(crate) gpu: bool,
+}
+
 /// Arguments of `perftrack run`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Seconds between samples (0.02 to 86400; the kernel counts CPU time in 10 ms ticks).
-    #[arg(long, default_value_t = 0.1, value_name = "SECONDS")]
-    interval: f64,
-    /// Sample only the command's own process, not its descendants.
-    #[arg(long)]
-    no_children: bool,
-    /// Read the GPU memory the command's processes use (NVML; needs an NVIDIA driver).
-    #[arg(long)]
-    gpu: bool,
+    #[command(flatten)]
+    sampling: Sampling,
     /// Write the run (command, exit status, times, peaks and the memory and CPU trackers'
     /// metrics) to FILE as JSON.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -245,7 +252,7 @@ impl Measure<'_> {
 /// Runs `perftrack run`: the command's exit code (128 + signal when a signal killed it), 127
 /// when it does not exist and 126 when it cannot be executed.
 pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
-    let interval = check_interval(args.interval)?;
+    let interval = check_interval(args.sampling.interval)?;
     // Output paths are checked before the command starts: a long run is not lost to a typo.
     let output = args.output.as_deref().map(Output::prepare).transpose()?;
     let mut csv = args.csv.as_deref().map(CsvFile::create).transpose()?;
@@ -254,8 +261,8 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
         command: &args.command,
         env: &[],
         interval,
-        include_children: !args.no_children,
-        gpu: args.gpu,
+        include_children: !args.sampling.no_children,
+        gpu: args.sampling.gpu,
         live: true,
     };
     let measured = measure.run(|row| {
@@ -271,7 +278,7 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
         }
     };
     let run = &measured.run;
-    print_report(run, &measured.memory, args.gpu);
+    print_report(run, &measured.memory, args.sampling.gpu);
 
     let mut saved = Vec::new();
     if let Some(output) = output {
