@@ -3,7 +3,6 @@
 //! its bootstrap interval, and the verdict). `bench` prints it; `report` reads it from a
 //! bench file. Every rendering reads this model and nothing else.
 
-use comfy_table::{CellAlignment, Table, presets};
 use serde::Serialize;
 
 use super::bootstrap;
@@ -288,22 +287,7 @@ fn table(
     right: std::ops::Range<usize>,
     markdown: bool,
 ) -> String {
-    let mut table = Table::new();
-    table.load_preset(if markdown {
-        presets::ASCII_MARKDOWN
-    } else {
-        presets::UTF8_FULL_CONDENSED
-    });
-    table.set_header(header.to_vec());
-    for row in rows {
-        table.add_row(row);
-    }
-    for column in right {
-        if let Some(column) = table.column_mut(column) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    table.to_string()
+    crate::report::text::aligned_table(header, rows, markdown, |i, _| right.contains(&i))
 }
 
 /// The summary as text tables, or Markdown.

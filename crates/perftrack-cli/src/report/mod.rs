@@ -7,7 +7,7 @@ use crate::inputs;
 
 mod html;
 mod model;
-mod text;
+pub(crate) mod text;
 
 pub(crate) use model::number;
 use model::{BenchSection, Report};

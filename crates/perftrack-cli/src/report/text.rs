@@ -58,6 +58,19 @@ pub(super) fn text(report: &Report, markdown: bool) -> String {
 
 /// A table with `header`, numbers aligned right.
 fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<Cell>>, markdown: bool) -> String {
+    aligned_table(header, rows, markdown, |_, name| {
+        !TEXT_COLUMNS.contains(&name)
+    })
+}
+
+/// A table with `header` (as text or Markdown), the columns for which `right(index, name)`
+/// holds aligned right: every table the command prints.
+pub(crate) fn aligned_table<R: Into<comfy_table::Row>>(
+    header: &[&str],
+    rows: impl IntoIterator<Item = R>,
+    markdown: bool,
+    right: impl Fn(usize, &str) -> bool,
+) -> String {
     let mut table = Table::new();
     table.load_preset(if markdown {
         presets::ASCII_MARKDOWN
@@ -69,7 +82,7 @@ fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<Cell>>, markdown: b
         table.add_row(row);
     }
     for (i, name) in header.iter().enumerate() {
-        if !TEXT_COLUMNS.contains(name) {
+        if right(i, name) {
             if let Some(column) = table.column_mut(i) {
                 column.set_cell_alignment(CellAlignment::Right);
             }
