@@ -1,5 +1,6 @@
-//! SVG charts for the HTML report and `perftrack run --plot`: line charts (timelines) and
-//! grouped bar charts (percentiles per label), written as plain SVG text.
+//! SVG charts for the HTML report and `perftrack run --plot`: line charts (timelines),
+//! grouped bar charts (percentiles per label) and strip charts (a bench's runs per command),
+//! written as plain SVG text.
 //!
 //! Hand-built rather than drawn with a plotting crate: the browser lays out the text, so no
 //! font file or font library is needed at build or run time, and the output is small,
@@ -58,6 +59,23 @@ pub(crate) struct BarChart {
     pub(crate) categories: Vec<String>,
     /// `(series name, one value per category)`.
     pub(crate) series: Vec<(String, Vec<f64>)>,
+}
+
+/// A distribution per category: a dot for each value (spread sideways so that equal values
+/// stay apart; a ring for a failed run's) and a line at the median.
+#[derive(Clone, Debug)]
+pub(crate) struct StripChart {
+    pub(crate) title: String,
+    pub(crate) y_label: String,
+    pub(crate) categories: Vec<Strip>,
+}
+
+/// One category of a [`StripChart`].
+#[derive(Clone, Debug)]
+pub(crate) struct Strip {
+    pub(crate) name: String,
+    /// The values in the order they came, each with whether its run failed.
+    pub(crate) values: Vec<(f64, bool)>,
 }
 
 /// Escapes text for SVG and HTML content and attribute values.
@@ -508,6 +526,112 @@ impl BarChart {
         );
         let names: Vec<&str> = self.series.iter().map(|(n, _)| n.as_str()).collect();
         legend(&mut out, &names, TOP);
+        out.push_str("</svg>");
+        out
+    }
+}
+
+impl StripChart {
+    /// The chart as an `<svg>` element.
+    pub(crate) fn to_svg(&self) -> String {
+        let mut out = String::new();
+        open(&mut out, "strip-chart", &self.title, TOP);
+        let values = || {
+            self.categories
+                .iter()
+                .flat_map(|c| c.values.iter().map(|(v, _)| *v))
+        };
+        let lo = values().fold(f64::INFINITY, f64::min);
+        let hi = values().fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if lo <= hi { (lo, hi) } else { (0.0, 1.0) };
+        let (axis, y0, y1) = YAxis::linear(lo, hi, Scale::Plain, &self.y_label);
+        let left = axis.left_margin();
+        // No legend: the categories are named under their dots.
+        let frame = Frame {
+            x0: 0.0,
+            x1: 1.0,
+            y0,
+            y1,
+            left,
+            top: TOP,
+            width: WIDTH - left - 24.0,
+            height: HEIGHT - TOP - BOTTOM,
+        };
+        axis.draw(&mut out, &frame);
+        let n = self.categories.len().max(1) as f64;
+        let group = frame.width / n;
+        let base = frame.top + frame.height;
+        for (c, strip) in self.categories.iter().enumerate() {
+            let (category, values) = (&strip.name, &strip.values);
+            let colour = COLOURS[c % COLOURS.len()];
+            let centre = frame.left + group * (c as f64 + 0.5);
+            // Dots spread over half the group's width in the order the values came.
+            let spread = group * 0.5;
+            let count = values.len().max(2) as f64 - 1.0;
+            for (i, &(v, failed)) in values.iter().enumerate() {
+                let x = centre - spread / 2.0 + spread * i as f64 / count;
+                let (class, paint, note) = if failed {
+                    (
+                        "series failed",
+                        format!(r#"fill="none" stroke="{colour}""#),
+                        " (failed)",
+                    )
+                } else {
+                    (
+                        "series",
+                        format!(r#"fill="{colour}" fill-opacity="0.7""#),
+                        "",
+                    )
+                };
+                let _ = write!(
+                    out,
+                    r#"<circle class="{class}" cx="{x:.1}" cy="{y:.1}" r="3.5" {paint}><title>{label} run {run}{note}: {v}</title></circle>"#,
+                    y = frame.y(v),
+                    label = escape(category),
+                    run = i + 1,
+                    v = significant(v),
+                );
+            }
+            let mut sorted: Vec<f64> = values.iter().map(|(v, _)| *v).collect();
+            sorted.sort_by(f64::total_cmp);
+            if !sorted.is_empty() {
+                let mid = sorted.len() / 2;
+                let median = if sorted.len() % 2 == 0 {
+                    (sorted[mid - 1] + sorted[mid]) / 2.0
+                } else {
+                    sorted[mid]
+                };
+                let _ = write!(
+                    out,
+                    r#"<line class="median" x1="{a:.1}" x2="{b:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2.5"><title>{label} median: {m}</title></line>"#,
+                    a = centre - spread * 0.65,
+                    b = centre + spread * 0.65,
+                    y = frame.y(median),
+                    label = escape(category),
+                    m = significant(median),
+                );
+            }
+            // About 7 units a character: the name fits its group, else it is shortened.
+            let room = ((group / 7.0) as usize).max(4);
+            let short: String = if category.chars().count() > room {
+                category.chars().take(room - 1).chain(['…']).collect()
+            } else {
+                category.clone()
+            };
+            let _ = write!(
+                out,
+                r#"<text class="category" x="{centre:.1}" y="{y}" text-anchor="middle"><title>{full}</title>{s}</text>"#,
+                y = base + 20.0,
+                full = escape(category),
+                s = escape(&short),
+            );
+        }
+        let _ = write!(
+            out,
+            r##"<line x1="{l}" x2="{r}" y1="{base:.1}" y2="{base:.1}" stroke="#555"/>"##,
+            l = frame.left,
+            r = frame.left + frame.width,
+        );
         out.push_str("</svg>");
         out
     }

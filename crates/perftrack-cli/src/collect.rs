@@ -13,7 +13,6 @@ mod table;
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -79,7 +78,7 @@ pub(crate) struct CollectJson {
 }
 
 /// Runs `perftrack collect`.
-pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
     let flush = check_flush(args.flush)?;
     anyhow::ensure!(args.max_pending > 0, "--max-pending must be at least 1");
     anyhow::ensure!(args.max_body > 0, "--max-body must be at least 1");
@@ -119,7 +118,7 @@ fn serve(
     stages: &Stages,
     output: Option<&Path>,
     flush: Duration,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal ends the process at once (exit status 128 + the signal), in case
@@ -165,7 +164,7 @@ fn serve(
         }
         eprintln!("  saved    {saved}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// Writes the latency metrics file to `path`, and the generation metrics file next to it
@@ -205,7 +204,7 @@ fn run_command(
     receiver: Receiver,
     stages: &Stages,
     output: Option<Output>,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<u8> {
     let endpoint = format!("http://{}", receiver.addr());
     eprintln!("perftrack: receiving OTLP/HTTP traces on {endpoint}");
     let env = [
@@ -234,7 +233,7 @@ fn run_command(
         Ok(measured) => measured,
         Err(e) => {
             eprintln!("perftrack: error: {e}");
-            return Ok(ExitCode::from(e.exit_code()));
+            return Ok(e.exit_code());
         }
     };
     let mut container = measured.run;
@@ -262,7 +261,7 @@ fn run_command(
         container.save(output)?;
         eprintln!("  saved    {}", path.display());
     }
-    Ok(ExitCode::from(measured.exit_code))
+    Ok(measured.exit_code)
 }
 
 /// `--flush` as a duration: 0.1 s to a day.

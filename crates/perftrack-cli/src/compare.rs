@@ -1,27 +1,29 @@
 //! `perftrack compare`: two runs label by label, telling real changes from noise.
 //!
 //! A change is *real* when a Mann–Whitney U test on the exact values both files retain
-//! rejects "same distribution" at `--alpha`. When a side has no exact values (more than
-//! `exact_limit` measurements, so only the sketch), or too few for the test, a change is real
-//! only if it is larger than the threshold plus the relative error of the figures (for a
-//! sketch's percentile, its distribution's `relative_accuracy`: about 0.54 %, or 1.55 % for a
-//! sketch read from a file written before the current sketch grid; 0 for exact ones). A *regression* is a real change beyond the
-//! threshold in the bad direction: up for latency, memory, CPU and generation times, down for
-//! throughput and output tokens per second. Token counts (`input_tokens`, `output_tokens`) are
-//! shown but never judged: more or fewer tokens is what the requests asked for, not a change
-//! in speed.
+//! rejects "same distribution" at `--alpha` (p-values corrected with Holm–Bonferroni when
+//! several are tested at once). When a side has no exact values (more than `exact_limit`
+//! measurements, so only the sketch), or too few for the test, a change is real only if it is
+//! larger than the threshold plus the relative error of the figures (for a sketch's
+//! percentile, its distribution's `relative_accuracy`: about 0.54 %, or 1.55 % for a sketch
+//! read from a file written before the current sketch grid; 0 for exact ones). A *regression*
+//! is a real change beyond the threshold in the bad direction: up for latency, memory, CPU and
+//! generation times, down for throughput and output tokens per second. The rules, the noise
+//! floors and the exit codes are [`crate::verdict`]'s, shared with `bench`. Token counts
+//! (`input_tokens`, `output_tokens`) are shown but never judged: more or fewer tokens is what
+//! the requests asked for, not a change in speed. Two bench files (`perftrack bench -o`) are
+//! compared command by command and figure by figure.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::bail;
 use comfy_table::{CellAlignment, Table, presets};
 use serde::Serialize;
 
 use crate::inputs::{self, Input};
-use crate::mann_whitney;
 use crate::series::{self, Direction, Series};
+use crate::verdict::{self, Correction, GateArgs, Verdict};
 
 /// Arguments of `perftrack compare`.
 #[derive(Debug, clap::Args)]
@@ -35,12 +37,6 @@ pub(crate) struct Args {
     /// The statistic compared: p50, p90, p95, p99, median, mean, min or max.
     #[arg(long, default_value = "p95", value_parser = parse_metric)]
     metric: Metric,
-    /// The smallest change that matters: a percentage (`5%`) or a fraction (`0.05`).
-    #[arg(long, default_value = "5%", value_parser = parse_threshold)]
-    threshold: f64,
-    /// The significance level of the statistical test.
-    #[arg(long, default_value_t = 0.01, value_parser = parse_alpha)]
-    alpha: f64,
     /// Compare only these readings (repeat the option, or separate names with commas):
     /// `latency`, `rate`, a memory or CPU reading (`process_rss`, `process`), or a
     /// generation figure (`ttft`, `tpot`, `itl`, `e2e`, `output_tokens_per_second`,
@@ -49,9 +45,8 @@ pub(crate) struct Args {
     /// those they hold. Every reading by default.
     #[arg(long = "reading", value_name = "NAME", value_delimiter = ',')]
     readings: Vec<String>,
-    /// Exit with code 1 when any label regressed.
-    #[arg(long)]
-    fail_on_regression: bool,
+    #[command(flatten)]
+    gate: GateArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -100,39 +95,6 @@ fn parse_metric(text: &str) -> Result<Metric, String> {
     })
 }
 
-/// `5%` (a percentage) or `0.05` (a fraction below 1), as a fraction.
-pub(crate) fn parse_threshold(text: &str) -> Result<f64, String> {
-    let t = text.trim();
-    let (number, percent) = match t.strip_suffix('%') {
-        Some(n) => (n.trim(), true),
-        None => (t, false),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a threshold (write 5% or 0.05)"))?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(format!("the threshold `{text}` must be zero or more"));
-    }
-    if percent {
-        return Ok(value / 100.0);
-    }
-    if value >= 1.0 {
-        return Err(format!(
-            "a threshold without `%` is a fraction below 1; did you mean {value}%?"
-        ));
-    }
-    Ok(value)
-}
-
-fn parse_alpha(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(a) if a > 0.0 && a < 1.0 => Ok(a),
-        _ => Err(format!(
-            "`{text}` is not a significance level between 0 and 1"
-        )),
-    }
-}
-
 impl Metric {
     fn of(self, s: &perftrack::Statistics) -> f64 {
         match self {
@@ -153,25 +115,6 @@ impl Metric {
     }
 }
 
-/// The smallest sample per side for which the test's normal approximation is used.
-pub(crate) const MIN_TEST_SAMPLES: usize = 8;
-
-/// The outcome of one label's comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Verdict {
-    /// A real change beyond the threshold, in the bad direction.
-    Regression,
-    /// A real change beyond the threshold, in the good direction.
-    Improvement,
-    /// Not real, or within the threshold.
-    Noise,
-    /// The label is in only one of the files.
-    Missing,
-    /// A token count: the change is shown, never judged.
-    NotJudged,
-}
-
 /// One label's (and reading's) comparison.
 #[derive(Debug, Serialize)]
 pub(crate) struct Row {
@@ -186,13 +129,17 @@ pub(crate) struct Row {
     pub(crate) base_count: u64,
     pub(crate) new_count: u64,
     /// How "real" was decided: `mann-whitney`, `sketch` or `too few values`; `not judged`
-    /// for token counts.
+    /// for token counts; empty when a side is missing.
     pub(crate) method: &'static str,
     /// The Mann–Whitney U of the base sample, when the test ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) u: Option<f64>,
+    /// The test's own p-value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) p_value: Option<f64>,
+    /// The p-value adjusted for the tests run at once (`--correction`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) adjusted_p_value: Option<f64>,
     /// Whether the change is statistically real (see the module docs).
     pub(crate) real: bool,
     pub(crate) direction: Direction,
@@ -207,36 +154,46 @@ pub(crate) struct Comparison {
     pub(crate) metric: Metric,
     pub(crate) threshold: f64,
     pub(crate) alpha: f64,
+    pub(crate) correction: Correction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) min_values: Option<usize>,
     pub(crate) regressions: usize,
+    pub(crate) inconclusive: usize,
+    /// How the p-values were corrected, when several tests ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) note: Option<String>,
     pub(crate) rows: Vec<Row>,
 }
 
 /// Runs `perftrack compare`.
-pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
-    let base = inputs::read_all(std::slice::from_ref(&args.base))?;
-    let new = inputs::read_all(std::slice::from_ref(&args.new))?;
-    let pairs = pair(&args, &base, &new)?;
-    let mut sides = Vec::new();
-    for (kind, b, n) in pairs {
-        sides.push((kind, series::of(b)?, series::of(n)?));
-    }
-    let wanted = wanted_readings(&args.readings, &sides)?;
-    let mut rows = Vec::new();
-    for (kind, b, n) in &sides {
-        rows.extend(compare_series(kind, b, n, wanted.as_ref(), &args));
-    }
-    let comparison = Comparison {
-        base: args.base.display().to_string(),
-        new: args.new.display().to_string(),
-        metric: args.metric,
-        threshold: args.threshold,
-        alpha: args.alpha,
-        regressions: rows
-            .iter()
-            .filter(|r| r.verdict == Verdict::Regression)
-            .count(),
-        rows,
+pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
+    let sides = match (
+        crate::bench::file::read_if_bench(&args.base)?,
+        crate::bench::file::read_if_bench(&args.new)?,
+    ) {
+        (Some(b), Some(n)) => vec![("bench", b.series(), n.series())],
+        (None, None) => {
+            let base = inputs::read_all(std::slice::from_ref(&args.base))?;
+            let new = inputs::read_all(std::slice::from_ref(&args.new))?;
+            let mut sides = Vec::new();
+            for (kind, b, n) in pair(&args, &base, &new)? {
+                sides.push((kind, series::of(b)?, series::of(n)?));
+            }
+            sides
+        }
+        (b, _) => bail!(
+            "{} is a bench file (perftrack bench -o) but {} is not; compare takes two bench \
+             files or two sets of metrics files",
+            if b.is_some() { &args.base } else { &args.new }.display(),
+            if b.is_some() { &args.new } else { &args.base }.display(),
+        ),
     };
+    let wanted = wanted_readings(&args.readings, &sides)?;
+    let mut pending = Vec::new();
+    for (kind, b, n) in &sides {
+        pending.extend(compare_series(kind, b, n, wanted.as_ref(), &args));
+    }
+    let comparison = judge(&args, pending);
     let text = match args.format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(&comparison)?;
@@ -247,11 +204,74 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         Format::Markdown => render(&comparison, true),
     };
     crate::output::write(None, &text)?;
-    Ok(if args.fail_on_regression && comparison.regressions > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(verdict::exit_code(
+        comparison.rows.iter().map(|r| r.verdict),
+        &args.gate,
+    ))
+}
+
+/// A row waiting for its verdict, with what the verdict is computed from.
+struct Pending {
+    row: Row,
+    case: Option<OwnedCase>,
+}
+
+/// A [`verdict::Case`] that owns its values.
+struct OwnedCase {
+    base: f64,
+    new: f64,
+    values: Option<(Vec<f64>, Vec<f64>)>,
+    sketch_error: f64,
+    direction: Direction,
+    noise_floor: f64,
+}
+
+/// Judges every row at once (so that the tests are corrected as one family).
+fn judge(args: &Args, pending: Vec<Pending>) -> Comparison {
+    let cases: Vec<verdict::Case<'_>> = pending
+        .iter()
+        .filter_map(|p| p.case.as_ref())
+        .map(|c| verdict::Case {
+            base: c.base,
+            new: c.new,
+            values: c.values.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice())),
+            sketch_error: c.sketch_error,
+            direction: c.direction,
+            noise_floor: c.noise_floor,
+        })
+        .collect();
+    let judged = verdict::judge_all(&cases, &args.gate);
+    let note = verdict::correction_note(&judged, &args.gate);
+    let mut judged = judged.into_iter();
+    let mut rows = Vec::new();
+    for Pending { mut row, case } in pending {
+        if case.is_some()
+            && let Some(j) = judged.next()
+        {
+            row.change = j.change;
+            row.method = j.method.as_str();
+            row.u = j.u;
+            row.p_value = j.p_value;
+            row.adjusted_p_value = j.adjusted_p_value;
+            row.real = j.real;
+            row.verdict = j.verdict;
+        }
+        rows.push(row);
+    }
+    let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
+    Comparison {
+        base: args.base.display().to_string(),
+        new: args.new.display().to_string(),
+        metric: args.metric,
+        threshold: args.gate.threshold,
+        alpha: args.gate.alpha,
+        correction: args.gate.correction,
+        min_values: args.gate.min_values,
+        regressions: count(Verdict::Regression),
+        inconclusive: count(Verdict::Inconclusive),
+        note,
+        rows,
+    }
 }
 
 /// Pairs the base's and the new run's inputs by tracker type: both sides must hold the same
@@ -343,7 +363,7 @@ fn compare_series(
     new: &[Series],
     wanted: Option<&BTreeSet<String>>,
     args: &Args,
-) -> Vec<Row> {
+) -> Vec<Pending> {
     let key = |s: &Series| (s.label.clone(), s.reading.clone());
     let kept = |s: &&Series| wanted.is_none_or(|w| w.contains(&s.reading));
     // Labels in order, each label's readings in the order the files list them (a generation
@@ -378,7 +398,7 @@ fn compare_one(
     new: Option<&Series>,
     facet: Facet,
     args: &Args,
-) -> Row {
+) -> Pending {
     let any = base.or(new);
     let label = any.map(|s| s.label_name().to_owned()).unwrap_or_default();
     let reading = any.map(|s| s.reading.clone()).unwrap_or_default();
@@ -398,7 +418,7 @@ fn compare_one(
     };
     let (bs, ns) = (stats(base), stats(new));
     let direction = any.map_or(Direction::HigherIsWorse, |s| s.direction);
-    let mut row = Row {
+    let row = Row {
         tracker_type: kind,
         label,
         reading,
@@ -411,70 +431,41 @@ fn compare_one(
         method: "",
         u: None,
         p_value: None,
+        adjusted_p_value: None,
         real: false,
         direction,
         verdict: Verdict::Missing,
     };
     let (Some(bs), Some(ns), Some(bv), Some(nv)) = (&bs, &ns, row.base, row.new) else {
-        return row;
+        return Pending { row, case: None };
     };
-    let change = if bv != 0.0 {
-        (nv - bv) / bv.abs()
-    } else if nv == 0.0 {
-        0.0
-    } else {
-        f64::INFINITY.copysign(nv)
-    };
-    row.change = change.is_finite().then_some(change);
-    if direction == Direction::Neither {
-        row.method = "not judged";
-        row.verdict = Verdict::NotJudged;
-        return row;
-    }
-    let exact = (
+    let values = match (
         pick(base, facet).and_then(perftrack::Distribution::exact_values),
         pick(new, facet).and_then(perftrack::Distribution::exact_values),
-    );
-    row.real = match exact {
-        (Some(a), Some(b)) if a.len() >= MIN_TEST_SAMPLES && b.len() >= MIN_TEST_SAMPLES => {
-            let test = mann_whitney::test(a, b);
-            row.method = "mann-whitney";
-            row.u = Some(test.u);
-            row.p_value = Some(test.p_value);
-            test.p_value < args.alpha
-        }
-        (Some(_), Some(_)) => {
-            row.method = "too few values";
-            change.abs() > args.threshold
-        }
-        _ => {
-            row.method = "sketch";
-            // Each sketched side's own bound: a sketch loaded from an older file (moved from the
-            // 1 % grid) errs more than one recorded on the current grid.
-            let error: f64 = [(bs, base), (ns, new)]
-                .into_iter()
-                .filter(|(s, _)| args.metric.is_sketched(s))
-                .filter_map(|(_, side)| pick(side, facet))
-                .map(perftrack::Distribution::relative_accuracy)
-                .sum();
-            change.abs() > args.threshold + error
-        }
+    ) {
+        (Some(a), Some(b)) => Some((a.to_vec(), b.to_vec())),
+        _ => None,
     };
-    let worse = match direction {
-        Direction::HigherIsWorse => change > 0.0,
-        Direction::LowerIsWorse => change < 0.0,
-        Direction::Neither => false,
+    // Each sketched side's own bound: a sketch loaded from an older file (moved from the 1 %
+    // grid) errs more than one recorded on the current grid.
+    let sketch_error: f64 = [(bs, base), (ns, new)]
+        .into_iter()
+        .filter(|(s, _)| args.metric.is_sketched(s))
+        .filter_map(|(_, side)| pick(side, facet))
+        .map(perftrack::Distribution::relative_accuracy)
+        .sum();
+    let case = OwnedCase {
+        base: bv,
+        new: nv,
+        values,
+        sketch_error,
+        direction,
+        noise_floor: any.map_or(0.0, |s| s.noise_floor),
     };
-    row.verdict = if row.real && change.abs() > args.threshold {
-        if worse {
-            Verdict::Regression
-        } else {
-            Verdict::Improvement
-        }
-    } else {
-        Verdict::Noise
-    };
-    row
+    Pending {
+        row,
+        case: Some(case),
+    }
 }
 
 fn render(c: &Comparison, markdown: bool) -> String {
@@ -506,13 +497,9 @@ fn render(c: &Comparison, markdown: bool) -> String {
             )
         };
         let verdict = match r.verdict {
-            Verdict::Regression if markdown => "**regression**",
-            Verdict::Regression => "REGRESSION",
-            Verdict::Improvement => "improvement",
-            Verdict::Noise => "noise",
-            Verdict::NotJudged => "not judged",
             Verdict::Missing if r.base.is_none() => "only in new",
             Verdict::Missing => "only in base",
+            other => other.shown(markdown),
         };
         table.add_row(vec![
             r.tracker_type.to_owned(),
@@ -522,18 +509,12 @@ fn render(c: &Comparison, markdown: bool) -> String {
             value(r.new),
             r.change
                 .map_or_else(|| "-".to_owned(), |c| format!("{:+.1}%", c * 100.0)),
-            r.p_value.map_or_else(
+            r.adjusted_p_value.map_or_else(
                 || match r.verdict {
-                    Verdict::NotJudged => "-".to_owned(),
+                    Verdict::NotJudged | Verdict::Missing => "-".to_owned(),
                     _ => format!("({})", r.method),
                 },
-                |p| {
-                    if p < 1e-4 {
-                        "<0.0001".to_owned()
-                    } else {
-                        format!("{p:.4}")
-                    }
-                },
+                verdict::p_value,
             ),
             verdict.to_owned(),
         ]);
@@ -555,35 +536,22 @@ fn render(c: &Comparison, markdown: bool) -> String {
     }
     out.push_str(&table.to_string());
     out.push('\n');
-    out.push_str(&format!(
-        "{} regression{} (threshold {}%, α = {})\n",
+    out.push_str(&verdict::summary_line(
         c.regressions,
-        if c.regressions == 1 { "" } else { "s" },
-        c.threshold * 100.0,
-        c.alpha
+        c.inconclusive,
+        c.threshold,
+        c.alpha,
     ));
+    if let Some(note) = &c.note {
+        out.push_str(note);
+        out.push('\n');
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thresholds_read_as_percentages_or_fractions() {
-        assert_eq!(parse_threshold("5%"), Ok(0.05));
-        assert_eq!(parse_threshold(" 2.5 % "), Ok(0.025));
-        assert_eq!(parse_threshold("0.05"), Ok(0.05));
-        assert_eq!(parse_threshold("0"), Ok(0.0));
-        assert!(
-            parse_threshold("5")
-                .unwrap_err()
-                .contains("did you mean 5%")
-        );
-        assert!(parse_threshold("-1%").is_err());
-        assert!(parse_threshold("five").is_err());
-        assert!(parse_threshold("NaN%").is_err());
-    }
 
     #[test]
     fn metrics_parse_case_insensitively() {

@@ -1,7 +1,6 @@
 //! `perftrack merge`: combine metrics files of one tracker type into one.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use perftrack::PerformanceTracker;
@@ -30,7 +29,7 @@ pub(crate) struct Args {
 /// are merged, not the percentiles averaged). The result takes the first file's configuration
 /// (unit, limits) and is written atomically. Generation files merge only when their
 /// objectives (`slo`) agree, as goodput counts of different objectives cannot be added.
-pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
     let files = inputs::expand(&args.files)?;
     let mut first: Option<(inputs::Input, PathBuf)> = None;
     for file in &files {
@@ -91,5 +90,5 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         .tracker
         .save_metrics(&args.output)
         .with_context(|| format!("cannot write {}", args.output.display()))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

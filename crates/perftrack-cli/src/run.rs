@@ -15,7 +15,6 @@ mod live;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use perftrack::{
@@ -26,9 +25,13 @@ use perftrack::{
 use crate::chart;
 use crate::output::Output;
 use child::{Reaped, Running, SpawnError, Wait};
-use container::{CpuJson, ExitJson, PeakJson, RunContainer};
+pub(crate) use container::RunContainer;
+use container::{CpuJson, ExitJson, PeakJson};
 use csv::{CsvFile, Row};
 use live::Live;
+
+/// How a run ended, as run containers and bench files write it.
+pub(crate) use container::ExitJson as RunExit;
 
 /// The most samples each nested tracker keeps in its record (with the default interval, the
 /// first 1,000 seconds one by one); beyond that, neighbouring samples merge into one holding
@@ -38,18 +41,25 @@ const MAX_TRACKER_SAMPLES: usize = 10_000;
 /// The longest `--interval`: one day.
 const MAX_INTERVAL: Duration = SamplingInterval::MAX;
 
+/// How a measured command's process tree is sampled: the options `run` and `bench` share.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Sampling {
+    /// Seconds between samples (0.02 to 86400; the kernel counts CPU time in 10 ms ticks).
+    #[arg(long, default_value_t = 0.1, value_name = "SECONDS")]
+    pub(crate) interval: f64,
+    /// Sample only the measured command's own process, not its descendants.
+    #[arg(long)]
+    pub(crate) no_children: bool,
+    /// Read the GPU memory the measured processes use (NVML; needs an NVIDIA driver).
+    #[arg(long)]
+    pub(crate) gpu: bool,
+}
+
 /// Arguments of `perftrack run`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Seconds between samples (0.02 to 86400; the kernel counts CPU time in 10 ms ticks).
-    #[arg(long, default_value_t = 0.1, value_name = "SECONDS")]
-    interval: f64,
-    /// Sample only the command's own process, not its descendants.
-    #[arg(long)]
-    no_children: bool,
-    /// Read the GPU memory the command's processes use (NVML; needs an NVIDIA driver).
-    #[arg(long)]
-    gpu: bool,
+    #[command(flatten)]
+    sampling: Sampling,
     /// Write the run (command, exit status, times, peaks and the memory and CPU trackers'
     /// metrics) to FILE as JSON.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -242,8 +252,8 @@ impl Measure<'_> {
 
 /// Runs `perftrack run`: the command's exit code (128 + signal when a signal killed it), 127
 /// when it does not exist and 126 when it cannot be executed.
-pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
-    let interval = check_interval(args.interval)?;
+pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
+    let interval = check_interval(args.sampling.interval)?;
     // Output paths are checked before the command starts: a long run is not lost to a typo.
     let output = args.output.as_deref().map(Output::prepare).transpose()?;
     let mut csv = args.csv.as_deref().map(CsvFile::create).transpose()?;
@@ -252,8 +262,8 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         command: &args.command,
         env: &[],
         interval,
-        include_children: !args.no_children,
-        gpu: args.gpu,
+        include_children: !args.sampling.no_children,
+        gpu: args.sampling.gpu,
         live: true,
     };
     let measured = measure.run(|row| {
@@ -265,11 +275,11 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         Ok(measured) => measured,
         Err(e) => {
             eprintln!("perftrack: error: {e}");
-            return Ok(ExitCode::from(e.exit_code()));
+            return Ok(e.exit_code());
         }
     };
     let run = &measured.run;
-    print_report(run, &measured.memory, args.gpu);
+    print_report(run, &measured.memory, args.sampling.gpu);
 
     let mut saved = Vec::new();
     if let Some(output) = output {
@@ -296,11 +306,11 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         let names: Vec<String> = saved.iter().map(|p| p.display().to_string()).collect();
         eprintln!("  saved    {}", names.join(", "));
     }
-    Ok(ExitCode::from(measured.exit_code))
+    Ok(measured.exit_code)
 }
 
 /// `--interval` as a duration: at least [`MIN_SAMPLING_INTERVAL`], at most a day.
-fn check_interval(seconds: f64) -> anyhow::Result<Duration> {
+pub(crate) fn check_interval(seconds: f64) -> anyhow::Result<Duration> {
     let min = MIN_SAMPLING_INTERVAL.as_secs_f64();
     let max = MAX_INTERVAL.as_secs_f64();
     if seconds.is_finite() && (min..=max).contains(&seconds) {

@@ -42,7 +42,16 @@ pub(crate) struct Series {
     pub(crate) unit: String,
     /// Which way a change is bad.
     pub(crate) direction: Direction,
+    /// A change smaller than this, in the display unit, is never a regression nor
+    /// inconclusive: 1 MiB of memory, 10 ms of CPU time; 0 for other readings.
+    pub(crate) noise_floor: f64,
 }
+
+/// The smallest change in memory that can be a regression: 1 MiB, in bytes.
+pub(crate) const MEMORY_NOISE_FLOOR_BYTES: f64 = 1_048_576.0;
+
+/// The smallest change in CPU time that can be a regression: 10 ms (the kernel's tick).
+pub(crate) const CPU_TIME_NOISE_FLOOR_SECONDS: f64 = 0.010;
 
 /// A label as printed: `(unlabelled)` for the unlabelled `""`.
 pub(crate) fn printed_label(label: &str) -> &str {
@@ -96,6 +105,7 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
                     factor: unit.per_second(),
                     unit: unit.as_str().to_owned(),
                     direction: Direction::HigherIsWorse,
+                    noise_floor: 0.0,
                 });
             }
         }
@@ -113,6 +123,7 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
                     factor: unit.seconds(),
                     unit: unit.events_label().to_owned(),
                     direction: Direction::LowerIsWorse,
+                    noise_floor: 0.0,
                 });
             }
         }
@@ -130,6 +141,7 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
                         factor: 1.0 / unit.bytes(),
                         unit: unit.as_str().to_owned(),
                         direction: Direction::HigherIsWorse,
+                        noise_floor: MEMORY_NOISE_FLOOR_BYTES / unit.bytes(),
                     });
                 },
             );
@@ -147,6 +159,7 @@ pub(crate) fn of(input: &Input) -> anyhow::Result<Vec<Series>> {
                         factor: 1.0,
                         unit: "%".to_owned(),
                         direction: Direction::HigherIsWorse,
+                        noise_floor: 0.0,
                     });
                 },
             );
@@ -212,6 +225,7 @@ fn generation(label: &str, summary: &GenerationSummary, unit: TimeUnit, out: &mu
             factor,
             unit: unit.to_owned(),
             direction,
+            noise_floor: 0.0,
         });
     }
 }

@@ -208,7 +208,7 @@ const CHART_CHECKS: &str = "
     return Array.from(document.querySelectorAll('svg.chart')).map(svg => {
         const title = svg.querySelector('title').textContent;
         const problems = [];
-        const labels = Array.from(svg.querySelectorAll('.tick, .axis-title'));
+        const labels = Array.from(svg.querySelectorAll('.tick, .axis-title, .category'));
         for (let i = 0; i < labels.length; i++) {
             for (let j = i + 1; j < labels.length; j++) {
                 if (overlap(box(labels[i]), box(labels[j]))) {
@@ -223,7 +223,8 @@ const CHART_CHECKS: &str = "
                 if (!m || significant(m[1]) > 4) problems.push('memory tick: ' + t);
             }
         }
-        for (const dot of svg.querySelectorAll('circle.series')) {
+        // A line chart's single sample is a dot that must have its value written beside it.
+        for (const dot of svg.querySelectorAll('svg.line-chart circle.series')) {
             const label = svg.querySelector('.value-label');
             if (!label || !label.textContent.trim()) problems.push('a single sample without its value');
         }
@@ -388,6 +389,65 @@ fn the_html_report_renders_its_charts_in_chromium_without_console_errors() {
                 .contains("perftrack console probe")),
         "{probe:?}"
     );
+}
+
+#[test]
+fn the_bench_report_reads_in_chromium() {
+    if !browser_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("bench.html");
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bench-v1.json");
+    // Five commands with long names, so that the names under the dots must be shortened.
+    let mut many: Value = serde_json::from_str(&std::fs::read_to_string(&golden).unwrap()).unwrap();
+    let first = many["commands"][0].clone();
+    let commands = many["commands"].as_array_mut().unwrap();
+    for i in 0..3 {
+        let mut c = first.clone();
+        c["command"] = json!(format!(
+            "python rag.py --retriever hybrid --rerank cross-encoder-{i}"
+        ));
+        commands.push(c);
+    }
+    let many_path = dir.path().join("many.json");
+    std::fs::write(&many_path, many.to_string()).unwrap();
+    let status = perftrack()
+        .args(["report", "--format", "html", "-o"])
+        .arg(&page)
+        .arg(&golden)
+        .arg(&many_path)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+
+    let driver = Driver::showing(&page, &dir.path().join("profile"));
+    let readable = driver.script(CHART_CHECKS);
+    let readable = readable.as_array().unwrap();
+    let titles: Vec<&str> = readable
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    let figures =
+        ["wall", "cpu", "user", "system", "rss", "tree-rss"].map(|f| format!("{f} per run"));
+    assert_eq!(titles, [figures.clone(), figures].concat());
+    for chart in readable {
+        assert_eq!(chart["problems"], json!([]), "{chart}");
+    }
+    // Every run is a dot inside the plot area, every command's median a line.
+    let dots = driver.script(
+        "return Array.from(document.querySelectorAll('svg.strip-chart')).map(svg => {
+            const area = svg.querySelector('.y-axis line').getBBox();
+            const dots = Array.from(svg.querySelectorAll('circle.series'));
+            return {dots: dots.length, medians: svg.querySelectorAll('line.median').length,
+                    inside: dots.filter(d => { const b = d.getBBox();
+                        return b.x >= area.x - 1 && b.x + b.width <= area.x + area.width + 1; }).length};
+        });",
+    );
+    let dots = dots.as_array().unwrap();
+    assert_eq!(dots[0], json!({"dots": 4, "medians": 2, "inside": 4}));
+    assert_eq!(dots[6], json!({"dots": 10, "medians": 5, "inside": 10}));
+    driver.keep_screenshot("bench-report-screenshot.png");
 }
 
 #[test]

@@ -144,44 +144,10 @@ fn bad_arguments_fail_before_the_command_runs() {
     perftrack().arg("run").assert().code(2);
 }
 
-/// GNU time's "Maximum resident set size" of a run of `args`, in bytes; `None` (after saying
-/// why) when GNU time is not installed, outside CI.
-fn gnu_time_max_rss(args: &[std::ffi::OsString], role: &str) -> Option<u64> {
-    let time = Path::new("/usr/bin/time");
-    if !time.exists() {
-        assert!(
-            !workload::in_ci(),
-            "GNU time (/usr/bin/time, Debian package `time`) is required under CI=true"
-        );
-        eprintln!("skipped: GNU time (/usr/bin/time, Debian package `time`) is not installed");
-        return None;
-    }
-    let output = std::process::Command::new(time)
-        .arg("-v")
-        .args(args)
-        .env(ROLE, role)
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let report = String::from_utf8_lossy(&output.stderr);
-    let kib: u64 = report
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("Maximum resident set size (kbytes): ")
-        })
-        .unwrap_or_else(|| panic!("no maximum RSS in GNU time's report:\n{report}"))
-        .trim()
-        .parse()
-        .unwrap();
-    Some(kib * 1024)
-}
-
 #[test]
 fn the_peak_rss_matches_gnu_time() {
     let role = "allocate 300";
-    let Some(gnu) = gnu_time_max_rss(&workload::command(), role) else {
+    let Some(gnu) = workload::gnu_time_max_rss(&workload::command(), role) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

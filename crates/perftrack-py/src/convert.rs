@@ -8,6 +8,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::Value;
 
+/// A serde value as the Python objects `json.loads` would make of its JSON, made directly
+/// (records on the stop path, where a JSON value in between would double the cost).
+pub(crate) fn python<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyAny>> {
+    Ok(pythonize::pythonize(py, value)?.unbind())
+}
+
 /// A JSON value as the Python object `json.loads` would make of it.
 pub(crate) fn to_py(py: Python<'_>, value: &Value) -> PyResult<Py<PyAny>> {
     Ok(match value {

@@ -8,8 +8,10 @@
 //! walks many values (memory and CPU sessions and samples, statistics, records, files, reset),
 //! and kept on the latency and throughput record paths, which take nanoseconds.
 
+mod command;
 mod convert;
 mod error;
+mod generation;
 mod tracker;
 
 use pyo3::prelude::*;
@@ -18,7 +20,10 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tracker::NativeTracker>()?;
+    m.add_class::<generation::NativeRequest>()?;
+    m.add_class::<generation::ManualClock>()?;
     m.add_function(wrap_pyfunction!(tracker::tracker_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(command::run_command, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -3,22 +3,23 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use perftrack::{
-    AnyTracker, MetricsFile, PerformanceTracker, SamplingInterval, Status, TrackId, TrackerKind,
+    AnyRecord, AnyTracker, Clock, GenerationTracker, MetricsFile, PerformanceTracker,
+    SamplingInterval, Status, TrackId, TrackerKind,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::convert::{config_to_json, to_py};
+use crate::convert::{config_to_json, python, to_py};
 use crate::error::to_py_err;
+use crate::generation::{ManualClock, NativeRequest, parse_status};
 
 /// A tracker of the Rust library; the Python trackers hold one.
 #[pyclass(frozen, module = "perftrack._native")]
@@ -32,7 +33,7 @@ fn check<T>(py: Python<'_>, result: perftrack::Result<T>) -> PyResult<T> {
 }
 
 /// A serde value as JSON (records, statistics and snapshots always serialise).
-fn json(value: &impl Serialize) -> Value {
+pub(crate) fn json(value: &impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
@@ -61,7 +62,7 @@ macro_rules! typed {
             AnyTracker::Memory($t) => $body,
             AnyTracker::Cpu($t) => $body,
             AnyTracker::Generation($t) => $body,
-            _ => unreachable!("the package makes the four kinds alone"),
+            _ => unreachable!("the package makes the library's five kinds alone"),
         }
     };
 }
@@ -82,14 +83,25 @@ fn new_id() -> String {
     });
     let unique = mix(n ^ key);
     let random = mix(n.wrapping_add(salt));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        unique >> 32,
-        (unique >> 16) & 0xffff,
-        (unique >> 4) & 0xfff,
-        0x8000 | ((random >> 48) & 0x3fff),
-        random & 0xffff_ffff_ffff,
-    )
+    // 8-4-4-4-12 hex digits: the version nibble 4 and the variant bits 10 of a UUID4.
+    let fields: [(u64, usize); 5] = [
+        (unique >> 32, 8),
+        ((unique >> 16) & 0xffff, 4),
+        (0x4000 | ((unique >> 4) & 0xfff), 4),
+        (0x8000 | ((random >> 48) & 0x3fff), 4),
+        (random & 0xffff_ffff_ffff, 12),
+    ];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(36);
+    for (i, (value, digits)) in fields.into_iter().enumerate() {
+        if i > 0 {
+            text.push('-');
+        }
+        for shift in (0..digits).rev() {
+            text.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
+        }
+    }
+    text
 }
 
 /// SplitMix64's finaliser, a bijection of `u64`.
@@ -98,10 +110,6 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
 }
-
-/// The marker with which a Python exception raised inside `track_function` unwinds through the
-/// library's guard, so that the guard records the session as failed.
-struct PythonRaised;
 
 /// The canonical name of a tracker type (`"latency"`, `"throughput"`, `"memory"`, `"cpu"`),
 /// as the library's factory reads it (any case; also `memory_usage`, `cpu_usage` and the
@@ -113,7 +121,7 @@ pub(crate) fn tracker_kind(py: Python<'_>, tracker_type: &str) -> PyResult<&'sta
 
 impl NativeTracker {
     /// Whether the kind reads `/proc` on start, stop and sample (the GIL is released there).
-    fn samples(&self) -> bool {
+    fn reads_proc(&self) -> bool {
         matches!(self.inner, AnyTracker::Memory(_) | AnyTracker::Cpu(_))
     }
 
@@ -124,26 +132,38 @@ impl NativeTracker {
         }
     }
 
-    fn stop(&self, id: &TrackId, status: Status) -> perftrack::Result<Value> {
-        typed!(self, t => t.stop_tracking_with_status(id, status).map(|r| json(&r)))
+    /// The generation tracker inside, or a `TypeError` naming the method that needs one.
+    fn generation(&self, method: &str) -> PyResult<&GenerationTracker> {
+        self.inner
+            .as_generation()
+            .ok_or_else(|| PyTypeError::new_err(format!("{method} needs a generation tracker")))
+    }
+
+    fn stop(&self, id: &TrackId, status: Status) -> perftrack::Result<AnyRecord> {
+        typed!(self, t => t.stop_tracking_with_status(id, status).map(AnyRecord::from))
     }
 }
 
 #[pymethods]
 impl NativeTracker {
-    /// A tracker of `kind` (`"latency"`, `"throughput"`, `"memory"` or `"cpu"`) from a
-    /// configuration dict with the Python original's keys.
+    /// A tracker of `kind` (`"latency"`, `"throughput"`, `"memory"`, `"cpu"` or
+    /// `"generation"`) from a configuration dict with the Python original's keys, reading time
+    /// from `clock` if one is given.
     #[new]
-    #[pyo3(signature = (kind, config=None))]
-    fn new(py: Python<'_>, kind: &str, config: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    #[pyo3(signature = (kind, config=None, clock=None))]
+    fn new(
+        py: Python<'_>,
+        kind: &str,
+        config: Option<&Bound<'_, PyAny>>,
+        clock: Option<&ManualClock>,
+    ) -> PyResult<Self> {
         let kind = check(py, TrackerKind::from_name(kind))?;
-        if kind == TrackerKind::Generation {
-            return Err(PyValueError::new_err(
-                "the generation tracker is not part of this package yet",
-            ));
-        }
         let config = config.map(config_to_json).transpose()?;
-        let inner = py.detach(|| AnyTracker::new(kind, config));
+        let clock = clock.map(|c| Arc::clone(&c.inner) as Arc<dyn Clock>);
+        let inner = py.detach(|| match clock {
+            Some(clock) => AnyTracker::with_clock(kind, config, clock),
+            None => AnyTracker::new(kind, config),
+        });
         Ok(Self {
             inner: check(py, inner)?,
         })
@@ -179,7 +199,7 @@ impl NativeTracker {
                 }
             }
         };
-        let started = if self.samples() {
+        let started = if self.reads_proc() {
             py.detach(start)
         } else {
             start()
@@ -187,17 +207,33 @@ impl NativeTracker {
         check(py, started)
     }
 
-    /// Stops a session and returns its record; `failed` records it as failed.
-    #[pyo3(signature = (track_id, failed=false))]
-    fn stop_tracking(&self, py: Python<'_>, track_id: &str, failed: bool) -> PyResult<Py<PyAny>> {
+    /// Stops a session and returns its record, with `status` (`"ok"`, `"failed"` or
+    /// `"cancelled"`).
+    #[pyo3(signature = (track_id, status="ok"))]
+    fn stop_tracking(&self, py: Python<'_>, track_id: &str, status: &str) -> PyResult<Py<PyAny>> {
         let id = TrackId::from(track_id);
-        let status = if failed { Status::Failed } else { Status::Ok };
-        let record = if self.samples() {
+        let status = parse_status(status)?;
+        let record = if self.reads_proc() {
             py.detach(|| self.stop(&id, status))
         } else {
             self.stop(&id, status)
         };
-        to_py(py, &check(py, record)?)
+        python(py, &check(py, record)?)
+    }
+
+    /// Stops a session with `status` and records it, returning nothing: the end of a `with`
+    /// block or a decorated call, whose record nobody reads, skips making it a dict.
+    #[pyo3(signature = (track_id, status="ok"))]
+    fn finish(&self, py: Python<'_>, track_id: &str, status: &str) -> PyResult<()> {
+        let id = TrackId::from(track_id);
+        let status = parse_status(status)?;
+        let stop = || typed!(self, t => t.stop_tracking_with_status(&id, status).map(drop));
+        let stopped = if self.reads_proc() {
+            py.detach(stop)
+        } else {
+            stop()
+        };
+        check(py, stopped)
     }
 
     /// Ends a session without recording it.
@@ -277,14 +313,22 @@ impl NativeTracker {
         to_py(py, &check(py, file)?)
     }
 
-    /// Adds `count` events to a throughput session.
-    fn record_event(&self, py: Python<'_>, track_id: &str, count: u64) -> PyResult<()> {
+    /// Adds `count` events to a throughput session and returns the session's progress as a
+    /// new dict: `start_time` (seconds since the Unix epoch), `label` and `count` so far.
+    fn record_event(&self, py: Python<'_>, track_id: &str, count: u64) -> PyResult<Py<PyAny>> {
         let AnyTracker::Throughput(t) = &self.inner else {
             return Err(PyTypeError::new_err(
                 "record_event needs a throughput tracker",
             ));
         };
-        check(py, t.record_event(&TrackId::from(track_id), count))
+        let id = TrackId::from(track_id);
+        check(py, t.record_event(&id, count))?;
+        let progress = check(py, t.session_progress(&id))?;
+        let session = PyDict::new(py);
+        session.set_item("start_time", progress.start_time.as_unix_seconds_f64())?;
+        session.set_item("label", progress.label)?;
+        session.set_item("count", progress.count)?;
+        Ok(session.into_any().unbind())
     }
 
     /// The rate of a throughput label over the window, or `None` when it has no events.
@@ -295,6 +339,22 @@ impl NativeTracker {
             ));
         };
         Ok(t.current_rate(label))
+    }
+
+    /// The samples a memory or CPU session holds so far (background ones included), oldest
+    /// first; nothing is read.
+    fn samples(&self, py: Python<'_>, track_id: &str) -> PyResult<Py<PyAny>> {
+        let id = TrackId::from(track_id);
+        let samples = match &self.inner {
+            AnyTracker::Memory(t) => t.samples(&id).map(|s| json(&s)),
+            AnyTracker::Cpu(t) => t.samples(&id).map(|s| json(&s)),
+            _ => {
+                return Err(PyTypeError::new_err(
+                    "samples needs a memory or CPU tracker",
+                ));
+            }
+        };
+        to_py(py, &check(py, samples)?)
     }
 
     /// Takes a sample of a memory or CPU session now and returns it.
@@ -322,53 +382,66 @@ impl NativeTracker {
         py: Python<'_>,
         label: &str,
         sampling_interval: Option<f64>,
-        func: Py<PyAny>,
-        args: Py<PyTuple>,
-        kwargs: Option<Py<PyDict>>,
+        func: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
         let interval = sampling_interval
             .map(SamplingInterval::from_secs_f64)
             .transpose();
         let interval = check(py, interval)?;
-        let mut raised: Option<PyErr> = None;
-        let call = || -> Py<PyAny> {
-            let result = Python::attach(|py| {
-                func.call(py, args.bind(py), kwargs.as_ref().map(|k| k.bind(py)))
-            });
-            match result {
-                Ok(value) => value,
-                Err(err) => {
-                    raised = Some(err);
-                    // Unwinding (without the panic hook's message) through the library's guard
-                    // makes it record the session as failed, as it does for a panic.
-                    resume_unwind(Box::new(PythonRaised))
-                }
-            }
-        };
-        let outcome = py.detach(|| {
-            catch_unwind(AssertUnwindSafe(|| match &self.inner {
-                AnyTracker::Memory(t) => {
-                    let (value, record) = t.track_function_memory(label, interval, call);
-                    Some((value, json(&record)))
-                }
-                AnyTracker::Cpu(t) => {
-                    let (value, record) = t.track_function_cpu(label, interval, call);
-                    Some((value, json(&record)))
-                }
-                _ => None,
-            }))
-        });
-        match outcome {
-            Ok(Some((value, record))) => Ok((value, to_py(py, &record)?)),
-            Ok(None) => Err(PyTypeError::new_err(
+        macro_rules! tracked {
+            ($t:expr) => {{
+                // Starting reads `/proc`: without the GIL.
+                let guard = py.detach(|| $t.track_every(label, interval));
+                let result = func.call(args, kwargs);
+                let status = if result.is_ok() {
+                    Status::Ok
+                } else {
+                    Status::Failed
+                };
+                let record = py.detach(|| guard.stop_with(status));
+                Ok((result?.unbind(), python(py, &record)?))
+            }};
+        }
+        match &self.inner {
+            AnyTracker::Memory(t) => tracked!(t),
+            AnyTracker::Cpu(t) => tracked!(t),
+            _ => Err(PyTypeError::new_err(
                 "track_function needs a memory or CPU tracker",
             )),
-            Err(payload) => match (payload.downcast::<PythonRaised>(), raised) {
-                (Ok(_), Some(err)) => Err(err),
-                (Ok(_), None) => Err(PyValueError::new_err("the function raised")),
-                (Err(payload), _) => resume_unwind(payload),
-            },
         }
+    }
+
+    /// Starts a generation request under `label` now.
+    fn request(&self, label: &str) -> PyResult<NativeRequest> {
+        Ok(NativeRequest::new(self.generation("request")?.track(label)))
+    }
+
+    /// A chunk of `n` output tokens arriving now for a generation request started by id.
+    fn tokens(&self, py: Python<'_>, track_id: &str, n: u64) -> PyResult<()> {
+        check(
+            py,
+            self.generation("tokens")?
+                .tokens(&TrackId::from(track_id), n),
+        )
+    }
+
+    /// The prompt's size of a generation request started by id.
+    fn input_tokens(&self, py: Python<'_>, track_id: &str, n: u64) -> PyResult<()> {
+        let tracker = self.generation("input_tokens")?;
+        check(py, tracker.input_tokens(&TrackId::from(track_id), n))
+    }
+
+    /// Before `fork()`: ends the background sampling thread and waits for it.
+    fn prepare_fork(&self, py: Python<'_>) {
+        py.detach(|| typed!(self, t => t.prepare_fork()));
+    }
+
+    /// After `fork()`, in the parent and in the child: sampling resumes on this process's own
+    /// thread.
+    fn after_fork(&self) {
+        typed!(self, t => t.after_fork());
     }
 
     fn __repr__(&self) -> String {

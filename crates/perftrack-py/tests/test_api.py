@@ -57,3 +57,17 @@ def test_unknown_ids_are_key_and_value_errors() -> None:
             tracker.stop_tracking("missing")
         with pytest.raises(ValueError):
             tracker.stop_tracking("missing")
+
+
+def test_the_benchmark_script_runs() -> None:
+    """crates/perftrack-py/benches/bench.py, in its quick form: every row is measured."""
+    import subprocess
+    import sys
+
+    script = REPO / "crates" / "perftrack-py" / "benches" / "bench.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for row in ("perf_counter() pair", "with tracker:", "decorated no-op call",
+                "start_tracking + stop_tracking", "record_event", "track_stream"):
+        assert row in done.stdout

@@ -22,6 +22,24 @@ def test_record_event_and_stop() -> None:
     assert 0.05 <= record["duration"] < 5
 
 
+def test_record_event_returns_the_session_so_far() -> None:
+    tracker = ThroughputTracker()
+    before = time.time()
+    track_id = tracker.start_tracking(label="embedding")
+    first = tracker.record_event(track_id, 4)
+    second = tracker.record_batch(track_id, 6)
+    assert first["count"] == 4 and second["count"] == 10
+    assert second["label"] == "embedding"
+    assert before - 0.01 <= second["start_time"] <= time.time()
+    assert first["start_time"] == second["start_time"]
+    # A copy: changing it changes nothing in the tracker.
+    second["count"] = 0
+    assert tracker.record_event(track_id, 0)["count"] == 10
+    assert tracker.stop_tracking(track_id)["count"] == 10
+    unlabelled = tracker.start_tracking()
+    assert tracker.record_event(unlabelled)["label"] is None
+
+
 def test_per_minute_is_computed_per_minute() -> None:
     tracker = ThroughputTracker({"time_unit": "m"})
     track_id = tracker.start_tracking()

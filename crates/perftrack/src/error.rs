@@ -159,6 +159,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// The OTLP exporter's background thread could not be started (the system is out of
+    /// threads or memory). Nothing is exported; free resources and create the exporter again.
+    #[error("cannot start exporting to {endpoint}: {reason}")]
+    Export {
+        /// The endpoint the exporter was for.
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// A generation request measured elsewhere was impossible: a first token with no output
     /// tokens, or one later than the whole request. Nothing was recorded.
     #[error("invalid generation timing: {reason}")]

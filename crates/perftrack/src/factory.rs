@@ -1,14 +1,16 @@
 //! One interface for every tracker, and a factory that makes them by name.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::kinds::Lifecycle;
 use crate::{
-    CpuConfig, CpuRecord, CpuUsageTracker, GenerationConfig, GenerationRecord, GenerationTracker,
-    LatencyConfig, LatencyRecord, LatencyTracker, MemoryConfig, MemoryRecord, MemoryUsageTracker,
-    Result, ThroughputConfig, ThroughputRecord, ThroughputTracker, TrackId, Tracker, TrackerKind,
+    Clock, CpuConfig, CpuRecord, CpuUsageTracker, GenerationConfig, GenerationRecord,
+    GenerationTracker, LatencyConfig, LatencyRecord, LatencyTracker, MemoryConfig, MemoryRecord,
+    MemoryUsageTracker, Result, ThroughputConfig, ThroughputRecord, ThroughputTracker, TrackId,
+    Tracker, TrackerKind,
 };
 
 /// What every tracker can do, for code that handles trackers generically (a list of them, an
@@ -197,6 +199,52 @@ impl AnyTracker {
             TrackerKind::Cpu => Self::Cpu(CpuUsageTracker::new(CpuConfig::from_value(config)?)),
             TrackerKind::Generation => Self::Generation(GenerationTracker::new(
                 GenerationConfig::from_value(config)?,
+            )),
+        })
+    }
+
+    /// A tracker of `kind`, as [`new`](Self::new) makes it, reading time from `clock`: a
+    /// [`ManualClock`](crate::ManualClock) makes every duration a test or a simulation
+    /// measures exactly the one it advanced.
+    ///
+    /// ```
+    /// use perftrack::{AnyTracker, ManualClock, TrackerKind};
+    /// use std::{sync::Arc, time::Duration};
+    ///
+    /// let clock = Arc::new(ManualClock::new());
+    /// let tracker = AnyTracker::with_clock(TrackerKind::Latency, None, clock.clone())?;
+    /// let latency = tracker.as_latency().unwrap();
+    /// let id = latency.start_tracking(None);
+    /// clock.advance(Duration::from_millis(250));
+    /// assert_eq!(latency.stop_tracking(&id)?.value, 250.0);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn with_clock(
+        kind: TrackerKind,
+        config: Option<serde_json::Value>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let config = config.unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
+        Ok(match kind {
+            TrackerKind::Latency => Self::Latency(LatencyTracker::with_clock(
+                LatencyConfig::from_value(config)?,
+                clock,
+            )),
+            TrackerKind::Throughput => Self::Throughput(ThroughputTracker::with_clock(
+                ThroughputConfig::from_value(config)?,
+                clock,
+            )),
+            TrackerKind::Memory => Self::Memory(MemoryUsageTracker::with_clock(
+                MemoryConfig::from_value(config)?,
+                clock,
+            )),
+            TrackerKind::Cpu => Self::Cpu(CpuUsageTracker::with_clock(
+                CpuConfig::from_value(config)?,
+                clock,
+            )),
+            TrackerKind::Generation => Self::Generation(GenerationTracker::with_clock(
+                GenerationConfig::from_value(config)?,
+                clock,
             )),
         })
     }

@@ -74,7 +74,8 @@
 //!
 //! With the `prometheus` feature, `PrometheusExporter` renders any set of trackers in the
 //! Prometheus text format (histograms, counters and gauges in base units, computed when
-//! scraped) and serves them on `/metrics`. With the `tracing` feature, `PerftrackLayer`
+//! scraped) and serves them on `/metrics`. With the `otlp` feature, `OtlpExporter` pushes them
+//! to any OpenTelemetry backend, histograms exact. With the `tracing` feature, `PerftrackLayer`
 //! records the spans a program already emits as latencies and their token fields as
 //! throughput. The README shows both.
 //!
@@ -83,6 +84,11 @@
 //! - `gpu` (default): GPU memory through NVML, loaded at run time; building needs no CUDA.
 //! - `prometheus`: `PrometheusExporter` renders every tracker in the Prometheus text format
 //!   and serves it on `/metrics` from one background thread (adds `tiny_http`).
+//! - `otlp`: `OtlpExporter` pushes every tracker to an OpenTelemetry backend over OTLP/HTTP
+//!   (protobuf) from one background thread, histograms as exact base-2 exponential ones (adds
+//!   `opentelemetry-proto` with `prost` for the generated types, no gRPC stack, and `ureq`).
+//! - `otlp-tls`: `https://` endpoints for `otlp` (adds `rustls` with the `ring` provider and
+//!   the Mozilla roots of `webpki-roots`).
 //! - `tracing`: `PerftrackLayer`, a `tracing-subscriber` layer that records closed spans as
 //!   latencies and span token counts as throughput (adds `tracing-core`, `tracing-subscriber`).
 //!
@@ -110,7 +116,7 @@ mod config;
 mod cpu;
 mod engine;
 mod error;
-#[cfg(any(feature = "prometheus", feature = "tracing"))]
+#[cfg(any(feature = "prometheus", feature = "tracing", feature = "otlp"))]
 mod export;
 mod factory;
 mod generation;
@@ -173,15 +179,17 @@ pub use export::{
     Buckets, LatencyExport, MetricsServer, PROMETHEUS_CONTENT_TYPE, PrometheusConfig,
     PrometheusExporter,
 };
+#[cfg(feature = "otlp")]
+pub use export::{OtlpConfig, OtlpExporter, OtlpFailure, OtlpHistograms, OtlpStatus};
 #[cfg(feature = "tracing")]
 pub use export::{PerftrackLayer, TracingConfig};
 pub use factory::{AnyRecord, AnyTracker, PerformanceTracker, get_performance_tracker};
 #[cfg(feature = "stream")]
 pub use generation::TrackedStream;
 pub use generation::{
-    ChunkGaps, FigureNames, GENAI_CONVENTIONS_VERSION, GenerationConfig, GenerationFigure,
-    GenerationGuard, GenerationRecord, GenerationStatistics, GenerationSummary, GenerationTiming,
-    GenerationTracker, Goodput, Objective, Slo, TrackedIter,
+    ChunkGaps, CounterNames, FigureNames, GENAI_CONVENTIONS_VERSION, GenerationConfig,
+    GenerationCounter, GenerationFigure, GenerationGuard, GenerationRecord, GenerationStatistics,
+    GenerationSummary, GenerationTiming, GenerationTracker, Goodput, Objective, Slo, TrackedIter,
 };
 pub use kind::TrackerKind;
 pub use label::OVERFLOW_LABEL;
@@ -196,11 +204,14 @@ pub use memory::{
 pub use session::TrackId;
 pub use snapshot::{SessionsLabelSnapshot, Snapshot, ThroughputLabelSnapshot};
 pub use span::{AttributeValue, FinishedSpan, MappedSpan, SpanEvent, SpanMapping};
-pub use stats::{Distribution, RELATIVE_ACCURACY, Sketch, Statistics};
+pub use stats::{
+    BucketCounts, Distribution, ExponentialHistogram, RELATIVE_ACCURACY, Sketch, Statistics,
+};
 pub use status::Status;
 pub use store::{FORMAT_NAME, FORMAT_VERSION, MetricsFile};
 pub use throughput::{
-    ThroughputConfig, ThroughputGuard, ThroughputRecord, ThroughputTracker, WindowSize,
+    SessionProgress, ThroughputConfig, ThroughputGuard, ThroughputRecord, ThroughputTracker,
+    WindowSize,
 };
 pub use timestamp::{ParseTimestampError, Timestamp};
 pub use tracker::{Guard, Tracker};

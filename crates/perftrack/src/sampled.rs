@@ -12,7 +12,7 @@ use crate::engine::{Engine, Shared, Slot};
 use crate::label::Lane;
 use crate::session::lock;
 use crate::tracker::{Kind, Lifecycle};
-use crate::{Guard, Result, Status, TrackId, Tracker};
+use crate::{Guard, Result, SamplingInterval, Status, TrackId, Tracker};
 
 /// A kind whose sessions read probes at their start, at their end and on a schedule in
 /// between: [`Memory`](crate::kinds::Memory) and [`Cpu`](crate::kinds::Cpu). Sealed, like
@@ -45,6 +45,11 @@ pub trait Sampled: Kind {
     #[doc(hidden)]
     /// The configured background interval; `None`: no background samples.
     fn interval(&self) -> Option<Duration>;
+    #[doc(hidden)]
+    /// The background interval a guard asks for as `interval`; `None`: no background samples.
+    fn every(&self, interval: SamplingInterval) -> Option<Duration> {
+        interval.as_duration()
+    }
     #[doc(hidden)]
     /// Reads every probe once.
     fn read(&self, shared: &Shared<Self>) -> Self::Reading;
@@ -325,8 +330,32 @@ impl<K: Sampled> Tracker<K> {
         with_data(&self.engine, id, |data| self.engine.kind().samples(data))
     }
 
-    /// A guard sampled every `interval` (`None`: not in the background).
-    pub(crate) fn guard_every(&self, label: &str, interval: Option<Duration>) -> Guard<K> {
+    /// Measures until the returned guard is dropped or stopped, as
+    /// [`track`](Tracker::track) does, sampled in the background every `sampling_interval`
+    /// (the configured interval with `None`; a zero interval samples only at the start and
+    /// the end) whatever the configuration says. A guard stopped with
+    /// [`stop_with`](Guard::stop_with) ends with the status given, which is how a caller
+    /// that catches its own failures (an exception of another language) records them.
+    ///
+    /// ```
+    /// use perftrack::{MemoryConfig, MemoryUsageTracker, SamplingInterval, Status};
+    ///
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+    /// let guard = tracker.track_every("load", Some(SamplingInterval::from_secs_f64(0.01)?));
+    /// let record = guard.stop_with(Status::Failed);
+    /// assert_eq!(record.status, Status::Failed);
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn track_every(
+        &self,
+        label: &str,
+        sampling_interval: Option<SamplingInterval>,
+    ) -> Guard<K> {
+        let kind = self.engine.kind();
+        let interval = match sampling_interval {
+            Some(interval) => kind.every(interval),
+            None => kind.interval(),
+        };
         let running = run(&self.engine, label, interval);
         self.sample_in_background(interval.is_some());
         Guard::new(running)

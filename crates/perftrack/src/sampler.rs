@@ -37,6 +37,8 @@ struct Running {
 struct State {
     /// Set once, when the tracker drops.
     stop: bool,
+    /// Set from [`Sampler::pause`] to [`Sampler::resume`]: no thread runs.
+    paused: bool,
     running: Option<Running>,
 }
 
@@ -65,13 +67,39 @@ impl Sampler {
     /// `target` is held weakly, so the thread never keeps its tracker alive.
     pub(crate) fn session_started(&self, target: Weak<dyn Sample>) {
         let mut state = self.control.state();
-        if state.stop {
+        if state.stop || state.paused {
             return;
         }
         match &state.running {
             // Wake it, so a shorter interval applies at once.
             Some(_) => self.control.wake.notify_all(),
             None => state.running = spawn(target, Arc::clone(&self.control)),
+        }
+    }
+
+    /// Ends the thread and waits for it; none starts until [`resume`](Self::resume). Once
+    /// this returns, no sampling thread of this tracker exists or holds a lock, which is what
+    /// a process about to `fork()` needs: the child gets only the forking thread.
+    pub(crate) fn pause(&self) {
+        let running = {
+            let mut state = self.control.state();
+            state.paused = true;
+            state.running.take()
+        };
+        self.control.wake.notify_all();
+        join(running);
+    }
+
+    /// Starts sampling again after [`pause`](Self::pause), on a thread of the calling process
+    /// (in a child made by `fork()`, the child's), if a session wants samples.
+    pub(crate) fn resume(&self, target: Weak<dyn Sample>) {
+        let mut state = self.control.state();
+        state.paused = false;
+        if state.stop || state.running.is_some() {
+            return;
+        }
+        if target.upgrade().is_some_and(|t| t.wants_samples()) {
+            state.running = spawn(target, Arc::clone(&self.control));
         }
     }
 
@@ -95,14 +123,19 @@ impl Drop for Sampler {
             state.running.take()
         };
         self.control.wake.notify_all();
-        if let Some(running) = running {
-            // The thread never holds the tracker's handles, only its state, so it cannot be
-            // the one dropping the sampler; the check keeps a join on oneself impossible.
-            if running.id != thread::current().id() {
-                // A probe returns errors rather than panicking; if the thread panicked all
-                // the same, there is nothing more to clean up.
-                let _ = running.handle.join();
-            }
+        join(running);
+    }
+}
+
+/// Waits for a thread that was told to end.
+fn join(running: Option<Running>) {
+    if let Some(running) = running {
+        // The thread never holds the tracker's handles, only its state, so it cannot be the
+        // one dropping or pausing the sampler; the check keeps a join on oneself impossible.
+        if running.id != thread::current().id() {
+            // A probe returns errors rather than panicking; if the thread panicked all the
+            // same, there is nothing more to clean up.
+            let _ = running.handle.join();
         }
     }
 }
@@ -138,7 +171,7 @@ fn run(target: &Weak<dyn Sample>, control: &Control) {
         };
         let wait = tracker.tick();
         let mut state = control.state();
-        if state.stop {
+        if state.stop || state.paused {
             return;
         }
         let wait = match wait {
@@ -165,7 +198,7 @@ fn run(target: &Weak<dyn Sample>, control: &Control) {
             .wake
             .wait_timeout(state, wait)
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if state.stop {
+        if state.stop || state.paused {
             return;
         }
     }
@@ -245,5 +278,29 @@ mod tests {
         sampler.session_started(Arc::downgrade(&target));
         drop(sampler); // joins: would hang if the thread went on
         assert_eq!(Arc::strong_count(&target), 1);
+    }
+
+    #[test]
+    fn a_paused_sampler_has_no_thread_until_it_resumes() {
+        let counter = counter(1);
+        let target: Arc<dyn Sample> = counter.clone();
+        let sampler = Sampler::default();
+        sampler.session_started(Arc::downgrade(&target));
+        assert!(sampler.running());
+        sampler.pause(); // joins: would hang if the thread went on
+        assert!(!sampler.running());
+        let ticks = counter.ticks.load(Ordering::SeqCst);
+        // A session starting while paused starts no thread.
+        sampler.session_started(Arc::downgrade(&target));
+        assert!(!sampler.running());
+        assert_eq!(counter.ticks.load(Ordering::SeqCst), ticks);
+        sampler.resume(Arc::downgrade(&target));
+        assert!(sampler.running());
+        assert!(wait_until(|| counter.ticks.load(Ordering::SeqCst) > ticks));
+        // Without a session that wants samples, resuming starts nothing.
+        sampler.pause();
+        counter.sessions.store(0, Ordering::SeqCst);
+        sampler.resume(Arc::downgrade(&target));
+        assert!(!sampler.running());
     }
 }

@@ -27,7 +27,8 @@ const BEGIN: &str =
 const END: &str = "<!-- End of the generated table. -->";
 
 /// The features that have rows of their own, and whether this build generates them.
-const FEATURES: [(&str, bool); 2] = [
+const FEATURES: [(&str, bool); 3] = [
+    ("otlp", cfg!(feature = "otlp")),
     ("prometheus", cfg!(feature = "prometheus")),
     ("tracing", cfg!(feature = "tracing")),
 ];
@@ -807,6 +808,144 @@ fn prometheus(t: &mut Table) {
     );
 }
 
+#[cfg(feature = "otlp")]
+fn otlp(t: &mut Table) {
+    use perftrack::{OtlpConfig, OtlpExporter};
+
+    let mark = feature_mark("otlp");
+    let call = |name: &str| format!("`{name}` {mark}");
+    for (input, config) in [
+        (
+            "an endpoint that is not an http:// or https:// URL",
+            OtlpConfig {
+                endpoint: "collector:4318/v1/metrics".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "an endpoint without a host",
+            OtlpConfig {
+                endpoint: "http:///v1/metrics".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "a header name that HTTP does not allow",
+            OtlpConfig {
+                headers: [("api key".to_owned(), "x".to_owned())].into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "a header value with a line break",
+            OtlpConfig {
+                headers: [("api-key".to_owned(), "a\nb".to_owned())].into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "a `timeout_ms` of 0",
+            OtlpConfig {
+                timeout_ms: 0,
+                ..Default::default()
+            },
+        ),
+        (
+            "an `interval_ms` of 0",
+            OtlpConfig {
+                interval_ms: 0,
+                ..Default::default()
+            },
+        ),
+        (
+            "a `max_retry_delay_ms` over an hour",
+            OtlpConfig {
+                max_retry_delay_ms: u64::MAX,
+                ..Default::default()
+            },
+        ),
+    ] {
+        t.error(&call("OtlpExporter::new"), input, OtlpExporter::new(config));
+    }
+    for (input, name, value) in [
+        (
+            "`grpc` as the protocol",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "grpc",
+        ),
+        (
+            "`http/json` as the metrics protocol",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "http/json",
+        ),
+        (
+            "a protocol OTLP does not have",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "http",
+        ),
+        (
+            "a timeout that is not whole milliseconds",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "10s",
+        ),
+        (
+            "a header without `=`",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "api-key",
+        ),
+        (
+            "a resource attribute with a bad percent escape",
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "team=a%2",
+        ),
+        (
+            "a resource attribute that does not decode to UTF-8",
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "team=%FF",
+        ),
+        (
+            "an export interval that is not whole milliseconds",
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "1m",
+        ),
+    ] {
+        t.error(
+            &call("OtlpConfig::from_env"),
+            input,
+            OtlpConfig::from_env_with(|var| (var == name).then(|| value.to_owned())),
+        );
+    }
+    let err = serde_json::from_str::<OtlpConfig>(r#"{"endpont": "http://c:4318"}"#).unwrap_err();
+    t.push(
+        &call("serde_json::from_str::<OtlpConfig>"),
+        "an unknown key",
+        "`serde_json::Error`".to_owned(),
+        err.to_string(),
+    );
+
+    // Nothing listens on this endpoint and nothing is pushed: the exporter only checks names.
+    let exporter = OtlpExporter::new(OtlpConfig {
+        endpoint: "http://127.0.0.1:9/v1/metrics".into(),
+        timeout_ms: 100,
+        ..Default::default()
+    })
+    .unwrap();
+    let trackers = Trackers::new();
+    exporter.add_latency(&trackers.latency, None).unwrap();
+    exporter.add_cpu(&trackers.cpu, Some("main")).unwrap();
+    let second = Trackers::new();
+    t.error(
+        &call("OtlpExporter::add_latency"),
+        "a second latency tracker without a distinct name (every `add_*` alike)",
+        exporter.add_latency(&second.latency, None),
+    );
+    t.error(
+        &call("OtlpExporter::add_cpu"),
+        "a second CPU tracker under a name already taken",
+        exporter.add_cpu(&second.cpu, Some("main")),
+    );
+}
+
 #[cfg(feature = "tracing")]
 fn tracing(t: &mut Table) {
     use perftrack::TracingConfig;
@@ -1146,6 +1285,8 @@ fn table() -> Table {
     generation(&mut t);
     #[cfg(feature = "prometheus")]
     prometheus(&mut t);
+    #[cfg(feature = "otlp")]
+    otlp(&mut t);
     #[cfg(feature = "tracing")]
     tracing(&mut t);
     t

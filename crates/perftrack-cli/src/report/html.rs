@@ -7,6 +7,7 @@ use std::fmt::Write;
 use perftrack::ThroughputRecord;
 
 use super::model::{self as report, Report, Section};
+use crate::bench::summary;
 use crate::chart::{self, BarChart, Line, LineChart, escape};
 use crate::inputs::Input;
 
@@ -16,7 +17,7 @@ h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2.5rem; }
 code { font-size: 0.9em; }
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.75rem; text-align: right; }
-th.text, td.text { text-align: left; }
+th.text, td.text, section.bench td:first-child { text-align: left; }
 dl.run { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; }
 dl.run dt { font-weight: 600; } dl.run dd { margin: 0; }
 svg.chart { width: 100%; height: auto; display: block; margin: 1rem 0; }
@@ -62,8 +63,76 @@ pub(crate) fn page(report: &Report, inputs: &[Input]) -> String {
         }
         out.push_str("</section>\n");
     }
+    for bench in &report.benches {
+        bench_section(&mut out, bench);
+    }
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// A bench file's section: each command's table, the comparisons, and a distribution chart
+/// per figure with every run of every command.
+fn bench_section(out: &mut String, bench: &report::BenchSection) {
+    let s = &bench.summary;
+    let _ = write!(
+        out,
+        "<section class=\"bench\">\n<h2>bench — <code>{}</code></h2>\n",
+        escape(&bench.source)
+    );
+    for (i, c) in s.commands.iter().enumerate() {
+        let _ = writeln!(out, "<h3>{}</h3>", escape(&summary::title(i, c)));
+        html_table(
+            out,
+            &summary::COMMAND_HEADER,
+            summary::command_rows(c).into_iter(),
+        );
+    }
+    if !s.comparisons.is_empty() {
+        html_table(
+            out,
+            &summary::VERSUS_HEADER,
+            summary::versus_rows(s, false).into_iter(),
+        );
+        for line in summary::footer(s) {
+            let _ = writeln!(out, "<p>{}</p>", escape(&line));
+        }
+    }
+    let names: Vec<String> = (1..=s.commands.len()).map(|i| format!("#{i}")).collect();
+    for (f, figure) in s
+        .commands
+        .first()
+        .map_or(&[][..], |c| &c.figures[..])
+        .iter()
+        .enumerate()
+    {
+        let categories = s
+            .commands
+            .iter()
+            .zip(&names)
+            .filter_map(|(c, name)| {
+                let values = c.figures.iter().find(|g| g.figure == figure.figure)?;
+                Some(chart::Strip {
+                    name: format!("{name} {}", c.command),
+                    values: values.values.clone(),
+                })
+            })
+            .collect();
+        let chart = chart::StripChart {
+            title: format!("{} per run", figure.figure),
+            y_label: figure.unit.to_owned(),
+            categories,
+        };
+        let _ = writeln!(
+            out,
+            "{}",
+            chart.to_svg().replacen(
+                "<svg ",
+                &format!("<svg data-figure=\"{}\" data-index=\"{f}\" ", figure.figure),
+                1
+            )
+        );
+    }
+    out.push_str("</section>\n");
 }
 
 fn run_block(out: &mut String, run: &BTreeMap<String, serde_json::Value>) {

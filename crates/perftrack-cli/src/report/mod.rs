@@ -1,21 +1,22 @@
-//! `perftrack report`: summarise metrics files as a table, Markdown, JSON or an HTML page.
+//! `perftrack report`: summarise metrics files and bench files as a table, Markdown, JSON or
+//! an HTML page.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use crate::inputs;
 
 mod html;
 mod model;
-mod text;
+pub(crate) mod text;
 
-use model::Report;
 pub(crate) use model::number;
+use model::{BenchSection, Report};
 
 /// Arguments of `perftrack report`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Metrics files, run containers (`perftrack run -o`), or folders of them.
+    /// Metrics files, run containers (`perftrack run -o`), bench files (`perftrack bench
+    /// -o`), or folders of them.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Output format.
@@ -40,9 +41,17 @@ pub(crate) enum Format {
 }
 
 /// Runs `perftrack report`.
-pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
-    let inputs = inputs::read_all(&args.paths)?;
-    let report = Report::build(&inputs)?;
+pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
+    let mut inputs = Vec::new();
+    let mut benches = Vec::new();
+    for file in inputs::expand(&args.paths)? {
+        match crate::bench::file::read_if_bench(&file)? {
+            Some(bench) => benches.push(BenchSection::of(&file, &bench)),
+            None => inputs.extend(inputs::read_file(&file)?),
+        }
+    }
+    let mut report = Report::build(&inputs)?;
+    report.benches = benches;
     let text = match args.format {
         Format::Table => text::text(&report, false),
         Format::Markdown => text::text(&report, true),
@@ -54,5 +63,5 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<ExitCode> {
         Format::Html => html::page(&report, &inputs),
     };
     crate::output::write(args.output.as_deref(), &text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -9,14 +9,39 @@ use serde_json::Value;
 
 use perftrack::{AnyTracker, GenerationSummary, Goodput, Objective, Slo, TimeUnit};
 
+use crate::bench::file::BenchFile;
+use crate::bench::summary::{self, Summary};
 use crate::inputs::Input;
 use crate::series::{self, Series};
+use crate::verdict::GateArgs;
 
 /// Everything a report shows.
 #[derive(Debug, Serialize)]
 pub(crate) struct Report {
     /// One section per tracker file (a run container gives one per tracker).
     pub(crate) inputs: Vec<Section>,
+    /// One section per bench file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) benches: Vec<BenchSection>,
+}
+
+/// A bench file's summary: its commands' figures and each against the first, judged with the
+/// default rules (threshold 5 %, α = 0.01, Holm–Bonferroni).
+#[derive(Debug, Serialize)]
+pub(crate) struct BenchSection {
+    pub(crate) source: String,
+    #[serde(flatten)]
+    pub(crate) summary: Summary,
+}
+
+impl BenchSection {
+    /// The summary of the bench file read from `path`.
+    pub(crate) fn of(path: &std::path::Path, file: &BenchFile) -> BenchSection {
+        BenchSection {
+            source: path.display().to_string(),
+            summary: Summary::of(file, &summary::DEFAULT_JUDGED, &GateArgs::default()),
+        }
+    }
 }
 
 /// One tracker file's summary.
@@ -187,7 +212,10 @@ impl Report {
                 requests,
             });
         }
-        Ok(Report { inputs: sections })
+        Ok(Report {
+            inputs: sections,
+            benches: Vec::new(),
+        })
     }
 }
 

@@ -6,6 +6,7 @@ use comfy_table::{Cell, CellAlignment, Table, presets};
 use serde_json::Value;
 
 use super::model::{Report, TEXT_COLUMNS, columns, requests_table, run_fields};
+use crate::bench::summary;
 
 /// The report as text tables, or Markdown with `markdown`.
 pub(super) fn text(report: &Report, markdown: bool) -> String {
@@ -43,11 +44,33 @@ pub(super) fn text(report: &Report, markdown: bool) -> String {
         out.push_str(&table(header, section.rows.iter().map(cells), markdown));
         out.push_str("\n\n");
     }
+    for bench in &report.benches {
+        if markdown {
+            out.push_str(&format!("### bench — `{}`\n\n", bench.source));
+        } else {
+            out.push_str(&format!("bench — {}\n", bench.source));
+        }
+        out.push_str(&summary::render(&bench.summary, markdown));
+        out.push('\n');
+    }
     out
 }
 
 /// A table with `header`, numbers aligned right.
 fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<Cell>>, markdown: bool) -> String {
+    aligned_table(header, rows, markdown, |_, name| {
+        !TEXT_COLUMNS.contains(&name)
+    })
+}
+
+/// A table with `header` (as text or Markdown), the columns for which `right(index, name)`
+/// holds aligned right: every table the command prints.
+pub(crate) fn aligned_table<R: Into<comfy_table::Row>>(
+    header: &[&str],
+    rows: impl IntoIterator<Item = R>,
+    markdown: bool,
+    right: impl Fn(usize, &str) -> bool,
+) -> String {
     let mut table = Table::new();
     table.load_preset(if markdown {
         presets::ASCII_MARKDOWN
@@ -59,7 +82,7 @@ fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<Cell>>, markdown: b
         table.add_row(row);
     }
     for (i, name) in header.iter().enumerate() {
-        if !TEXT_COLUMNS.contains(name) {
+        if right(i, name) {
             if let Some(column) = table.column_mut(i) {
                 column.set_cell_alignment(CellAlignment::Right);
             }

@@ -7,6 +7,9 @@
 //! - `spin SECONDS`: keeps one core busy for SECONDS of wall time, writes the CPU seconds it
 //!   used (as it counts them itself) to the file named in `PERFTRACK_TEST_REPORT` if that is
 //!   set, exits 0;
+//! - `burn MILLIONS`: does MILLIONS million steps of arithmetic, exits 0: a fixed amount of
+//!   CPU work, whose CPU seconds (unlike `spin`'s) do not shrink when other processes share
+//!   the cores;
 //! - `fork-allocate MIB HOLD_S`: runs `allocate MIB HOLD_S` as its own child, waits for it,
 //!   exits with its code.
 #![allow(dead_code)] // each test binary uses some of these helpers
@@ -62,6 +65,10 @@ pub(crate) fn serve() {
             }
             0
         }
+        Some("burn") => {
+            burn(number(1) as u64 * 1_000_000);
+            0
+        }
         Some("fork-allocate") => {
             let grandchild = std::process::Command::new(&command()[0])
                 .args(&command()[1..])
@@ -105,7 +112,50 @@ fn spin(wall: Duration) {
     std::hint::black_box(x);
 }
 
+/// `steps` steps of a linear congruential generator: CPU work of a fixed size.
+fn burn(steps: u64) {
+    let mut x = 1u64;
+    for _ in 0..steps {
+        x = std::hint::black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+    }
+    std::hint::black_box(x);
+}
+
 /// Whether a missing system tool must fail the test rather than skip it.
 pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// GNU time's "Maximum resident set size" of a run of `args`, in bytes; `None` (after saying
+/// why) when GNU time is not installed, outside CI.
+pub(crate) fn gnu_time_max_rss(args: &[std::ffi::OsString], role: &str) -> Option<u64> {
+    let time = std::path::Path::new("/usr/bin/time");
+    if !time.exists() {
+        assert!(
+            !in_ci(),
+            "GNU time (/usr/bin/time, Debian package `time`) is required under CI=true"
+        );
+        eprintln!("skipped: GNU time (/usr/bin/time, Debian package `time`) is not installed");
+        return None;
+    }
+    let output = std::process::Command::new(time)
+        .arg("-v")
+        .args(args)
+        .env(ROLE, role)
+        .stdout(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let report = String::from_utf8_lossy(&output.stderr);
+    let kib: u64 = report
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .unwrap_or_else(|| panic!("no maximum RSS in GNU time's report:\n{report}"))
+        .trim()
+        .parse()
+        .unwrap();
+    Some(kib * 1024)
 }

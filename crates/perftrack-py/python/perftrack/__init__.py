@@ -20,10 +20,12 @@ from ._errors import (
     NoActiveSessionError,
     UnknownTrackIdError,
 )
-from ._native import __version__
+from ._native import ManualClock, __version__
 from ._trackers import (
     BasePerformanceTracker,
     CPUUsageTracker,
+    GenerationRequest,
+    GenerationTracker,
     LatencyTracker,
     MemoryUsageTracker,
     ThroughputTracker,
@@ -34,8 +36,11 @@ __all__ = [
     "BasePerformanceTracker",
     "CPUUsageTracker",
     "DuplicateTrackIdError",
+    "GenerationRequest",
+    "GenerationTracker",
     "InvalidConfigError",
     "LatencyTracker",
+    "ManualClock",
     "MemoryUsageTracker",
     "MetricsFileError",
     "NoActiveSessionError",

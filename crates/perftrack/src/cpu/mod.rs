@@ -77,7 +77,6 @@ pub type CpuGuard = Guard<Cpu>;
 #[derive(Debug)]
 pub struct Cpu {
     config: CpuConfig,
-    pid: Pid,
     /// The tracker's previous reading, for `current_value(None)`.
     last: Mutex<Counters>,
     /// The cores the process may run on, and how many cores' worth of CPU it may use (its
@@ -109,6 +108,12 @@ pub struct Reading {
 }
 
 impl Cpu {
+    /// The watched process: the configured one, or this process, asked each time so that a
+    /// tracker in a child made by `fork()` watches the child.
+    fn pid(&self) -> Pid {
+        self.config.pid.unwrap_or_else(std::process::id)
+    }
+
     fn switches(&self) -> Switches {
         Switches {
             process: self.config.track_process,
@@ -119,7 +124,7 @@ impl Cpu {
 
     fn counters(&self, shared: &Shared<Self>) -> Counters {
         let process = (self.config.track_process)
-            .then(|| probe::cpu::process_times(self.pid, self.config.include_children).ok())
+            .then(|| probe::cpu::process_times(self.pid(), self.config.include_children).ok())
             .flatten();
         let system = (self.config.track_system || self.config.track_per_core)
             .then(|| probe::cpu::system_times().ok())
@@ -137,7 +142,7 @@ impl Cpu {
 
     fn threads(&self) -> Option<Vec<ThreadTime>> {
         if self.config.track_threads {
-            probe::cpu::thread_times(self.pid).ok()
+            probe::cpu::thread_times(self.pid()).ok()
         } else {
             None
         }
@@ -332,7 +337,6 @@ impl Kind for Cpu {
             cores: probe::cpu::allowed_cores(pid).unwrap_or_default(),
             available: probe::cpu::available_cores(pid),
             config,
-            pid,
         }
     }
 
@@ -388,6 +392,11 @@ impl Sampled for Cpu {
     /// The configured interval, raised to [`MIN_SAMPLING_INTERVAL`].
     fn interval(&self) -> Option<Duration> {
         self.every(self.config.sampling_interval)
+    }
+
+    /// Raised to [`MIN_SAMPLING_INTERVAL`].
+    fn every(&self, interval: crate::SamplingInterval) -> Option<Duration> {
+        interval.as_duration().map(|i| i.max(MIN_SAMPLING_INTERVAL))
     }
 
     fn read(&self, shared: &Shared<Self>) -> Reading {
@@ -472,13 +481,6 @@ impl Sampled for Cpu {
     }
 }
 
-impl Cpu {
-    /// The background interval: the configured one, raised to [`MIN_SAMPLING_INTERVAL`].
-    fn every(&self, interval: crate::SamplingInterval) -> Option<Duration> {
-        interval.as_duration().map(|i| i.max(MIN_SAMPLING_INTERVAL))
-    }
-}
-
 /// What only CPU trackers do: cumulative counters for readers of their own, and sampling a
 /// closure at its own interval.
 impl Tracker<Cpu> {
@@ -548,9 +550,7 @@ impl Tracker<Cpu> {
         sampling_interval: Option<crate::SamplingInterval>,
         f: impl FnOnce() -> T,
     ) -> (T, CpuRecord) {
-        let cpu = self.engine.kind();
-        let interval = cpu.every(sampling_interval.unwrap_or(cpu.config.sampling_interval));
-        let guard = self.guard_every(label, interval);
+        let guard = self.track_every(label, sampling_interval);
         let result = f();
         (result, guard.stop())
     }

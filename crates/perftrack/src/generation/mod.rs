@@ -8,7 +8,9 @@ mod stream;
 mod summary;
 
 pub use config::{GenerationConfig, Objective, Slo};
-pub use names::{FigureNames, GENAI_CONVENTIONS_VERSION, GenerationFigure};
+pub use names::{
+    CounterNames, FigureNames, GENAI_CONVENTIONS_VERSION, GenerationCounter, GenerationFigure,
+};
 pub use record::{ChunkGaps, GenerationRecord, GenerationTiming, NoPythonRecord};
 pub use stream::TrackedIter;
 #[cfg(feature = "stream")]

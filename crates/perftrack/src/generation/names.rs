@@ -1,5 +1,6 @@
 //! The one naming table of generation figures for exporters: each figure's OpenTelemetry GenAI
-//! metric name, unit, attributes and advised bucket boundaries, and its Prometheus name. Every
+//! metric name, unit, attributes and advised bucket boundaries, and its Prometheus name; the
+//! attribute keys every generation series carries; and the request counters' names. Every
 //! exporter and ingester reads names from here, so a figure never gets two names.
 
 use super::GenerationSummary;
@@ -153,6 +154,137 @@ static TABLE: [FigureNames; 6] = [
         description: "Tokens used by each generation call, by gen_ai_token_type.",
     },
 ];
+
+impl FigureNames {
+    /// The attribute that carries the tracker's `operation_name` on every generation series
+    /// (`gen_ai_operation_name` in Prometheus).
+    ///
+    /// ```
+    /// assert_eq!(perftrack::FigureNames::OPERATION_NAME_KEY, "gen_ai.operation.name");
+    /// ```
+    pub const OPERATION_NAME_KEY: &'static str = "gen_ai.operation.name";
+    /// The attribute that carries the tracker's `provider_name`.
+    ///
+    /// ```
+    /// assert_eq!(perftrack::FigureNames::PROVIDER_NAME_KEY, "gen_ai.provider.name");
+    /// ```
+    pub const PROVIDER_NAME_KEY: &'static str = "gen_ai.provider.name";
+    /// The attribute that tells input from output token usage (the row's `token_type`).
+    ///
+    /// ```
+    /// assert_eq!(perftrack::FigureNames::TOKEN_TYPE_KEY, "gen_ai.token.type");
+    /// ```
+    pub const TOKEN_TYPE_KEY: &'static str = "gen_ai.token.type";
+}
+
+/// A count of a generation tracker's requests that exporters publish beside the figures
+/// (the GenAI conventions define none, so the names are perftrack's own).
+///
+/// ```
+/// use perftrack::GenerationCounter;
+///
+/// let failed = GenerationCounter::Failed.names();
+/// assert_eq!((failed.otel_name, failed.otel_unit), ("perftrack.generation.failed", "{request}"));
+/// assert_eq!(failed.prometheus_name, "perftrack_generation_failed_total");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GenerationCounter {
+    /// Requests that failed.
+    Failed,
+    /// Requests that were cancelled (dropped before completing).
+    Cancelled,
+    /// Requests that ended well and met every objective (only for trackers with objectives).
+    SloMet,
+}
+
+/// How exporters name one [`GenerationCounter`], a monotonic count of requests.
+///
+/// ```
+/// let met = perftrack::GenerationCounter::SloMet.names();
+/// assert_eq!(met.otel_name, "perftrack.generation.slo_met");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CounterNames {
+    /// The counter.
+    pub counter: GenerationCounter,
+    /// The OpenTelemetry metric name (a monotonic sum).
+    pub otel_name: &'static str,
+    /// The OpenTelemetry unit: `{request}`.
+    pub otel_unit: &'static str,
+    /// The Prometheus counter family.
+    pub prometheus_name: &'static str,
+    /// One line for the metric's help text.
+    pub description: &'static str,
+}
+
+/// The counters' table, in the order of [`GenerationCounter::ALL`].
+static COUNTERS: [CounterNames; 3] = [
+    CounterNames {
+        counter: GenerationCounter::Failed,
+        otel_name: "perftrack.generation.failed",
+        otel_unit: "{request}",
+        prometheus_name: "perftrack_generation_failed_total",
+        description: "Generation calls that failed, by perftrack_label.",
+    },
+    CounterNames {
+        counter: GenerationCounter::Cancelled,
+        otel_name: "perftrack.generation.cancelled",
+        otel_unit: "{request}",
+        prometheus_name: "perftrack_generation_cancelled_total",
+        description: "Generation calls that were cancelled (dropped before completing), by perftrack_label.",
+    },
+    CounterNames {
+        counter: GenerationCounter::SloMet,
+        otel_name: "perftrack.generation.slo_met",
+        otel_unit: "{request}",
+        prometheus_name: "perftrack_generation_slo_met_total",
+        description: "Generation calls that ended well and met every objective of the tracker, by perftrack_label.",
+    },
+];
+
+impl GenerationCounter {
+    /// Every counter, in the table's order.
+    pub const ALL: [GenerationCounter; 3] = [
+        GenerationCounter::Failed,
+        GenerationCounter::Cancelled,
+        GenerationCounter::SloMet,
+    ];
+
+    /// The counter's row of the naming table.
+    ///
+    /// ```
+    /// let cancelled = perftrack::GenerationCounter::Cancelled.names();
+    /// assert_eq!(cancelled.prometheus_name, "perftrack_generation_cancelled_total");
+    /// ```
+    #[must_use]
+    pub fn names(self) -> &'static CounterNames {
+        &COUNTERS[self as usize]
+    }
+
+    /// The counter's value in a label's summary.
+    ///
+    /// ```
+    /// use perftrack::{GenerationConfig, GenerationCounter, GenerationTracker, Status};
+    ///
+    /// let tracker = GenerationTracker::new(GenerationConfig::default());
+    /// let request = tracker.track("answer");
+    /// drop(request); // dropped before `stop`: cancelled
+    /// let snapshot = tracker.snapshot();
+    /// assert_eq!(GenerationCounter::Cancelled.of(&snapshot.labels["answer"]), 1);
+    /// assert_eq!(GenerationCounter::Failed.of(&snapshot.labels["answer"]), 0);
+    /// # let _ = Status::Ok;
+    /// ```
+    #[must_use]
+    pub fn of(self, summary: &GenerationSummary) -> u64 {
+        let (failed, cancelled) = summary.e2e().failed_cancelled();
+        match self {
+            Self::Failed => failed,
+            Self::Cancelled => cancelled,
+            Self::SloMet => summary.slo_met(),
+        }
+    }
+}
 
 impl GenerationFigure {
     /// Every figure, in the table's order.

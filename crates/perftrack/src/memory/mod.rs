@@ -9,6 +9,8 @@ mod summary;
 
 pub use config::{MemoryConfig, SamplingInterval};
 pub use record::{MemoryRecord, PythonMemoryRecord};
+#[cfg(feature = "otlp")]
+pub(crate) use snapshot::is_percent;
 pub use snapshot::{MemorySample, MemorySnapshot};
 pub use summary::{KeyStatistics, MemorySummary};
 
@@ -84,8 +86,14 @@ pub type MemoryGuard = Guard<Memory>;
 #[derive(Debug)]
 pub struct Memory {
     config: MemoryConfig,
-    /// The watched process.
-    pid: Pid,
+}
+
+impl Memory {
+    /// The watched process: the configured one, or this process, asked each time so that a
+    /// tracker in a child made by `fork()` watches the child.
+    fn pid(&self) -> Pid {
+        self.config.pid.unwrap_or_else(std::process::id)
+    }
 }
 
 /// One running session's readings.
@@ -110,7 +118,7 @@ impl Memory {
     fn probe(&self) -> Probed {
         // In bytes (percentages as they are): the snapshot's fields name every reading.
         let mut r = MemorySnapshot::default();
-        if let Ok(p) = probe::process::read_tree(self.pid, self.config.include_children) {
+        if let Ok(p) = probe::process::read_tree(self.pid(), self.config.include_children) {
             r.process_rss = Some(p.rss as f64);
             r.process_vms = Some(p.vms as f64);
             r.process_peak_rss = (p.peak_rss > 0).then_some(p.peak_rss as f64);
@@ -137,9 +145,9 @@ impl Memory {
     #[cfg(feature = "gpu")]
     fn probe_gpu(&self, r: &mut MemorySnapshot) -> std::result::Result<(), String> {
         let gpu = probe::gpu::Gpu::get()?;
-        let mut pids = vec![self.pid];
+        let mut pids = vec![self.pid()];
         if self.config.include_children {
-            pids.extend(probe::process::descendants(self.pid));
+            pids.extend(probe::process::descendants(self.pid()));
         }
         let m = gpu.memory(self.config.gpu_device, &pids)?;
         r.gpu_total = Some(m.total as f64);
@@ -194,8 +202,7 @@ impl Kind for Memory {
     type PythonRecord = PythonMemoryRecord;
 
     fn build(config: MemoryConfig, _clock: &dyn Clock) -> Self {
-        let pid = config.pid.unwrap_or_else(std::process::id);
-        Self { config, pid }
+        Self { config }
     }
 
     fn config(&self) -> &MemoryConfig {
@@ -266,7 +273,7 @@ impl Sampled for Memory {
     }
 
     fn begin(&self, shared: &Shared<Self>) -> (Instant, Data) {
-        let kernel_mark = self.config.kernel_peak && kernel_peak::fold_and_reset(self.pid);
+        let kernel_mark = self.config.kernel_peak && kernel_peak::fold_and_reset(self.pid());
         let probed = self.probe();
         let mut data = Data {
             initial: probed.reading,
@@ -370,7 +377,7 @@ impl Sampled for Memory {
 
 impl FoldPeak for Engine<Memory> {
     fn fold(&self, pid: Pid, mark: f64) {
-        if pid != self.kind().pid || !self.kind().config.kernel_peak {
+        if pid != self.kind().pid() || !self.kind().config.kernel_peak {
             return;
         }
         self.sessions.for_each(|active| {
@@ -427,11 +434,7 @@ impl Tracker<Memory> {
         sampling_interval: Option<SamplingInterval>,
         f: impl FnOnce() -> T,
     ) -> (T, MemoryRecord) {
-        let interval = match sampling_interval {
-            Some(i) => i.as_duration(),
-            None => self.engine.kind().interval(),
-        };
-        let guard = self.guard_every(label, interval);
+        let guard = self.track_every(label, sampling_interval);
         let result = f();
         (result, guard.stop())
     }

@@ -179,6 +179,13 @@ impl MemorySnapshot {
     }
 }
 
+/// Whether the reading called `name` is a percentage (never in bytes).
+#[cfg(feature = "otlp")]
+pub(crate) fn is_percent(name: &str) -> bool {
+    KEYS.iter()
+        .any(|(key, kind)| *key == name && *kind == Kind::Percent)
+}
+
 /// The worst of two readings, key by key (the largest use, the smallest free memory).
 pub(crate) fn worst(a: &Reading, b: &Reading) -> Reading {
     let mut out = *a;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::exponential::{ExponentialHistogram, ZERO_THRESHOLD};
 use super::sketch::{Sketch, SketchData};
 use super::{Statistics, exact_quantile};
 use crate::{Status, Timestamp};
@@ -382,10 +383,53 @@ impl Distribution {
         }
     }
 
+    /// The distribution as a base-2 exponential histogram on the sketch's grid (scale 6),
+    /// OTLP's exponential histogram data point: exact `count`, `sum`, `min`, `max`, and every
+    /// bucket's count exactly the number of values in its bounds (upper-inclusive), whether the
+    /// distribution still holds its exact values or only its sketch (see
+    /// [`ExponentialHistogram::exact`] for the two cases where it cannot be).
+    ///
+    /// ```
+    /// use perftrack::{Distribution, Status, Timestamp};
+    ///
+    /// let mut d = Distribution::new(0); // no exact values: the sketch alone
+    /// for v in [0.25, 0.25, 0.5] {
+    ///     d.record(v, Status::Ok, Timestamp::now());
+    /// }
+    /// let h = d.exponential_histogram();
+    /// // 0.25 = 2^-2 ends bucket -129, 0.5 = 2^-1 ends bucket -65.
+    /// assert_eq!(h.positive.offset, -129);
+    /// assert_eq!((h.positive.counts[0], h.positive.counts[64]), (2, 1));
+    /// assert_eq!((h.count, h.sum, h.max), (3, 1.0, Some(0.5)));
+    /// ```
+    pub fn exponential_histogram(&self) -> ExponentialHistogram {
+        let (scale, zero_count, positive, negative, exact) =
+            self.full_sketch().exponential_buckets();
+        let some = |v: f64| (self.count > 0).then_some(v);
+        ExponentialHistogram {
+            scale,
+            count: self.count,
+            sum: self.sum,
+            min: some(self.min),
+            max: some(self.max),
+            zero_count,
+            zero_threshold: ZERO_THRESHOLD,
+            positive,
+            negative,
+            exact,
+        }
+    }
+
     /// The exact sum of the recorded values.
-    #[cfg(any(test, feature = "prometheus"))]
+    #[cfg(any(test, feature = "prometheus", feature = "otlp"))]
     pub(crate) fn sum(&self) -> f64 {
         self.sum
+    }
+
+    /// The exact smallest and largest values; `None` when empty.
+    #[cfg(feature = "otlp")]
+    pub(crate) fn min_max(&self) -> Option<(f64, f64)> {
+        (self.count > 0).then_some((self.min, self.max))
     }
 
     /// How many measurements failed and how many were cancelled.
@@ -397,7 +441,7 @@ impl Distribution {
     /// long): exact while the distribution holds exact values, otherwise from the sketch,
     /// where only values within its relative accuracy of a bound can be counted on the wrong
     /// side of it.
-    #[cfg(any(test, feature = "prometheus"))]
+    #[cfg(any(test, feature = "prometheus", feature = "otlp"))]
     pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
         if self.exact_complete {
             let mut sorted = self.exact.clone();

@@ -1,12 +1,14 @@
 //! Statistics: the [`Distribution`] each label keeps and the [`Statistics`] it reports.
 
 mod distribution;
+mod exponential;
 pub(crate) mod readings;
 mod serde_impl;
 mod sketch;
 
 pub use distribution::Distribution;
 pub(crate) use distribution::Summary;
+pub use exponential::{BucketCounts, ExponentialHistogram};
 pub use sketch::{RELATIVE_ACCURACY, Sketch};
 
 use serde::{Deserialize, Serialize};

@@ -20,6 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::exponential::BucketCounts;
+
 /// The relative accuracy α of a sketch built by recording or merging values: every quantile is
 /// within α ≈ 0.5415 % of the true value. α = (γ − 1) / (γ + 1) with γ = 2^(1/64), the grid's
 /// base; a sketch loaded from an older file may have a wider bound
@@ -487,7 +489,7 @@ impl Sketch {
     /// counted on the wrong side of it: the result lies between the exact counts of values at
     /// most `bound × (1 − α)` and at most `bound / (1 − α)`. One pass over the buckets serves
     /// every bound, and the counts agree with [`value_at_rank`](Self::value_at_rank).
-    #[cfg(any(test, feature = "prometheus"))]
+    #[cfg(any(test, feature = "prometheus", feature = "otlp"))]
     pub(crate) fn counts_at_most(&self, bounds: &[f64], out: &mut [u64]) {
         let mut next = 0;
         let mut seen: u64 = 0;
@@ -501,6 +503,34 @@ impl Sketch {
         for slot in out.iter_mut().take(bounds.len()).skip(next) {
             *slot = seen;
         }
+    }
+
+    /// The buckets as OTLP's exponential histogram: `(scale, zero_count, positive, negative,
+    /// exact)`, where `exact` says whether every count is that of the values in its bucket's
+    /// bounds (see [`ExponentialHistogram::exact`](crate::ExponentialHistogram::exact)).
+    pub(crate) fn exponential_buckets(&self) -> (i32, u64, BucketCounts, BucketCounts, bool) {
+        let side = |store: &Store| {
+            let data = store.to_data();
+            BucketCounts {
+                offset: data.offset,
+                counts: data.counts,
+            }
+        };
+        // A store spanning MAX_BINS buckets may have folded its smallest magnitudes into its
+        // lowest bucket; below that span it never has.
+        let unfolded = |store: &Store| store.counts.len() < MAX_BINS;
+        let exact = self.relative_accuracy <= RELATIVE_ACCURACY
+            && unfolded(&self.positive)
+            && unfolded(&self.negative)
+            && self.positive.max_key() < MAX_KEY
+            && self.negative.max_key() < MAX_KEY;
+        (
+            SCALE,
+            self.zero_count,
+            side(&self.positive),
+            side(&self.negative),
+            exact,
+        )
     }
 
     /// The saved form: always the current grid (`scale` 6), whatever grid the sketch was loaded
@@ -957,6 +987,41 @@ mod tests {
         assert!(Sketch::from_data(old(legacy::MAX_KEY, vec![1, 1])).is_err());
         assert!(Sketch::from_data(old(legacy::MIN_KEY - 1, vec![1])).is_err());
         assert!(Sketch::from_data(old(0, vec![u64::MAX, 1])).is_err());
+    }
+
+    #[test]
+    fn exponential_buckets_mirror_negatives_and_say_when_they_are_exact() {
+        let mut s = Sketch::default();
+        for v in [-1.0, -2.0, -0.75, 0.0, 5e-13, -5e-13, 1e-12, 2.0] {
+            s.add(v);
+        }
+        let (scale, zero, positive, negative, exact) = s.exponential_buckets();
+        assert_eq!((scale, zero, exact), (6, 3, true));
+        // 10⁻¹² is not zero: it is the lowest index; 2 = 2^1 ends bucket 63.
+        assert_eq!(positive.offset, MIN_KEY);
+        assert_eq!(positive.offset + positive.counts.len() as i32 - 1, 63);
+        assert_eq!(positive.counts.iter().sum::<u64>(), 2);
+        // Magnitudes 0.75 (bucket ceil(64·log2 0.75) − 1 = −27), 1 = 2^0 (−1) and 2 (63).
+        assert_eq!(negative.offset, -27);
+        let at = |i: i32| negative.counts[(i - negative.offset) as usize];
+        assert_eq!((at(-27), at(-1), at(63)), (1, 1, 1));
+        assert_eq!(negative.counts.iter().sum::<u64>(), 3);
+        // The zero bucket is OTLP's `|x| <= zero_threshold`: the largest double below 10⁻¹².
+        let threshold = crate::stats::exponential::ZERO_THRESHOLD;
+        assert!(threshold < 1e-12 && f64::from_bits(threshold.to_bits() + 1) == 1e-12);
+
+        // Buckets moved from the older grid were not counted value by value.
+        let moved = Sketch::from_data(old(0, vec![3])).unwrap();
+        assert!(!moved.exponential_buckets().4);
+        // A store that reached its 4096 buckets may have folded its smallest magnitudes.
+        let mut wide = Sketch::default();
+        wide.add(1e-9);
+        wide.add(1e12);
+        assert!(!wide.exponential_buckets().4);
+        let mut narrow = Sketch::default();
+        narrow.add(1e-9);
+        narrow.add(1e9);
+        assert!(narrow.exponential_buckets().4);
     }
 
     #[test]

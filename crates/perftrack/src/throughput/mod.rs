@@ -19,9 +19,31 @@ use crate::label::Lane;
 use crate::log::RecordLog;
 use crate::tracker::{Kind, Lifecycle};
 use crate::{
-    Clock, Distribution, Guard, Result, Statistics, Status, ThroughputLabelSnapshot, TrackId,
-    Tracker,
+    Clock, Distribution, Guard, Result, Statistics, Status, ThroughputLabelSnapshot, Timestamp,
+    TrackId, Tracker,
 };
+
+/// An active throughput session's progress, as
+/// [`ThroughputTracker::session_progress`](Tracker::session_progress) reads it.
+///
+/// ```
+/// # use perftrack::{ThroughputConfig, ThroughputTracker};
+/// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+/// let id = tracker.start_tracking(None);
+/// let progress = tracker.session_progress(&id)?;
+/// assert_eq!((progress.label, progress.count), (None, 0));
+/// # Ok::<(), perftrack::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionProgress {
+    /// The session's label (`None` without one).
+    pub label: Option<String>,
+    /// When the session started (wall clock).
+    pub start_time: Timestamp,
+    /// The events recorded in the session so far.
+    pub count: u64,
+}
 
 /// Counts events (queries, documents, tokens) and reports rates: per session, averaged over
 /// the session and at its busiest window, and per label over a sliding window. The methods
@@ -385,6 +407,33 @@ impl Tracker<Throughput> {
         self.engine
             .sessions
             .with(id, |active| active.state.add(now, count))
+    }
+
+    /// An active session's progress: its label, when it started, and the events counted so
+    /// far. Reading it takes the session table's lock once, like
+    /// [`record_event`](Self::record_event); the label is copied out.
+    ///
+    /// ```
+    /// # use perftrack::{ThroughputConfig, ThroughputTracker};
+    /// let tracker = ThroughputTracker::new(ThroughputConfig::default());
+    /// let id = tracker.start_tracking(Some("embedding"));
+    /// tracker.record_event(&id, 32)?;
+    /// tracker.record_event(&id, 8)?;
+    /// let progress = tracker.session_progress(&id)?;
+    /// assert_eq!(progress.count, 40);
+    /// assert_eq!(progress.label.as_deref(), Some("embedding"));
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn session_progress(&self, id: &TrackId) -> Result<SessionProgress> {
+        let (label, started, count) = self.engine.sessions.with(id, |active| {
+            let session = &active.state;
+            (session.slot.label_arc(), active.started, session.count)
+        })?;
+        Ok(SessionProgress {
+            label: label.map(|l| l.to_string()),
+            start_time: self.engine.shared.timestamp(started),
+            count,
+        })
     }
 
     /// Starts a batch: the same as [`start_tracking`](Self::start_tracking), named for batch

@@ -158,6 +158,42 @@ impl<K: Lifecycle> Tracker<K> {
         }
     }
 
+    /// Prepares the tracker for `fork()`: ends its background sampling thread (memory and
+    /// CPU trackers have one while a session wants samples) and waits for it, so that no
+    /// thread of the tracker holds a lock the child would inherit. Sessions keep their
+    /// samples; background sampling waits for [`after_fork`](Self::after_fork), which the
+    /// parent and the child each call once the fork is done. Python's `os.register_at_fork`
+    /// is where the Python package calls the two.
+    ///
+    /// ```
+    /// use perftrack::{MemoryConfig, MemoryUsageTracker};
+    /// let tracker = MemoryUsageTracker::new(MemoryConfig { track_gpu: false, ..Default::default() });
+    /// let id = tracker.start_tracking(Some("load"));
+    /// tracker.prepare_fork();
+    /// // fork() here; then, in the parent and in the child:
+    /// tracker.after_fork();
+    /// tracker.stop_tracking(&id)?;
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    pub fn prepare_fork(&self) {
+        self.sampler.pause();
+    }
+
+    /// Resumes background sampling after [`prepare_fork`](Self::prepare_fork), on a thread of
+    /// the calling process: in a child made by `fork()`, the child's, which samples the child
+    /// (a tracker that watches its own process asks for the process id at each reading).
+    ///
+    /// ```
+    /// use perftrack::{CpuConfig, CpuUsageTracker};
+    /// let tracker = CpuUsageTracker::new(CpuConfig::default());
+    /// tracker.prepare_fork();
+    /// tracker.after_fork();
+    /// ```
+    pub fn after_fork(&self) {
+        let engine: Weak<dyn Sample> = Arc::downgrade(&self.engine) as Weak<Engine<K>>;
+        self.sampler.resume(engine);
+    }
+
     /// Starts a session with a generated id. `Some("")` and `None` both mean no label.
     ///
     /// At most `max_sessions` sessions started by id stay active (the configuration's; guards

@@ -12,27 +12,6 @@ use crate::tracker::Summary as _;
 /// How many figures the naming table has.
 const FIGURES: usize = GenerationFigure::ALL.len();
 
-/// The request counters, each a family of its own with its help text, and whether it counts
-/// the failed requests (or else the cancelled ones).
-const REQUEST_COUNTERS: [(&str, &str, bool); 2] = [
-    (
-        "perftrack_generation_failed_total",
-        "Generation calls that failed, by perftrack_label.",
-        true,
-    ),
-    (
-        "perftrack_generation_cancelled_total",
-        "Generation calls that were cancelled (dropped before completing), by perftrack_label.",
-        false,
-    ),
-];
-
-/// Requests that met every objective: exported only for trackers with objectives.
-const SLO_MET: (&str, &str) = (
-    "perftrack_generation_slo_met_total",
-    "Generation calls that ended well and met every objective of the tracker, by perftrack_label.",
-);
-
 /// One exported generation tracker.
 #[derive(Debug)]
 pub(super) struct GenerationSource {
@@ -126,8 +105,9 @@ impl GenerationSource {
                     .collect();
                 let mut current = Totals::default();
                 if let Some(summary) = summary {
-                    (current.failed, current.cancelled) = summary.e2e().failed_cancelled();
-                    current.count = summary.slo_met();
+                    current.failed = GenerationCounter::Failed.of(summary);
+                    current.cancelled = GenerationCounter::Cancelled.of(summary);
+                    current.count = GenerationCounter::SloMet.of(summary);
                 }
                 let requests = carry.requests.export(&label, &current);
                 GenerationSeries {
@@ -204,31 +184,28 @@ pub(super) fn render_generation(
         }
     }
 
-    for (family, help, failed) in REQUEST_COUNTERS {
-        out.family(family, "counter", help);
-        for (source, series) in sources.iter().zip(&series) {
-            for s in series {
-                let labels = source.labels(&s.label, None);
-                let n = if failed {
-                    s.requests.failed
-                } else {
-                    s.requests.cancelled
-                };
-                out.sample(family, &labels, Value::Int(n));
-            }
+    for counter in GenerationCounter::ALL {
+        let names = counter.names();
+        let family = names.prometheus_name;
+        // Requests meeting the objectives exist only for trackers with objectives.
+        let of_source =
+            |source: &GenerationSource| counter != GenerationCounter::SloMet || source.objectives();
+        if !sources.iter().any(of_source) {
+            continue;
         }
-    }
-
-    if sources.iter().any(GenerationSource::objectives) {
-        let (family, help) = SLO_MET;
-        out.family(family, "counter", help);
+        out.family(family, "counter", names.description);
         for (source, series) in sources.iter().zip(&series) {
-            if !source.objectives() {
+            if !of_source(source) {
                 continue;
             }
             for s in series {
                 let labels = source.labels(&s.label, None);
-                out.sample(family, &labels, Value::Int(s.requests.count));
+                let n = match counter {
+                    GenerationCounter::Failed => s.requests.failed,
+                    GenerationCounter::Cancelled => s.requests.cancelled,
+                    _ => s.requests.count,
+                };
+                out.sample(family, &labels, Value::Int(n));
             }
         }
     }

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::session::lock;
 use crate::{
-    CpuCounters, CpuUsageTracker, Distribution, Error, GenerationFigure, GenerationSummary,
-    GenerationTracker, LatencyTracker, MemoryUsageTracker, OVERFLOW_LABEL, Result,
-    ThroughputTracker,
+    CpuCounters, CpuUsageTracker, Distribution, Error, GenerationCounter, GenerationFigure,
+    GenerationSummary, GenerationTracker, LatencyTracker, MemoryUsageTracker, OVERFLOW_LABEL,
+    Result, ThroughputTracker,
 };
 
 /// The `Content-Type` of the text exposition format that [`PrometheusExporter::render`]
@@ -194,28 +194,6 @@ struct CpuSource {
     previous: Mutex<CpuCounters>,
 }
 
-/// A name given to a second tracker of a kind must differ from every other one's.
-fn check_name<'a>(
-    kind: &str,
-    mut existing: impl Iterator<Item = &'a Option<String>>,
-    name: Option<&str>,
-) -> Result<Option<String>> {
-    let name = name.filter(|n| !n.is_empty()).map(str::to_owned);
-    if existing.any(|n| *n == name) {
-        return Err(Error::InvalidConfig {
-            key: "tracker".to_owned(),
-            reason: format!(
-                "a {kind} tracker {} is already exported; give each one a distinct `tracker` name",
-                match &name {
-                    Some(n) => format!("named `{n}`"),
-                    None => "without a name".to_owned(),
-                }
-            ),
-        });
-    }
-    Ok(name)
-}
-
 impl PrometheusExporter {
     /// An exporter with no trackers yet.
     ///
@@ -261,7 +239,7 @@ impl PrometheusExporter {
     /// ```
     pub fn add_latency(&self, tracker: &LatencyTracker, options: LatencyExport) -> Result<()> {
         let mut sources = lock(&self.inner.sources);
-        let name = check_name(
+        let name = super::check_name(
             "latency",
             sources.latency.iter().map(|s| &s.name),
             options.tracker.as_deref(),
@@ -295,7 +273,7 @@ impl PrometheusExporter {
     /// ```
     pub fn add_throughput(&self, tracker: &ThroughputTracker, name: Option<&str>) -> Result<()> {
         let mut sources = lock(&self.inner.sources);
-        let name = check_name(
+        let name = super::check_name(
             "throughput",
             sources.throughput.iter().map(|s| &s.name),
             name,
@@ -325,7 +303,7 @@ impl PrometheusExporter {
     /// ```
     pub fn add_memory(&self, tracker: &MemoryUsageTracker, name: Option<&str>) -> Result<()> {
         let mut sources = lock(&self.inner.sources);
-        let name = check_name("memory", sources.memory.iter().map(|(_, n)| n), name)?;
+        let name = super::check_name("memory", sources.memory.iter().map(|(_, n)| n), name)?;
         sources.memory.push((tracker.clone(), name));
         Ok(())
     }
@@ -347,7 +325,7 @@ impl PrometheusExporter {
     /// ```
     pub fn add_cpu(&self, tracker: &CpuUsageTracker, name: Option<&str>) -> Result<()> {
         let mut sources = lock(&self.inner.sources);
-        let name = check_name("CPU", sources.cpu.iter().map(|s| &s.name), name)?;
+        let name = super::check_name("CPU", sources.cpu.iter().map(|s| &s.name), name)?;
         sources.cpu.push(CpuSource {
             previous: Mutex::new(tracker.counters()),
             tracker: tracker.clone(),
@@ -399,7 +377,7 @@ impl PrometheusExporter {
     /// ```
     pub fn add_generation(&self, tracker: &GenerationTracker, name: Option<&str>) -> Result<()> {
         let mut sources = lock(&self.inner.sources);
-        let name = check_name(
+        let name = super::check_name(
             "generation",
             sources.generation.iter().map(|s| &s.name),
             name,
