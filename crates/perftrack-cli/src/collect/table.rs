@@ -3,8 +3,6 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use comfy_table::{CellAlignment, Table, presets};
-
 use super::receiver::RequestsJson;
 use super::stages::{SpansJson, Stages};
 
@@ -17,37 +15,32 @@ pub(crate) fn stages_table(stages: &Stages) -> String {
     if by_label.is_empty() {
         return "(no spans yet)".to_owned();
     }
-    let mut table = Table::new();
-    table.load_preset(presets::UTF8_FULL_CONDENSED);
     let unit = by_label
         .values()
         .next()
         .map_or("ms", |s| s.unit.as_str())
         .to_owned();
-    table.set_header(vec![
+    let header = [
         "stage".to_owned(),
         "spans".to_owned(),
         "failed".to_owned(),
         format!("p50 {unit}"),
         format!("p95 {unit}"),
         format!("max {unit}"),
-    ]);
-    for (label, s) in &by_label {
-        table.add_row(vec![
+    ];
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let rows = by_label.iter().map(|(label, s)| {
+        vec![
             label.clone(),
             s.count.to_string(),
             s.failed.to_string(),
             format!("{:.3}", s.p50),
             format!("{:.3}", s.p95),
             format!("{:.3}", s.max),
-        ]);
-    }
-    for i in 1..6 {
-        if let Some(column) = table.column_mut(i) {
-            column.set_cell_alignment(CellAlignment::Right);
-        }
-    }
-    table.to_string()
+        ]
+    });
+    // The stage's name on the left, its figures on the right.
+    crate::report::text::aligned_table(&header, rows, false, |i, _| i > 0)
 }
 
 /// One line with what was received, ignored and refused.
