@@ -31,9 +31,6 @@ use stages::Stages;
 /// The port OTLP/HTTP exporters send to by default.
 const OTLP_HTTP_PORT: u16 = 4318;
 
-/// Seconds between samples of a command's memory and CPU (as `perftrack run`'s default).
-const SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
-
 /// Arguments of `perftrack collect`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -60,6 +57,9 @@ pub(crate) struct Args {
     /// The most requests waiting or in work; more are answered 503 (exporters retry).
     #[arg(long, default_value_t = 64, value_name = "N")]
     max_pending: usize,
+    /// With a command: how its process tree is sampled, as `perftrack run` does.
+    #[command(flatten)]
+    sampling: run::Sampling,
     /// The command to run pointed at the receiver, and its arguments (after `--`).
     #[arg(trailing_var_arg = true, value_name = "CMD")]
     command: Vec<OsString>,
@@ -106,9 +106,18 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
         );
         serve(receiver, &stages, args.output.as_deref(), flush)
     } else {
+        let interval = run::check_interval(args.sampling.interval)?;
         let output = args.output.as_deref().map(Output::prepare).transpose()?;
         let receiver = Receiver::start(listen, limits, Arc::clone(&stages))?;
-        run_command(&args.command, receiver, &stages, output)
+        let measure = Measure {
+            command: &args.command,
+            env: &[],
+            interval,
+            include_children: !args.sampling.no_children,
+            gpu: args.sampling.gpu,
+            live: true,
+        };
+        run_command(measure, receiver, &stages, output)
     }
 }
 
@@ -200,7 +209,7 @@ fn generation_path(path: &Path) -> PathBuf {
 /// Runs the command pointed at the receiver, as `perftrack run` does, and saves the run
 /// container with the stages inside.
 fn run_command(
-    command: &[OsString],
+    measure: Measure<'_>,
     receiver: Receiver,
     stages: &Stages,
     output: Option<Output>,
@@ -217,15 +226,12 @@ fn run_command(
             OsString::from("http/protobuf"),
         ),
     ];
-    let measure = Measure {
-        command,
+    let gpu = measure.gpu;
+    let measured = Measure {
         env: &env,
-        interval: SAMPLE_INTERVAL,
-        include_children: true,
-        gpu: false,
-        live: true,
-    };
-    let measured = measure.run(|_| {});
+        ..measure
+    }
+    .run(|_| {});
     // The command has ended: its exporter flushed before it exited; what is still queued is
     // recorded before the trackers are read.
     let requests = receiver.stop();
@@ -253,7 +259,7 @@ fn run_command(
         requests,
         spans,
     });
-    run::print_report(&container, &measured.memory, false);
+    run::print_report(&container, &measured.memory, gpu);
     eprintln!("{}", table::stages_table(stages));
     eprintln!("  spans    {}", table::counts_line(spans, requests));
     if let Some(output) = output {

@@ -347,8 +347,7 @@ fn around_a_command_one_run_container_holds_the_stages_and_the_commands_exit_cod
     let run = |name: &str, n: u64| {
         let out = dir.path().join(name);
         let assert = perftrack()
-            .arg("collect")
-            .arg("-o")
+            .args(["collect", "--interval", "0.05", "-o"])
             .arg(&out)
             .arg("--")
             .args(workload_command())
@@ -361,6 +360,8 @@ fn around_a_command_one_run_container_holds_the_stages_and_the_commands_exit_cod
     let (container, stderr) = run("base.json", 10);
     assert_eq!(container["format"], "perftrack-run");
     assert_eq!(container["exit"]["code"], 3);
+    // Sampled as `perftrack run` samples, with its options.
+    assert_eq!(container["interval_seconds"], 0.05);
     let trackers = container["trackers"].as_object().unwrap();
     let kinds: Vec<&str> = trackers.keys().map(String::as_str).collect();
     assert_eq!(
