@@ -6,7 +6,8 @@
 //! - `perftrack report PATH…` summarises metrics files as a table, Markdown, JSON or HTML;
 //! - `perftrack bench CMD…` runs commands many times and judges each against the first;
 //! - `perftrack compare BASE NEW` tells real regressions from noise;
-//! - `perftrack merge FILE… -o OUT` combines files of one tracker type.
+//! - `perftrack merge FILE… -o OUT` combines files of one tracker type;
+//! - `perftrack collect [-- CMD …]` receives OpenTelemetry spans (OTLP/HTTP) as stage metrics.
 
 use std::ffi::OsString;
 
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod chart;
+mod collect;
 mod compare;
 mod inputs;
 mod mann_whitney;
@@ -45,6 +47,8 @@ enum Command {
     Compare(compare::Args),
     /// Merge metrics files of one tracker type into one.
     Merge(merge::Args),
+    /// Receive OpenTelemetry spans (OTLP/HTTP) as stage metrics, alone or around a command.
+    Collect(collect::Args),
 }
 
 /// The exit code of a failure in perftrack itself (bad arguments, unreadable files).
@@ -94,6 +98,7 @@ where
         Command::Bench(args) => bench::execute(args, this),
         Command::Compare(args) => compare::execute(args),
         Command::Merge(args) => merge::execute(args),
+        Command::Collect(args) => collect::execute(args),
     };
     match result {
         Ok(code) => code,

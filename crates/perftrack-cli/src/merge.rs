@@ -17,6 +17,11 @@ pub(crate) struct Args {
     /// Where to write the merged metrics file.
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
+    /// Merge the tracker of this type (`latency`, `generation`, `memory`, …) of each file:
+    /// run containers hold several, such as `perftrack collect -- CMD`'s stages beside the
+    /// command's memory and CPU.
+    #[arg(long, value_name = "TYPE")]
+    tracker: Option<String>,
 }
 
 /// Runs `perftrack merge`: loads the first file and merges every other into it, so the
@@ -29,10 +34,16 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
     let mut first: Option<(inputs::Input, PathBuf)> = None;
     for file in &files {
         let mut read = inputs::read_file(file)?;
+        if let Some(wanted) = &args.tracker {
+            read.retain(|input| input.kind.file_type() == wanted.as_str());
+            if read.is_empty() {
+                bail!("{} holds no {wanted} tracker", file.display());
+            }
+        }
         if read.len() != 1 {
             bail!(
                 "{} is a run container with {} trackers; merge takes metrics files of one \
-                 tracker type",
+                 tracker type (or one type of each container, with --tracker TYPE)",
                 file.display(),
                 read.len()
             );

@@ -8,7 +8,7 @@
 //! largest resident set of any single process, as `wait4` gives them to GNU time.
 
 mod child;
-mod container;
+pub(crate) mod container;
 mod csv;
 mod live;
 
@@ -239,6 +239,7 @@ impl Measure<'_> {
                     .map(whole_bytes),
             },
             trackers,
+            collect: None,
         };
         Ok(Ok(Measured {
             run,
@@ -370,7 +371,7 @@ fn shown(command: &[String]) -> String {
 }
 
 /// The summary on stderr (stdout is the command's).
-fn print_report(run: &RunContainer, memory: &MemoryRecord, gpu: bool) {
+pub(crate) fn print_report(run: &RunContainer, memory: &MemoryRecord, gpu: bool) {
     let ending = match (run.exit.code, run.exit.signal) {
         (Some(code), _) => format!("exited with code {code}"),
         (None, Some(signal)) => format!("was killed by signal {signal}"),

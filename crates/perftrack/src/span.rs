@@ -217,6 +217,45 @@ pub struct MappedSpan {
     pub ignored: Vec<String>,
 }
 
+impl MappedSpan {
+    /// The generation request the span stands for: [`generation`](Self::generation) when a
+    /// first-token marker was present; else, for a span that carried a token count (a model
+    /// call whose instrumentation records usage but no first token, such as OpenInference's
+    /// LangChain tracer), a request without a time to first token, so its tokens and
+    /// duration are still counted; `None` for a span with neither.
+    ///
+    /// ```
+    /// use perftrack::{AttributeValue, FinishedSpan, SpanMapping};
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    /// let attributes = [("llm.token_count.prompt", AttributeValue::Int(12)), ("llm.token_count.completion", AttributeValue::Int(7))];
+    /// let span = FinishedSpan { name: "ChatModel", start, end: start + Duration::from_millis(300), attributes: &attributes, events: &[], failed: false };
+    /// let mapped = SpanMapping::default().map(&span)?;
+    /// assert!(mapped.generation.is_none());
+    /// let request = mapped.request().unwrap();
+    /// assert_eq!((request.ttft, request.output_tokens, request.input_tokens), (None, 7, Some(12)));
+    /// assert_eq!(request.e2e, Duration::from_millis(300));
+    ///
+    /// let plain = FinishedSpan { name: "retrieve", attributes: &[], ..span };
+    /// assert!(SpanMapping::default().map(&plain)?.request().is_none());
+    /// # Ok::<(), perftrack::Error>(())
+    /// ```
+    #[must_use]
+    pub fn request(&self) -> Option<GenerationTiming> {
+        if self.generation.is_some() {
+            return self.generation;
+        }
+        (self.input_tokens.is_some() || self.output_tokens.is_some()).then(|| GenerationTiming {
+            ttft: None,
+            e2e: self.duration,
+            output_tokens: self.output_tokens.unwrap_or(0),
+            input_tokens: self.input_tokens,
+            status: self.status,
+        })
+    }
+}
+
 impl SpanMapping {
     /// Reads a finished span.
     ///

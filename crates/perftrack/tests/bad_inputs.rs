@@ -1200,6 +1200,20 @@ fn generation(t: &mut Table) {
         ),
     );
     t.error(
+        "`GenerationTracker::record_at`",
+        "a time to first token longer than the request, ended at a given time",
+        tracker.record_at(
+            "api",
+            GenerationTiming {
+                ttft: Some(ms(300)),
+                e2e: ms(200),
+                output_tokens: 5,
+                ..Default::default()
+            },
+            perftrack::Timestamp::from_unix_nanos(1_700_000_000_000_000_000),
+        ),
+    );
+    t.error(
         "`GenerationConfig::from_json`",
         "a negative objective",
         GenerationConfig::from_json(r#"{"slo": {"ttft": -200}}"#),

@@ -513,3 +513,33 @@ fn the_file_layout_matches_the_golden_file_and_loads_back() {
     assert_eq!(loaded.statistics_by_label(), original.statistics_by_label());
     assert_eq!(loaded.statistics(None), original.statistics(None));
 }
+
+#[test]
+fn a_request_recorded_at_a_wall_clock_end_keeps_that_end() {
+    let (tracker, clock) = tracker(GenerationConfig::default());
+    clock.advance(Duration::from_secs(60));
+    let end: perftrack::Timestamp = "2024-06-01T12:00:00Z".parse().unwrap();
+    let timing = GenerationTiming {
+        ttft: Some(100 * MS),
+        e2e: 1_100 * MS,
+        output_tokens: 11,
+        input_tokens: Some(7),
+        status: Status::Ok,
+    };
+    let record = tracker.record_at("remote", timing, end).unwrap();
+    assert_eq!(record.timestamp, end);
+    assert_eq!(
+        (record.ttft, record.tpot, record.e2e),
+        (Some(100.0), Some(100.0), 1_100.0)
+    );
+    assert_eq!(tracker.records(), vec![record]);
+    let bad = GenerationTiming {
+        ttft: Some(2_000 * MS),
+        ..timing
+    };
+    assert!(matches!(
+        tracker.record_at("remote", bad, end),
+        Err(Error::InvalidTiming { .. })
+    ));
+    assert_eq!(tracker.statistics(Some("remote")).unwrap().requests, 1);
+}

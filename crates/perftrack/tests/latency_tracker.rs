@@ -343,3 +343,28 @@ fn discarded_guards_record_nothing() {
     assert!(tracker.statistics(None).is_none());
     assert!(tracker.records().is_empty());
 }
+
+#[test]
+fn a_measurement_recorded_at_a_wall_clock_end_keeps_that_end_and_its_own_duration() {
+    let (tracker, clock) = manual(LatencyConfig {
+        include_timestamps: true,
+        ..LatencyConfig::default()
+    });
+    clock.advance(Duration::from_secs(3_600));
+    // Ended a day before the tracker's clock started, measured elsewhere: neither the clock
+    // nor the arrival time enter the record.
+    let end: perftrack::Timestamp = "2024-12-31T00:00:00.5Z".parse().unwrap();
+    tracker.record_at("remote", Duration::from_micros(1_500), end, Status::Failed);
+    tracker.record_at("remote", Duration::from_millis(4), end, Status::Ok);
+    let records = tracker.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!((records[0].value, records[0].status), (1.5, Status::Failed));
+    assert_eq!(records[0].timestamp, end);
+    assert_eq!(records[0].end_time, Some(end));
+    assert_eq!(
+        records[0].start_time.unwrap().as_unix_nanos(),
+        end.as_unix_nanos() - 1_500_000
+    );
+    let stats = tracker.statistics(Some("remote")).unwrap();
+    assert_eq!((stats.count, stats.failed, stats.sum), (2, 1, 5.5));
+}

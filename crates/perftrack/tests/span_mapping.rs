@@ -216,3 +216,39 @@ fn an_error_status_marks_the_measurement_and_the_request_failed() {
     assert_eq!(m.status, Status::Failed);
     assert_eq!(m.generation.unwrap().status, Status::Failed);
 }
+
+#[test]
+fn a_request_is_the_marked_one_or_for_token_counts_one_without_a_first_token() {
+    let mapping = SpanMapping::default();
+    // Marked: the request is the generation itself.
+    let events = [SpanEvent {
+        name: "First Token Stream Event",
+        time: start() + 250 * MS,
+    }];
+    let usage = [("llm.token_count.completion", AttributeValue::Int(11))];
+    let marked = mapping.map(&span(&usage, &events)).unwrap();
+    assert_eq!(marked.request(), marked.generation);
+    assert_eq!(marked.request().unwrap().ttft, Some(250 * MS));
+
+    // Token counts without a marker: a request without a TTFT, failed with the span.
+    let prompt_only = [("gen_ai.usage.input_tokens", AttributeValue::Str("64"))];
+    let failed = FinishedSpan {
+        failed: true,
+        ..span(&prompt_only, &[])
+    };
+    assert_eq!(
+        mapping.map(&failed).unwrap().request(),
+        Some(GenerationTiming {
+            ttft: None,
+            e2e: 1_000 * MS,
+            output_tokens: 0,
+            input_tokens: Some(64),
+            status: Status::Failed,
+        })
+    );
+
+    // Neither, or a count that is no count: no request.
+    assert_eq!(mapping.map(&span(&[], &[])).unwrap().request(), None);
+    let no_count = [("gen_ai.usage.output_tokens", AttributeValue::Str("many"))];
+    assert_eq!(mapping.map(&span(&no_count, &[])).unwrap().request(), None);
+}

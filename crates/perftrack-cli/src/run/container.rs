@@ -38,6 +38,9 @@ pub(crate) struct RunContainer {
     pub(crate) peak: PeakJson,
     /// Tracker type → that tracker's metrics file for the run.
     pub(crate) trackers: BTreeMap<String, serde_json::Value>,
+    /// What `perftrack collect` received from the command (absent for `perftrack run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) collect: Option<crate::collect::CollectJson>,
 }
 
 /// How the command ended: exactly one of the two is set.
@@ -119,6 +122,7 @@ mod tests {
                 gpu_memory: None,
             },
             trackers: BTreeMap::new(),
+            collect: None,
         };
         let text = serde_json::to_string(&container).unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -562,9 +562,42 @@ impl Tracker<Generation> {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn record(&self, label: &str, timing: GenerationTiming) -> Result<GenerationRecord> {
+        let end = self.engine.shared.timestamp(self.now());
+        self.record_at(label, timing, end)
+    }
+
+    /// Records a request measured elsewhere that ended at the wall-clock time `end` (a span
+    /// received over OTLP carries its own end), and returns its record: [`record`](Self::record)
+    /// with the end given rather than now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTiming`](crate::Error::InvalidTiming), as for [`record`](Self::record).
+    ///
+    /// ```
+    /// use perftrack::{GenerationConfig, GenerationTiming, GenerationTracker, Timestamp};
+    /// use std::time::Duration;
+    ///
+    /// let tracker = GenerationTracker::new(GenerationConfig::default());
+    /// let end: Timestamp = "2026-12-01T09:30:01Z".parse()?;
+    /// let timing = GenerationTiming {
+    ///     ttft: Some(Duration::from_millis(200)),
+    ///     e2e: Duration::from_millis(1_000),
+    ///     output_tokens: 5,
+    ///     ..GenerationTiming::default()
+    /// };
+    /// let record = tracker.record_at("answer", timing, end)?;
+    /// assert_eq!(record.timestamp, end);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn record_at(
+        &self,
+        label: &str,
+        timing: GenerationTiming,
+        end: crate::Timestamp,
+    ) -> Result<GenerationRecord> {
         timing.check()?;
         let lane = self.engine.state(label);
-        let end = lane.shared.timestamp(self.now());
         let request = Request {
             e2e: timing.e2e,
             ttft: timing.ttft,

@@ -213,7 +213,17 @@ impl Lane<Slot<Latency>> {
     /// unless the state was replaced meanwhile.
     #[inline]
     fn measure(&self, elapsed: Duration, end: Instant, status: Status) -> Measured {
-        let end_time = self.shared.timestamp(end);
+        self.measure_at(elapsed, self.shared.timestamp(end), status)
+    }
+
+    /// [`measure`](Self::measure) with the end given as a wall-clock time.
+    #[inline]
+    fn measure_at(
+        &self,
+        elapsed: Duration,
+        end_time: crate::Timestamp,
+        status: Status,
+    ) -> Measured {
         self.add(|dist| {
             dist.record(elapsed.as_secs_f64(), status, end_time);
         });
@@ -255,6 +265,13 @@ impl Lane<Slot<Latency>> {
     #[inline]
     fn finish_quiet(&self, elapsed: Duration, end: Instant, status: Status) {
         let m = self.measure(elapsed, end, status);
+        self.keep(|| self.to_record(None, &m, status));
+    }
+
+    /// [`finish_quiet`](Self::finish_quiet) with the end given as a wall-clock time.
+    #[inline]
+    fn finish_quiet_at(&self, elapsed: Duration, end_time: crate::Timestamp, status: Status) {
+        let m = self.measure_at(elapsed, end_time, status);
         self.keep(|| self.to_record(None, &m, status));
     }
 }
@@ -312,6 +329,34 @@ impl Tracker<Latency> {
     pub fn record_ending(&self, label: &str, duration: Duration, end: Instant, status: Status) {
         let slot = self.engine.state(label);
         slot.finish_quiet(duration, end, status);
+    }
+
+    /// Records a duration measured elsewhere that ended at the wall-clock time `end`, with a
+    /// status: for measurements timed by another process or machine (a span received over
+    /// OTLP carries its own start and end), whose end is no instant of this tracker's clock.
+    /// The record's timestamp is `end` itself; the duration is taken as given.
+    ///
+    /// ```
+    /// use perftrack::{LatencyConfig, LatencyTracker, Status, Timestamp};
+    /// use std::time::Duration;
+    ///
+    /// let tracker = LatencyTracker::new(LatencyConfig::default());
+    /// let end: Timestamp = "2026-12-01T09:30:00.25Z".parse()?;
+    /// tracker.record_at("retrieve", Duration::from_millis(40), end, Status::Ok);
+    /// let record = &tracker.records()[0];
+    /// assert_eq!((record.value, record.timestamp), (40.0, end));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[inline]
+    pub fn record_at(
+        &self,
+        label: &str,
+        duration: Duration,
+        end: crate::Timestamp,
+        status: Status,
+    ) {
+        let slot = self.engine.state(label);
+        slot.finish_quiet_at(duration, end, status);
     }
 
     /// Runs `f` and records how long it took (as failed if it panics).
