@@ -106,17 +106,9 @@ pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
         );
         serve(receiver, &stages, args.output.as_deref(), flush)
     } else {
-        let interval = run::check_interval(args.sampling.interval)?;
+        let measure = args.sampling.measure(&args.command)?;
         let output = args.output.as_deref().map(Output::prepare).transpose()?;
         let receiver = Receiver::start(listen, limits, Arc::clone(&stages))?;
-        let measure = Measure {
-            command: &args.command,
-            env: &[],
-            interval,
-            include_children: !args.sampling.no_children,
-            gpu: args.sampling.gpu,
-            live: true,
-        };
         run_command(measure, receiver, &stages, output)
     }
 }

@@ -55,6 +55,21 @@ pub(crate) struct Sampling {
     pub(crate) gpu: bool,
 }
 
+impl Sampling {
+    /// How `command` is measured with these options (the interval checked), a live line on a
+    /// terminal included.
+    pub(crate) fn measure<'a>(&self, command: &'a [OsString]) -> anyhow::Result<Measure<'a>> {
+        Ok(Measure {
+            command,
+            env: &[],
+            interval: check_interval(self.interval)?,
+            include_children: !self.no_children,
+            gpu: self.gpu,
+            live: true,
+        })
+    }
+}
+
 /// Arguments of `perftrack run`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -253,19 +268,11 @@ impl Measure<'_> {
 /// Runs `perftrack run`: the command's exit code (128 + signal when a signal killed it), 127
 /// when it does not exist and 126 when it cannot be executed.
 pub(crate) fn execute(args: Args) -> anyhow::Result<u8> {
-    let interval = check_interval(args.sampling.interval)?;
+    let measure = args.sampling.measure(&args.command)?;
     // Output paths are checked before the command starts: a long run is not lost to a typo.
     let output = args.output.as_deref().map(Output::prepare).transpose()?;
     let mut csv = args.csv.as_deref().map(CsvFile::create).transpose()?;
     let plot = args.plot.as_deref().map(Output::prepare).transpose()?;
-    let measure = Measure {
-        command: &args.command,
-        env: &[],
-        interval,
-        include_children: !args.sampling.no_children,
-        gpu: args.sampling.gpu,
-        live: true,
-    };
     let measured = measure.run(|row| {
         if let Some(csv) = csv.as_mut() {
             csv.push(row);
