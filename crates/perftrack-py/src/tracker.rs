@@ -250,6 +250,12 @@ impl NativeTracker {
         to_py(py, &check(py, value)?)
     }
 
+    /// When the tracker's measurements began (made, reset, or the start of the file it
+    /// loaded), in nanoseconds since the Unix epoch.
+    fn start_time_unix_nanos(&self) -> i64 {
+        typed!(self, t => t.snapshot().start_time.as_unix_nanos())
+    }
+
     /// The number of active sessions.
     fn active_sessions(&self) -> usize {
         typed!(self, t => t.active_sessions())

@@ -71,3 +71,20 @@ def test_the_benchmark_script_runs() -> None:
     for row in ("perf_counter() pair", "with tracker:", "decorated no-op call",
                 "start_tracking + stop_tracking", "record_event", "track_stream"):
         assert row in done.stdout
+
+
+def test_start_time_is_the_trackers_and_a_reset_renews_it() -> None:
+    """The original's `start_time` attribute: when the tracker was made, renewed by reset."""
+    import datetime
+
+    before = datetime.datetime.now(datetime.timezone.utc)
+    made = LatencyTracker().start_time
+    after = datetime.datetime.now(datetime.timezone.utc)
+    assert before - datetime.timedelta(microseconds=1) <= made <= after
+
+    clock = perftrack.ManualClock()
+    tracker = LatencyTracker(clock=clock)
+    start = tracker.start_time
+    clock.advance(5.25)
+    tracker.reset()
+    assert tracker.start_time - start == datetime.timedelta(seconds=5.25)

@@ -394,6 +394,14 @@ class _RustTracker(BasePerformanceTracker):
         return cast(Dict[str, Any], self._native.config())
 
     @property
+    def start_time(self) -> datetime.datetime:
+        """When the tracker's measurements began: when it was made or last reset, or the
+        start of the file it loaded (an aware UTC datetime, to the microsecond)."""
+        nanos = self._native.start_time_unix_nanos()
+        epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+        return epoch + datetime.timedelta(microseconds=nanos // 1000)
+
+    @property
     def metric_name(self) -> str:
         """The name the records are kept under in ``get_metrics()`` and in files."""
         return cast(str, self.config["metric_name"])
