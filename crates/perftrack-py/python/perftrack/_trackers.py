@@ -589,7 +589,34 @@ class ThroughputTracker(_RustTracker):
         return result, self.stop_tracking(track_id)
 
 
-class MemoryUsageTracker(_RustTracker):
+class _SampledTracker(_RustTracker):
+    """What the memory and CPU trackers share: samples on demand and so far, and a function
+    called in a session sampled at its own interval."""
+
+    def record_sample(self, track_id: str) -> Dict[str, Any]:
+        """Takes a sample of a session now and returns it."""
+        return cast(Dict[str, Any], self._native.record_sample(track_id))
+
+    def get_samples(self, track_id: str) -> List[Dict[str, Any]]:
+        """The samples an active session holds so far, background ones included, oldest
+        first (new dicts); nothing is read."""
+        return cast(List[Dict[str, Any]], self._native.samples(track_id))
+
+    def _track_function(
+        self,
+        func: Callable[..., Any],
+        args: Tuple[Any, ...],
+        kwargs: Dict[str, Any],
+        label: Optional[str],
+        sampling_interval: Optional[float],
+    ) -> Tuple[Any, Dict[str, Any]]:
+        return cast(
+            Tuple[Any, Dict[str, Any]],
+            self._native.track_function(label or "", sampling_interval, func, args, kwargs),
+        )
+
+
+class MemoryUsageTracker(_SampledTracker):
     """Memory of the process, the system and (with ``track_gpu``) the GPU, sampled in the
     background every ``sampling_interval`` seconds. Configuration: ``metric_name``
     (``"memory_usage"``), ``unit`` (``"B"``, ``"KB"``, ``"MB"`` (default), ``"GB"``, and the
@@ -601,15 +628,6 @@ class MemoryUsageTracker(_RustTracker):
     def get_current_value(self, track_id: Optional[str] = None) -> Dict[str, Any]:
         """A reading now (without an id), or a session's change since its start."""
         return cast(Dict[str, Any], self._native.current_value(track_id))
-
-    def record_sample(self, track_id: str) -> Dict[str, Any]:
-        """Takes a sample of a session now and returns it."""
-        return cast(Dict[str, Any], self._native.record_sample(track_id))
-
-    def get_samples(self, track_id: str) -> List[Dict[str, Any]]:
-        """The samples an active session holds so far, background ones included, oldest
-        first (new dicts); nothing is read."""
-        return cast(List[Dict[str, Any]], self._native.samples(track_id))
 
     def get_memory_statistics(self, label: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
         """Per reading (``process_rss``...): ``min``, ``max``, ``mean``, ``last``, ``unit``,
@@ -632,13 +650,10 @@ class MemoryUsageTracker(_RustTracker):
         seconds (the configured interval by default) and returns ``(result, record)``.
         ``label`` and ``sampling_interval`` are the tracker's keywords, never passed on. An
         exception is recorded as a failed session and propagates."""
-        return cast(
-            Tuple[Any, Dict[str, Any]],
-            self._native.track_function(label or "", sampling_interval, func, args, kwargs),
-        )
+        return self._track_function(func, args, kwargs, label, sampling_interval)
 
 
-class CPUUsageTracker(_RustTracker):
+class CPUUsageTracker(_SampledTracker):
     """CPU use of the process (100 = one core), the system and each core, sampled in the
     background. Configuration: ``metric_name`` (``"cpu_usage"``), ``track_per_core``,
     ``track_process``, ``track_system``, ``sampling_interval`` (0.5), ``include_timestamps``,
@@ -649,15 +664,6 @@ class CPUUsageTracker(_RustTracker):
     def get_current_value(self, track_id: Optional[str] = None) -> Dict[str, Any]:
         """Usage since the tracker's previous reading (without an id), or a session's so far."""
         return cast(Dict[str, Any], self._native.current_value(track_id))
-
-    def record_sample(self, track_id: str) -> Dict[str, Any]:
-        """Takes a sample of a session now and returns it."""
-        return cast(Dict[str, Any], self._native.record_sample(track_id))
-
-    def get_samples(self, track_id: str) -> List[Dict[str, Any]]:
-        """The samples an active session holds so far, background ones included, oldest
-        first (new dicts); nothing is read."""
-        return cast(List[Dict[str, Any]], self._native.samples(track_id))
 
     def get_cpu_statistics(self, label: Optional[str] = None) -> Dict[str, Dict[str, Any]]:
         """Per reading (``process``, ``system``, ``core_0``...): ``min``, ``max``, ``mean``,
@@ -677,10 +683,7 @@ class CPUUsageTracker(_RustTracker):
         **kwargs: Any,
     ) -> Tuple[Any, Dict[str, Any]]:
         """As ``MemoryUsageTracker.track_function_memory``, for CPU."""
-        return cast(
-            Tuple[Any, Dict[str, Any]],
-            self._native.track_function(label or "", sampling_interval, func, args, kwargs),
-        )
+        return self._track_function(func, args, kwargs, label, sampling_interval)
 
 
 class GenerationRequest:
