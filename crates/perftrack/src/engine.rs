@@ -41,6 +41,11 @@ impl<K: Kind> Shared<K> {
         self.clock.now()
     }
 
+    /// The tracker's clock.
+    pub(crate) fn clock(&self) -> &TrackerClock {
+        &self.clock
+    }
+
     /// The wall-clock time of a monotonic instant.
     #[inline]
     pub(crate) fn timestamp(&self, instant: Instant) -> Timestamp {
@@ -171,9 +176,17 @@ impl<K: Kind> Slot<K> {
 /// the summary and keeps records in the lane's ring of the record log.
 impl<K: Kind> Lane<Slot<K>> {
     /// Adds a finished measurement to this lane's stripe of the summary, unless a reset or
-    /// load replaced the state.
+    /// load replaced the state: after what the calling thread's ring holds, so that its
+    /// measurements keep their order.
     #[inline]
     pub(crate) fn add(&self, add: impl FnOnce(&mut K::Summary)) {
+        crate::recorder::flush_mine();
+        self.add_applied(add);
+    }
+
+    /// [`add`](Self::add) for entries a ring applies (which must not drain rings again).
+    #[inline]
+    pub(crate) fn add_applied(&self, add: impl FnOnce(&mut K::Summary)) {
         if self.is_current() {
             add(&mut self.summary.at(self.index(), || self.empty()));
         }
@@ -192,6 +205,17 @@ impl<K: Kind> Lane<Slot<K>> {
                 shared.is_current(self.generation)
             });
         }
+    }
+}
+
+/// What threads' rings recorded for this lane, applied as the kind says.
+impl<K: Kind> crate::recorder::Sink for Lane<Slot<K>> {
+    fn apply(&self, entries: &[crate::recorder::Entry]) {
+        K::apply_entries(self, entries);
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 
 use rustc_hash::{FxHashMap, FxHasher};
 
+use crate::recorder::{self, Handle, LaneKey, Sink};
 use crate::stripe::thread_index;
 
 /// The label that measurements are recorded under once `max_labels` distinct labels exist.
@@ -42,6 +43,8 @@ pub struct Lane<T> {
     state: Arc<T>,
     index: usize,
     label: Option<Arc<str>>,
+    /// Its place in the table of lanes that threads' rings record into.
+    key: LaneKey,
 }
 
 impl<T> Lane<T> {
@@ -49,6 +52,12 @@ impl<T> Lane<T> {
     #[inline]
     pub(crate) fn index(&self) -> usize {
         self.index
+    }
+
+    /// The handle that entries for this lane carry in threads' rings.
+    #[inline]
+    pub(crate) fn handle(&self) -> Handle {
+        self.key.handle()
     }
 
     /// The label (the lane's own copy), for records.
@@ -73,7 +82,10 @@ struct Entry<T> {
     lanes: Box<[OnceLock<Arc<Lane<T>>>]>,
 }
 
-impl<T: Labelled> Entry<T> {
+impl<T: Labelled> Entry<T>
+where
+    Lane<T>: Sink,
+{
     fn new(state: T, lanes: usize) -> Self {
         Self {
             state: Arc::new(state),
@@ -85,12 +97,14 @@ impl<T: Labelled> Entry<T> {
     fn lane(&self, index: usize) -> Arc<Lane<T>> {
         let index = index & (self.lanes.len() - 1);
         let lane = self.lanes[index].get_or_init(|| {
-            Arc::new(Lane {
+            // A copy of its own, so that records of different stripes never share its
+            // reference count.
+            let label: Option<Arc<str>> = self.state.label().map(Arc::from);
+            Arc::new_cyclic(|me: &Weak<Lane<T>>| Lane {
                 state: Arc::clone(&self.state),
                 index,
-                // A copy of its own, so that records of different stripes never share its
-                // reference count.
-                label: self.state.label().map(Arc::from),
+                key: LaneKey::new(me.clone(), label.clone()),
+                label,
             })
         });
         Arc::clone(lane)
@@ -118,7 +132,10 @@ fn next_registry_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
-impl<T: Labelled> LabelRegistry<T> {
+impl<T: Labelled> LabelRegistry<T>
+where
+    Lane<T>: Sink,
+{
     /// A registry of at most `max_labels` labels with `lanes` lanes each (rounded up to a
     /// power of two); `make` builds a label's state.
     pub(crate) fn new(
@@ -172,6 +189,30 @@ impl<T: Labelled> LabelRegistry<T> {
             cache::put(id, label, &lane);
         }
         lane
+    }
+
+    /// The handle of the calling thread's lane into the state of `label` (`""` means
+    /// unlabelled), for its ring: no reference count touched. Past the cap, each call counts
+    /// one lookup sent to [`OVERFLOW_LABEL`], as [`get`](Self::get) does.
+    #[inline]
+    pub(crate) fn handle(&self, label: &str) -> Handle {
+        let id = self.id.load(Ordering::Acquire);
+        match recorder::lookup(id, label) {
+            Some(handle) => handle,
+            None => self.handle_slow(id, label),
+        }
+    }
+
+    #[cold]
+    fn handle_slow(&self, id: u64, label: &str) -> Handle {
+        let (handle, capped) = self.with_entry(label, |entry| entry.lane(thread_index()).handle());
+        if capped {
+            // Not cached, so that every lookup is counted.
+            self.add_overflowed(1);
+        } else {
+            recorder::remember(id, label, handle);
+        }
+        handle
     }
 
     /// The state of `label` (`""` means unlabelled), created on first use, and whether it is
@@ -320,6 +361,14 @@ mod tests {
     impl Labelled for Named {
         fn label(&self) -> Option<&str> {
             self.0.as_deref()
+        }
+    }
+
+    impl Sink for Lane<Named> {
+        fn apply(&self, _entries: &[crate::recorder::Entry]) {}
+
+        fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+            self
         }
     }
 

@@ -127,6 +127,7 @@ mod load_any;
 mod log;
 mod memory;
 mod probe;
+mod recorder;
 mod sampled;
 mod sampler;
 mod session;

@@ -173,6 +173,7 @@ impl<R: Clone> RecordLog<R> {
         if self.capacity == 0 {
             return;
         }
+        crate::recorder::drain_all();
         let mut all = self.lock_all();
         // The retained records first, in the order reads return them.
         let mut kept: VecDeque<R> = merged(&all, self.end, self.capacity)
@@ -193,6 +194,7 @@ impl<R: Clone> RecordLog<R> {
 
     /// A copy of the retained records (the newest `capacity` by end time), oldest first.
     pub(crate) fn snapshot(&self) -> Vec<R> {
+        crate::recorder::drain_all();
         let all = self.lock_all();
         merged(&all, self.end, self.capacity)
             .into_iter()
@@ -202,6 +204,7 @@ impl<R: Clone> RecordLog<R> {
 
     /// How many records [`snapshot`](Self::snapshot) returns.
     pub(crate) fn len(&self) -> usize {
+        crate::recorder::drain_all();
         let all = self.lock_all();
         let held = all.shared.len + all.rings.iter().map(|r| r.len()).sum::<usize>();
         held.min(self.capacity)
@@ -209,6 +212,7 @@ impl<R: Clone> RecordLog<R> {
 
     /// How many of the records [`snapshot`](Self::snapshot) returns `counts` accepts.
     pub(crate) fn count(&self, counts: impl Fn(&R) -> bool) -> usize {
+        crate::recorder::drain_all();
         let all = self.lock_all();
         merged(&all, self.end, self.capacity)
             .into_iter()

@@ -102,13 +102,17 @@ impl<T> Striped<T> {
         }
     }
 
-    /// The first stripe, locked.
+    /// The first stripe, locked, for reading: measurements still in threads' rings are
+    /// applied first.
     pub(crate) fn first(&self) -> MutexGuard<'_, T> {
+        crate::recorder::drain_all();
         lock(&self.first.0)
     }
 
-    /// Every stripe that exists, locked one after the other (never two at once).
+    /// Every stripe that exists, locked one after the other (never two at once), for
+    /// reading: measurements still in threads' rings are applied first.
     pub(crate) fn each(&self, mut f: impl FnMut(&T)) {
+        crate::recorder::drain_all();
         f(&lock(&self.first.0));
         for stripe in self.rest.iter().filter_map(OnceLock::get) {
             f(&lock(&stripe.0));

@@ -73,10 +73,7 @@ impl<F: Future> Future for TimedFuture<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         if let TimedState::Waiting(slot) = &*this.state {
-            let timing = Timing {
-                slot: Arc::clone(slot),
-                start: slot.shared.now(),
-            };
+            let timing = Timing::start(slot.handle(), &slot.shared);
             let guard = Guard::new(timing);
             *this.state = TimedState::Running(CancelOnDrop(guard));
         }

@@ -12,8 +12,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::clock::TrackerClock;
 use crate::engine::{Engine, Slot};
 use crate::label::Lane;
+use crate::recorder::{self, Entry, Handle};
 use crate::tracker::{Kind, Lifecycle};
 use crate::{Clock, Distribution, Guard, Result, Statistics, Status, TimeUnit, TrackId, Tracker};
 
@@ -78,11 +80,64 @@ impl Latency {
     }
 }
 
-/// What a latency guard holds: its label's state and its start.
+/// What a latency guard holds: the handle of its label's lane (plain data, no reference
+/// count), its start and the tracker's clock, and what a record of it needs should its
+/// label's state be gone when it stops.
 #[derive(Debug)]
 pub struct Timing {
-    slot: Arc<Lane<Slot<Latency>>>,
+    handle: Handle,
     start: Instant,
+    clock: TrackerClock,
+    unit: TimeUnit,
+    include_timestamps: bool,
+}
+
+impl Timing {
+    /// A measurement starting now, recorded through `target`.
+    pub(super) fn start(handle: Handle, shared: &crate::engine::Shared<Latency>) -> Self {
+        Self {
+            handle,
+            start: shared.now(),
+            clock: shared.clock().clone(),
+            unit: shared.kind.unit(),
+            include_timestamps: shared.include_timestamps,
+        }
+    }
+
+    /// The label's lane, if its state is still alive.
+    fn lane(&self) -> Option<Arc<Lane<Slot<Latency>>>> {
+        recorder::lane(self.handle)
+    }
+}
+
+/// A duration in whole nanoseconds, if it fits a ring entry.
+#[inline]
+fn nanos(duration: Duration) -> Option<u64> {
+    u64::try_from(duration.as_nanos()).ok()
+}
+
+/// Entries of a latency lane: durations in nanoseconds, ending at their time.
+impl Lane<Slot<Latency>> {
+    pub(crate) fn apply_entries(&self, entries: &[Entry]) {
+        if !self.is_current() {
+            return;
+        }
+        self.add_applied(|dist| {
+            for e in entries {
+                let seconds = Duration::from_nanos(e.value).as_secs_f64();
+                dist.record(seconds, e.status, self.shared.timestamp(e.at));
+            }
+        });
+        if self.shared.log.enabled() {
+            for e in entries {
+                let m = Measured {
+                    elapsed: Duration::from_nanos(e.value),
+                    end_time: self.shared.timestamp(e.at),
+                };
+                self.keep(|| self.to_record(None, &m, e.status));
+            }
+        }
+    }
 }
 
 impl Kind for Latency {
@@ -172,21 +227,54 @@ impl Lifecycle for Latency {
 
     #[inline]
     fn guard(engine: &Arc<Engine<Self>>, label: &str) -> (Timing, bool) {
-        let slot = engine.state(label);
-        let start = engine.now();
-        (Timing { slot, start }, false)
+        let handle = engine.labels.handle(label);
+        (Timing::start(handle, &engine.shared), false)
     }
 
     fn stop_guard(timing: &mut Timing, status: Status) -> LatencyRecord {
-        let end = timing.slot.shared.now();
-        timing.slot.finish(None, timing.start, end, status)
+        let end = timing.clock.now();
+        match timing.lane() {
+            Some(lane) => lane.finish(None, timing.start, end, status),
+            // The tracker is gone, or its state was replaced: nothing keeps the measurement,
+            // but its record is still the caller's.
+            None => {
+                let elapsed = end.saturating_duration_since(timing.start);
+                let end_time = crate::Timestamp::from(timing.clock.system_now());
+                LatencyRecord {
+                    track_id: TrackId::generate(),
+                    value: timing.unit.from_duration(elapsed),
+                    timestamp: end_time,
+                    unit: timing.unit,
+                    label: recorder::label(timing.handle),
+                    start_time: timing
+                        .include_timestamps
+                        .then(|| end_time.saturating_sub(elapsed)),
+                    end_time: timing.include_timestamps.then_some(end_time),
+                    status,
+                }
+            }
+        }
     }
 
     #[inline]
     fn drop_guard(timing: &mut Timing, status: Status) {
-        let end = timing.slot.shared.now();
+        let end = timing.clock.now();
         let elapsed = end.saturating_duration_since(timing.start);
-        timing.slot.finish_quiet(elapsed, end, status);
+        match nanos(elapsed) {
+            Some(value) => recorder::push(
+                timing.handle,
+                Entry {
+                    value,
+                    at: end,
+                    status,
+                },
+            ),
+            None => {
+                if let Some(lane) = timing.lane() {
+                    lane.finish_quiet(elapsed, end, status);
+                }
+            }
+        }
     }
 
     fn current_value(engine: &Engine<Self>, id: Option<&TrackId>) -> Result<f64> {
@@ -288,11 +376,7 @@ impl Guard<Latency> {
     /// ```
     pub fn elapsed(&self) -> Duration {
         let timing = &self.running;
-        timing
-            .slot
-            .shared
-            .now()
-            .saturating_duration_since(timing.start)
+        timing.clock.now().saturating_duration_since(timing.start)
     }
 }
 
@@ -327,8 +411,29 @@ impl Tracker<Latency> {
     /// ```
     #[inline]
     pub fn record_ending(&self, label: &str, duration: Duration, end: Instant, status: Status) {
-        let slot = self.engine.state(label);
-        slot.finish_quiet(duration, end, status);
+        self.record_through(label, duration, end, status);
+    }
+
+    /// Records `duration`, ended at `end`: through the thread's ring when it fits an entry.
+    #[inline]
+    fn record_through(&self, label: &str, duration: Duration, end: Instant, status: Status) {
+        let handle = self.engine.labels.handle(label);
+        match nanos(duration) {
+            Some(value) => recorder::push(
+                handle,
+                Entry {
+                    value,
+                    at: end,
+                    status,
+                },
+            ),
+            // Longer than 584 years: past what an entry holds; the label's lane takes it.
+            None => {
+                if let Some(lane) = recorder::lane::<Lane<Slot<Latency>>>(handle) {
+                    lane.finish_quiet(duration, end, status);
+                }
+            }
+        }
     }
 
     /// Records a duration measured elsewhere that ended at the wall-clock time `end`, with a
@@ -447,7 +552,6 @@ impl Tracker<Latency> {
     /// ```
     #[inline]
     pub fn record(&self, label: &str, duration: Duration) {
-        let slot = self.engine.state(label);
-        slot.finish_quiet(duration, self.now(), Status::Ok);
+        self.record_through(label, duration, self.now(), Status::Ok);
     }
 }

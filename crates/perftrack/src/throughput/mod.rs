@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::engine::{Engine, Slot};
 use crate::label::Lane;
 use crate::log::RecordLog;
+use crate::recorder::{self, Entry, Handle};
 use crate::tracker::{Kind, Lifecycle};
 use crate::{
     Clock, Distribution, Guard, Result, Statistics, Status, ThroughputLabelSnapshot, Timestamp,
@@ -112,8 +113,21 @@ pub struct Throughput {
 #[derive(Debug)]
 pub struct Session {
     slot: Arc<Lane<Slot<Throughput>>>,
+    /// The lane's handle: the label's window takes the session's events through the
+    /// recording thread's ring.
+    handle: Handle,
     count: u64,
     window: RateWindow,
+}
+
+/// Entries of a throughput lane: event counts, at their time, for the label's window.
+impl Lane<Slot<Throughput>> {
+    pub(crate) fn apply_entries(&self, entries: &[Entry]) {
+        if self.is_current() {
+            self.state
+                .add_all(self.index(), entries.iter().map(|e| (e.at, e.value)));
+        }
+    }
 }
 
 /// What a throughput guard holds: its session and its start.
@@ -271,6 +285,7 @@ impl Session {
     fn new(slot: Arc<Lane<Slot<Throughput>>>, started: Instant) -> Self {
         let window = RateWindow::new(started, slot.shared.kind.window_size);
         Self {
+            handle: slot.handle(),
             slot,
             count: 0,
             window,
@@ -282,9 +297,14 @@ impl Session {
     fn add(&mut self, now: Instant, count: u64) {
         self.count = self.count.saturating_add(count);
         self.window.add(now, count);
-        if self.slot.is_current() {
-            self.slot.state.add(now, count);
-        }
+        recorder::push(
+            self.handle,
+            Entry {
+                value: count,
+                at: now,
+                status: Status::Ok,
+            },
+        );
     }
 
     /// The session's rate over the last window, in the tracker's unit (0 before the clock
@@ -488,11 +508,15 @@ impl Tracker<Throughput> {
     /// ```
     #[inline]
     pub fn record(&self, label: &str, count: u64) {
-        let slot = self.engine.state(label);
-        let now = self.now();
-        if slot.is_current() {
-            slot.state.add(now, count);
-        }
+        let handle = self.engine.labels.handle(label);
+        recorder::push(
+            handle,
+            Entry {
+                value: count,
+                at: self.now(),
+                status: Status::Ok,
+            },
+        );
     }
 
     /// A label's rate over the last `window_size` (or since the label was first used, if that

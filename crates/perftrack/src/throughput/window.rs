@@ -188,12 +188,15 @@ impl LabelWindow {
         }
     }
 
-    /// Adds `n` events that happened at `t`, to the calling thread's stripe.
-    #[inline]
-    pub(crate) fn add(&self, t: Instant, n: u64) {
-        self.stripes
-            .mine(|| RateWindow::new(self.origin, self.length))
-            .add(t, n);
+    /// Adds events (`(time, count)`, oldest first) to stripe `index`: what a thread's ring
+    /// recorded.
+    pub(crate) fn add_all(&self, index: usize, events: impl Iterator<Item = (Instant, u64)>) {
+        let mut window = self
+            .stripes
+            .at(index, || RateWindow::new(self.origin, self.length));
+        for (t, n) in events {
+            window.add(t, n);
+        }
     }
 
     /// Every event ever added, all stripes together.

@@ -323,9 +323,29 @@ pub(crate) fn summarize<K: Kind>(kind: &K, records: &[K::Record]) -> BTreeMap<St
 
 /// Keeps [`Kind`] implemented by this crate's kinds alone.
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for crate::latency::Latency {}
-    impl Sealed for crate::throughput::Throughput {}
+    use crate::engine::Slot;
+    use crate::label::Lane;
+    use crate::recorder::Entry;
+
+    pub trait Sealed {
+        /// Applies what threads' rings recorded for a lane of this kind (only the kinds that
+        /// record through rings have any).
+        fn apply_entries(_lane: &Lane<Slot<Self>>, _entries: &[Entry])
+        where
+            Self: super::Kind,
+        {
+        }
+    }
+    impl Sealed for crate::latency::Latency {
+        fn apply_entries(lane: &Lane<Slot<Self>>, entries: &[Entry]) {
+            lane.apply_entries(entries);
+        }
+    }
+    impl Sealed for crate::throughput::Throughput {
+        fn apply_entries(lane: &Lane<Slot<Self>>, entries: &[Entry]) {
+            lane.apply_entries(entries);
+        }
+    }
     impl Sealed for crate::memory::Memory {}
     impl Sealed for crate::cpu::Cpu {}
     impl Sealed for crate::generation::Generation {}

@@ -1,0 +1,630 @@
+//! The record path's per-thread rings: a measurement ends by appending three words to a ring
+//! its thread owns, with plain atomic stores (no lock, no read-modify-write, no allocation);
+//! the measurements reach their label's state in batches, when the ring fills or before
+//! anything reads a state.
+//!
+//! - **Rings.** Each thread recording through a ring owns one, found in a process-wide list.
+//!   Its owner is its only producer; whoever applies its entries (the owner when it fills, or
+//!   a reader of any tracker) holds its `drain` lock, so a ring is a single-producer,
+//!   single-consumer queue of [`CAPACITY`] entries. A thread that ends applies what its ring
+//!   holds and leaves the ring to the next thread that starts recording.
+//! - **Lanes.** An entry names its lane by a place in a process-wide table of lanes (weak
+//!   references, [`Sink`]), with the tag the place had when the lane took it; a place is
+//!   given to another lane only with a new tag. A [`Handle`] (place, tag) is what a guard
+//!   holds instead of a reference-counted lane, so starting and ending a measurement touches
+//!   no count another thread touches, and a guard may end on any thread.
+//! - **Readers** call [`drain_all`] before reading a label state or a record log: every
+//!   measurement that ended before the read is then in the state, exactly as if it had been
+//!   applied when it ended. Entries keep their thread's order for each lane.
+//! - **Generations.** An entry is applied only if its lane is still its tracker's (no reset
+//!   or load replaced it since), which the lane checks when the entry is applied, as a direct
+//!   record would when it ends; an entry whose lane was dropped finds its place with another
+//!   tag and is discarded.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::hash::Hasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock, RwLockReadGuard, Weak};
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHasher;
+
+use crate::Status;
+use crate::session::lock;
+use crate::stripe::Padded;
+
+/// Entries a ring holds; its owner applies them itself when it is full.
+pub(crate) const CAPACITY: usize = 128;
+/// Words per entry: the target index and status, the value, the time.
+const WORDS: usize = 3;
+/// Slots of a thread's label cache (direct-mapped).
+const CACHE_SLOTS: usize = 64;
+/// Distinct targets one pass of a drain groups entries by; past them, entries are applied in
+/// runs of one target.
+const GROUPS: usize = 8;
+
+/// What buffered measurements are applied to: a lane into a label's state.
+pub(crate) trait Sink: Send + Sync + 'static {
+    /// Applies `entries`, all recorded for this sink, oldest first.
+    fn apply(&self, entries: &[Entry]);
+
+    /// The sink as `Any`, to get its concrete lane back.
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+/// One buffered measurement: a value (a duration in nanoseconds, or a count), when it ended
+/// and its status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub(crate) value: u64,
+    pub(crate) at: Instant,
+    pub(crate) status: Status,
+}
+
+/// Where a measurement ends: a lane's place in the process's table of lanes, and the tag the
+/// place had when the lane took it. Plain data: a guard holding one is `Send` and shares
+/// nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Handle {
+    id: u32,
+    tag: u32,
+}
+
+/// Tags wrap at 30 bits: they share an entry's first word with the id and the status.
+const TAG_MASK: u32 = (1 << 30) - 1;
+
+/// The instant entries' times are counted from (in signed nanoseconds), the same for every
+/// ring of the process.
+fn base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
+}
+
+#[inline]
+fn encode_time(t: Instant, base: Instant) -> u64 {
+    let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    match t.checked_duration_since(base) {
+        Some(after) => nanos(after) as u64,
+        None => nanos(base.saturating_duration_since(t)).wrapping_neg() as u64,
+    }
+}
+
+fn decode_time(word: u64, base: Instant) -> Instant {
+    let nanos = word as i64;
+    let offset = Duration::from_nanos(nanos.unsigned_abs());
+    if nanos >= 0 {
+        base.checked_add(offset)
+    } else {
+        base.checked_sub(offset)
+    }
+    .unwrap_or(base)
+}
+
+#[inline]
+fn encode_status(status: Status) -> u64 {
+    match status {
+        Status::Ok => 0,
+        Status::Failed => 1,
+        Status::Cancelled => 2,
+    }
+}
+
+fn decode_status(code: u64) -> Status {
+    match code {
+        1 => Status::Failed,
+        2 => Status::Cancelled,
+        _ => Status::Ok,
+    }
+}
+
+/// A place in the table of lanes.
+struct Place {
+    tag: u32,
+    sink: Option<Weak<dyn Sink>>,
+    /// The lane's label, kept until the place is given to another lane: a guard whose state
+    /// is gone by the time it stops still names its label in its record.
+    label: Option<Arc<str>>,
+}
+
+/// Every lane that records through rings, by id; places of dropped lanes are given again,
+/// oldest freed first, each time with a new tag.
+#[derive(Default)]
+struct Lanes {
+    places: Vec<Place>,
+    free: VecDeque<u32>,
+}
+
+static LANES: RwLock<Lanes> = RwLock::new(Lanes {
+    places: Vec::new(),
+    free: VecDeque::new(),
+});
+
+fn lanes() -> RwLockReadGuard<'static, Lanes> {
+    LANES.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Lanes {
+    /// The lane at `handle`'s place, if the place still holds it.
+    fn get(&self, handle: Handle) -> Option<&Place> {
+        self.places
+            .get(handle.id as usize)
+            .filter(|place| place.tag == handle.tag)
+    }
+}
+
+/// A lane's place in the table of lanes, given up when the lane drops.
+#[derive(Debug)]
+pub(crate) struct LaneKey(Handle);
+
+impl LaneKey {
+    /// Gives `sink`, labelled `label`, a place.
+    pub(crate) fn new(sink: Weak<dyn Sink>, label: Option<Arc<str>>) -> Self {
+        let mut lanes = LANES.write().unwrap_or_else(PoisonError::into_inner);
+        let handle = match lanes.free.pop_front() {
+            Some(id) => {
+                let place = &mut lanes.places[id as usize];
+                place.sink = Some(sink);
+                place.label = label;
+                Handle { id, tag: place.tag }
+            }
+            None => {
+                let id = u32::try_from(lanes.places.len()).unwrap_or(u32::MAX);
+                lanes.places.push(Place {
+                    tag: 0,
+                    sink: Some(sink),
+                    label,
+                });
+                Handle { id, tag: 0 }
+            }
+        };
+        Self(handle)
+    }
+
+    /// The handle entries for the lane carry.
+    #[inline]
+    pub(crate) fn handle(&self) -> Handle {
+        self.0
+    }
+}
+
+impl Drop for LaneKey {
+    fn drop(&mut self) {
+        let mut lanes = LANES.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(place) = lanes.places.get_mut(self.0.id as usize) {
+            // Entries still carrying the old tag are discarded when applied.
+            place.tag = place.tag.wrapping_add(1) & TAG_MASK;
+            place.sink = None;
+            lanes.free.push_back(self.0.id);
+        }
+    }
+}
+
+/// A thread's ring of entries.
+struct Ring {
+    /// Entries written: advanced by the owner only.
+    head: Padded<AtomicU64>,
+    /// Entries applied: advanced under `drain` only, once they are applied.
+    tail: Padded<AtomicU64>,
+    words: Box<[AtomicU64]>,
+    /// Held by whoever applies entries.
+    drain: Mutex<()>,
+    /// Whether a live thread owns the ring.
+    owned: AtomicBool,
+}
+
+/// Every ring of the process.
+static RINGS: RwLock<Vec<Arc<Ring>>> = RwLock::new(Vec::new());
+
+impl Ring {
+    fn new() -> Self {
+        Self {
+            head: Padded(AtomicU64::new(0)),
+            tail: Padded(AtomicU64::new(0)),
+            words: (0..CAPACITY * WORDS).map(|_| AtomicU64::new(0)).collect(),
+            drain: Mutex::new(()),
+            owned: AtomicBool::new(true),
+        }
+    }
+
+    /// Whether it holds entries not yet applied.
+    #[inline]
+    fn pending(&self) -> bool {
+        // Acquire pairs with the owner's Release on `head` and the drain's on `tail`.
+        self.head.0.load(Ordering::Acquire) != self.tail.0.load(Ordering::Acquire)
+    }
+
+    /// Appends an entry; only the owner calls it. Applies the ring's entries first if it is
+    /// full.
+    #[inline]
+    fn push(&self, handle: Handle, entry: Entry, base: Instant) {
+        let head = self.head.0.load(Ordering::Relaxed);
+        // Acquire pairs with the Release on `tail`: the slot about to be written was read.
+        if head.wrapping_sub(self.tail.0.load(Ordering::Acquire)) >= CAPACITY as u64 {
+            self.drain();
+        }
+        let at = (head as usize % CAPACITY) * WORDS;
+        let first = u64::from(handle.id)
+            | u64::from(handle.tag & TAG_MASK) << 32
+            | encode_status(entry.status) << 62;
+        self.words[at].store(first, Ordering::Relaxed);
+        self.words[at + 1].store(entry.value, Ordering::Relaxed);
+        self.words[at + 2].store(encode_time(entry.at, base), Ordering::Relaxed);
+        // Release: a drain that sees the new head sees the entry's words.
+        self.head.0.store(head.wrapping_add(1), Ordering::Release);
+    }
+
+    /// Applies every entry written so far.
+    fn drain(&self) {
+        let _drain = lock(&self.drain);
+        let tail = self.tail.0.load(Ordering::Relaxed);
+        let head = self.head.0.load(Ordering::Acquire);
+        let n = head.wrapping_sub(tail) as usize;
+        if n == 0 {
+            return;
+        }
+        let base = base();
+        let mut handles = [None; CAPACITY];
+        let mut entries = [Entry {
+            value: 0,
+            at: base,
+            status: Status::Ok,
+        }; CAPACITY];
+        for i in 0..n {
+            let at = (tail.wrapping_add(i as u64) as usize % CAPACITY) * WORDS;
+            let first = self.words[at].load(Ordering::Relaxed);
+            handles[i] = Some(Handle {
+                id: first as u32,
+                tag: (first >> 32) as u32 & TAG_MASK,
+            });
+            entries[i] = Entry {
+                value: self.words[at + 1].load(Ordering::Relaxed),
+                at: decode_time(self.words[at + 2].load(Ordering::Relaxed), base),
+                status: decode_status(first >> 62),
+            };
+        }
+        apply_grouped(&mut handles[..n], &entries[..n]);
+        // Only now, once applied: a reader that finds the ring empty finds its entries in
+        // their states (a reader that finds it not empty waits on `drain`). Release pairs
+        // with the owner's Acquire in `push` (the slots were read) and with `pending`.
+        self.tail.0.store(head, Ordering::Release);
+    }
+}
+
+/// Applies `entries` to the lanes their `handles` name: each lane's entries together and in
+/// order, so a lane is resolved (and its state locked) once per group. Entries of a lane
+/// that is gone are skipped: that state is gone. Takes the handles it applied.
+fn apply_grouped(handles: &mut [Option<Handle>], entries: &[Entry]) {
+    let mut run = [entries.first().copied().unwrap_or(Entry {
+        value: 0,
+        at: base(),
+        status: Status::Ok,
+    }); CAPACITY];
+    let mut start = 0;
+    let mut groups = 0;
+    while let Some(first) = handles[start..].iter().position(Option::is_some) {
+        start += first;
+        let target = handles[start];
+        let mut len = 0;
+        for (handle, entry) in handles[start..].iter_mut().zip(&entries[start..]) {
+            if *handle == target {
+                run[len] = *entry;
+                len += 1;
+                *handle = None;
+            } else if groups >= GROUPS && handle.is_some() {
+                // Past `GROUPS` lanes, only the run that starts here.
+                break;
+            }
+        }
+        groups += 1;
+        // Resolved without holding the table: a lane that drops as `sink` does gives its
+        // place up, which needs the table.
+        let sink = target.and_then(|h| lanes().get(h).and_then(|p| p.sink.clone()));
+        if let Some(sink) = sink.and_then(|s| s.upgrade()) {
+            sink.apply(&run[..len]);
+        }
+    }
+}
+
+/// A cached label: the registry it belongs to, the label, and its lane's handle.
+struct Cached {
+    registry: u64,
+    label: Box<str>,
+    handle: Handle,
+}
+
+/// What a thread keeps to record through its ring.
+struct Local {
+    ring: Arc<Ring>,
+    base: Instant,
+    cache: Box<[Option<Cached>]>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+impl Local {
+    /// Takes a ring no live thread owns, or makes one.
+    fn new() -> Self {
+        let mut rings = RINGS.write().unwrap_or_else(PoisonError::into_inner);
+        let adopted = rings.iter().find(|ring| {
+            // Acquire pairs with the Release of the thread that left it: its drain is seen.
+            ring.owned
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        });
+        let ring = match adopted {
+            Some(ring) => Arc::clone(ring),
+            None => {
+                let ring = Arc::new(Ring::new());
+                rings.push(Arc::clone(&ring));
+                ring
+            }
+        };
+        Self {
+            ring,
+            base: base(),
+            cache: (0..CACHE_SLOTS).map(|_| None).collect(),
+        }
+    }
+
+    #[inline]
+    fn slot(registry: u64, label: &str) -> usize {
+        let mut h = FxHasher::default();
+        h.write_u64(registry);
+        h.write(label.as_bytes());
+        (h.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % CACHE_SLOTS
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        self.ring.drain();
+        // Release pairs with the Acquire of the thread that adopts the ring.
+        self.ring.owned.store(false, Ordering::Release);
+    }
+}
+
+/// The handle of `label`'s lane in registry `registry`, if the calling thread's cache holds
+/// it.
+#[inline]
+pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
+    LOCAL
+        .try_with(|local| {
+            let local = local.try_borrow().ok()?;
+            let cached = local.as_ref()?.cache[Local::slot(registry, label)].as_ref()?;
+            (cached.registry == registry && *cached.label == *label).then_some(cached.handle)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Caches `handle` as that of `label`'s lane in registry `registry`, for later
+/// [`lookup`]s by the calling thread (none while the thread is being torn down).
+pub(crate) fn remember(registry: u64, label: &str, handle: Handle) {
+    let _ = LOCAL.try_with(|local| {
+        if let Ok(mut local) = local.try_borrow_mut() {
+            let local = local.get_or_insert_with(Local::new);
+            local.cache[Local::slot(registry, label)] = Some(Cached {
+                registry,
+                label: Box::from(label),
+                handle,
+            });
+        }
+    });
+}
+
+/// Records an entry for the lane `handle` names, into the calling thread's ring; an entry
+/// whose lane was replaced or dropped is discarded when applied, as a measurement ending on
+/// a replaced state always was. While the thread is being torn down, the entry is applied
+/// at once.
+#[inline]
+pub(crate) fn push(handle: Handle, entry: Entry) {
+    let pushed = LOCAL
+        .try_with(|local| {
+            let Ok(local) = local.try_borrow() else {
+                return false;
+            };
+            match local.as_ref() {
+                Some(local) => {
+                    local.ring.push(handle, entry, local.base);
+                    true
+                }
+                None => false,
+            }
+        })
+        .unwrap_or(false);
+    if !pushed {
+        push_slow(handle, entry);
+    }
+}
+
+/// [`push`] for a thread that has no ring yet, or can have none.
+#[cold]
+fn push_slow(handle: Handle, entry: Entry) {
+    let pushed = LOCAL
+        .try_with(|local| {
+            let Ok(mut local) = local.try_borrow_mut() else {
+                return false;
+            };
+            let local = local.get_or_insert_with(Local::new);
+            local.ring.push(handle, entry, local.base);
+            true
+        })
+        .unwrap_or(false);
+    if !pushed {
+        let mut handles = [Some(handle)];
+        apply_grouped(&mut handles, &[entry]);
+    }
+}
+
+/// The label of the lane a handle names, while its place is that lane's (even if the lane
+/// itself is gone).
+pub(crate) fn label(handle: Handle) -> Option<Arc<str>> {
+    let lanes = lanes();
+    let place = lanes.places.get(handle.id as usize)?;
+    // A place keeps its label until it is given again, which renews the tag: a tag one
+    // past the handle's with no lane means the place was only freed.
+    let freed = place.sink.is_none() && place.tag == (handle.tag.wrapping_add(1) & TAG_MASK);
+    (place.tag == handle.tag || freed)
+        .then(|| place.label.clone())
+        .flatten()
+}
+
+/// The lane a handle names, as its concrete type, if it is still alive. Entries this thread
+/// recorded before are applied first, so that what the caller records next follows them.
+pub(crate) fn lane<L: Send + Sync + 'static>(handle: Handle) -> Option<Arc<L>> {
+    flush_mine();
+    let sink = lanes().get(handle)?.sink.clone()?;
+    sink.upgrade()?.into_any().downcast::<L>().ok()
+}
+
+/// Applies the entries of this thread's ring: before a record that does not go through the
+/// ring, so that a thread's measurements of a lane keep their order.
+#[inline]
+pub(crate) fn flush_mine() {
+    let _ = LOCAL.try_with(|local| {
+        if let Ok(local) = local.try_borrow() {
+            if let Some(local) = local.as_ref() {
+                if local.ring.pending() {
+                    local.ring.drain();
+                }
+            }
+        }
+    });
+}
+
+/// Applies the entries of every ring: what readers call before reading a label state or a
+/// record log, so that they see every measurement that ended before the call.
+pub(crate) fn drain_all() {
+    let rings = RINGS.read().unwrap_or_else(PoisonError::into_inner);
+    for ring in rings.iter() {
+        if ring.pending() {
+            ring.drain();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    /// A sink that adds up what it is given and remembers the order.
+    struct Sum {
+        key: LaneKey,
+        seen: Mutex<Vec<u64>>,
+        total: AtomicU64,
+    }
+
+    impl Sum {
+        fn new(label: &str) -> Arc<Self> {
+            Arc::new_cyclic(|me: &Weak<Sum>| Sum {
+                key: LaneKey::new(me.clone(), Some(Arc::from(label))),
+                seen: Mutex::default(),
+                total: AtomicU64::new(0),
+            })
+        }
+
+        fn total(&self) -> u64 {
+            self.total.load(Ordering::Relaxed)
+        }
+    }
+
+    impl Sink for Sum {
+        fn apply(&self, entries: &[Entry]) {
+            let mut seen = lock(&self.seen);
+            for e in entries {
+                seen.push(e.value);
+                self.total.fetch_add(e.value, Ordering::Relaxed);
+            }
+        }
+
+        fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+            self
+        }
+    }
+
+    fn entry(value: u64) -> Entry {
+        Entry {
+            value,
+            at: Instant::now(),
+            status: Status::Ok,
+        }
+    }
+
+    #[test]
+    fn times_and_statuses_survive_the_ring() {
+        let base = base();
+        for t in [
+            base,
+            base + Duration::from_nanos(1),
+            base + Duration::from_secs(86_400 * 365),
+        ] {
+            assert_eq!(decode_time(encode_time(t, base), base), t);
+        }
+        if let Some(before) = base.checked_sub(Duration::from_nanos(123_456_789)) {
+            assert_eq!(decode_time(encode_time(before, base), base), before);
+        }
+        for s in [Status::Ok, Status::Failed, Status::Cancelled] {
+            assert_eq!(decode_status(encode_status(s)), s);
+        }
+    }
+
+    #[test]
+    fn entries_reach_their_lane_in_order_across_many_fills() {
+        let (a, b) = (Sum::new("a"), Sum::new("b"));
+        remember(u64::MAX - 1, "a", a.key.handle());
+        assert_eq!(lookup(u64::MAX - 1, "a"), Some(a.key.handle()));
+        assert_eq!(lookup(u64::MAX - 1, "b"), None);
+        for i in 0..1000u64 {
+            let lane = if i % 3 == 0 { &b } else { &a };
+            push(lane.key.handle(), entry(i));
+        }
+        drain_all();
+        let expect = |keep: fn(&u64) -> bool| (0..1000u64).filter(keep).collect::<Vec<_>>();
+        assert_eq!(*lock(&a.seen), expect(|i| i % 3 != 0));
+        assert_eq!(*lock(&b.seen), expect(|i| i % 3 == 0));
+    }
+
+    #[test]
+    fn a_handle_ended_on_another_thread_lands_and_a_dropped_lane_gets_nothing() {
+        let a = Sum::new("a");
+        let h = a.key.handle();
+        std::thread::spawn(move || push(h, entry(7)))
+            .join()
+            .unwrap();
+        drain_all();
+        assert_eq!(a.total(), 7);
+        // A lane dropped with entries pending: they are discarded, and its place, given to
+        // another lane, does not take them.
+        let gone = Sum::new("gone");
+        let hg = gone.key.handle();
+        push(hg, entry(1));
+        drop(gone);
+        assert_eq!(label(hg).as_deref(), Some("gone"));
+        let next = Sum::new("next");
+        push(hg, entry(1));
+        drain_all();
+        assert_eq!(next.total(), 0);
+        assert!(lane::<Sum>(hg).is_none());
+        assert!(lane::<Sum>(next.key.handle()).is_some());
+    }
+
+    #[test]
+    fn a_thread_that_ends_applies_its_entries() {
+        let a = Sum::new("a");
+        let h = a.key.handle();
+        std::thread::spawn(move || {
+            for _ in 0..10 {
+                push(h, entry(1));
+            }
+        })
+        .join()
+        .unwrap();
+        // Applied by the thread as it ended, before any reader drained.
+        assert_eq!(a.total(), 10);
+    }
+}
