@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crate::engine::{Engine, Slot};
 use crate::label::Lane;
 use crate::log::RecordLog;
-use crate::recorder::{self, Entry, Handle};
+use crate::recorder::{self, Entry};
 use crate::tracker::{Kind, Lifecycle};
 use crate::{
     Clock, Distribution, Guard, Result, Statistics, Status, ThroughputLabelSnapshot, Timestamp,
@@ -113,9 +113,6 @@ pub struct Throughput {
 #[derive(Debug)]
 pub struct Session {
     slot: Arc<Lane<Slot<Throughput>>>,
-    /// The lane's handle: the label's window takes the session's events through the
-    /// recording thread's ring.
-    handle: Handle,
     count: u64,
     window: RateWindow,
 }
@@ -285,7 +282,6 @@ impl Session {
     fn new(slot: Arc<Lane<Slot<Throughput>>>, started: Instant) -> Self {
         let window = RateWindow::new(started, slot.shared.kind.window_size);
         Self {
-            handle: slot.handle(),
             slot,
             count: 0,
             window,
@@ -297,14 +293,11 @@ impl Session {
     fn add(&mut self, now: Instant, count: u64) {
         self.count = self.count.saturating_add(count);
         self.window.add(now, count);
-        recorder::push(
-            self.handle,
-            Entry {
-                value: count,
-                at: now,
-                status: Status::Ok,
-            },
-        );
+        // Directly into the lane's stripe of the window: the session is locked anyway, and
+        // a session's events measured no faster through the ring.
+        if self.slot.is_current() {
+            self.slot.state.add(now, count);
+        }
     }
 
     /// The session's rate over the last window, in the tracker's unit (0 before the clock

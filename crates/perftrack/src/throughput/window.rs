@@ -188,6 +188,14 @@ impl LabelWindow {
         }
     }
 
+    /// Adds `n` events that happened at `t`, to the calling thread's stripe.
+    #[inline]
+    pub(crate) fn add(&self, t: Instant, n: u64) {
+        self.stripes
+            .mine(|| RateWindow::new(self.origin, self.length))
+            .add(t, n);
+    }
+
     /// Adds events (`(time, count)`, oldest first) to stripe `index`: what a thread's ring
     /// recorded.
     pub(crate) fn add_all(&self, index: usize, events: impl Iterator<Item = (Instant, u64)>) {
