@@ -197,6 +197,11 @@ impl Anchor {
         self.wall
     }
 
+    /// The monotonic instant of this anchor.
+    pub(crate) fn instant(&self) -> Instant {
+        self.instant
+    }
+
     /// The wall-clock time of `instant`, derived from the monotonic clock.
     #[inline]
     pub(crate) fn timestamp(&self, instant: Instant) -> Timestamp {

@@ -24,6 +24,9 @@ use crate::{MetricsFile, Result, Snapshot, Timestamp};
 pub struct Shared<K: Kind> {
     clock: TrackerClock,
     anchor: Anchor,
+    /// The anchor's instant as ring entries count time, and its wall-clock time, in
+    /// nanoseconds: an entry's timestamp is integer arithmetic.
+    anchor_nanos: (i64, i64),
     pub(crate) include_timestamps: bool,
     /// Renewed by every reset and load; states of an older generation are no longer
     /// reachable, and measurements finishing on them are not kept.
@@ -50,6 +53,14 @@ impl<K: Kind> Shared<K> {
     #[inline]
     pub(crate) fn timestamp(&self, instant: Instant) -> Timestamp {
         self.anchor.timestamp(instant)
+    }
+
+    /// The wall-clock time of a ring entry's time (see recorder.rs): the same as
+    /// [`timestamp`](Self::timestamp) of its instant.
+    #[inline]
+    pub(crate) fn timestamp_at(&self, at: i64) -> Timestamp {
+        let (instant, wall) = self.anchor_nanos;
+        Timestamp::from_unix_nanos(wall.saturating_add(at.saturating_sub(instant)))
     }
 
     /// The current wall-clock time, from the clock itself.
@@ -219,6 +230,18 @@ impl<K: Kind> crate::recorder::Sink for Lane<Slot<K>> {
     }
 }
 
+impl<K: Kind> Lane<Slot<K>> {
+    /// [`keep`](Self::keep) for a batch of records, under one lock of the ring.
+    pub(crate) fn keep_all<I: IntoIterator<Item = K::Record>>(&self, records: impl FnOnce() -> I) {
+        let shared = &self.shared;
+        if shared.log.enabled() && self.is_current() {
+            shared
+                .log
+                .push_all_if(self.index(), records, || shared.is_current(self.generation));
+        }
+    }
+}
+
 impl<K: Kind> Labelled for Slot<K> {
     fn label(&self) -> Option<&str> {
         self.label.as_deref()
@@ -256,6 +279,10 @@ impl<K: Lifecycle> Engine<K> {
         let shared = Arc::new(Shared {
             clock,
             anchor,
+            anchor_nanos: (
+                crate::recorder::since_base(anchor.instant()),
+                anchor.wall().as_unix_nanos(),
+            ),
             include_timestamps: config.include_timestamps(),
             generation: AtomicU64::new(0),
             log: RecordLog::new(config.max_records(), stripes::<K>(), K::end_time),

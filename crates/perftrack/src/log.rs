@@ -128,6 +128,29 @@ impl<R: Clone> RecordLog<R> {
         ring.push_back(record);
     }
 
+    /// Pushes `records` into ring `index` as [`push_if`](Self::push_if) pushes one, under one
+    /// lock; `records` are only built if `current()`.
+    pub(crate) fn push_all_if<I: IntoIterator<Item = R>>(
+        &self,
+        index: usize,
+        records: impl FnOnce() -> I,
+        current: impl FnOnce() -> bool,
+    ) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut ring = lock(&self.rings[index & (self.rings.len() - 1)].0);
+        if !current() {
+            return;
+        }
+        for record in records() {
+            if ring.len() == ring.capacity() {
+                self.make_room(&mut ring);
+            }
+            ring.push_back(record);
+        }
+    }
+
     /// Allocates a ring that has no room yet, or moves a full one into the shared log, whole.
     /// Lock order: rings before the shared log, as everywhere.
     #[cold]

@@ -55,11 +55,11 @@ pub(crate) trait Sink: Send + Sync + 'static {
 }
 
 /// One buffered measurement: a value (a duration in nanoseconds, or a count), when it ended
-/// and its status.
+/// (in nanoseconds since [`base`]: see [`since_base`] and [`instant`]) and its status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub(crate) value: u64,
-    pub(crate) at: Instant,
+    pub(crate) at: i64,
     pub(crate) status: Status,
 }
 
@@ -83,16 +83,15 @@ fn base() -> Instant {
 }
 
 #[inline]
-fn encode_time(t: Instant, base: Instant) -> u64 {
+fn encode_time(t: Instant, base: Instant) -> i64 {
     let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
     match t.checked_duration_since(base) {
-        Some(after) => nanos(after) as u64,
-        None => nanos(base.saturating_duration_since(t)).wrapping_neg() as u64,
+        Some(after) => nanos(after),
+        None => nanos(base.saturating_duration_since(t)).wrapping_neg(),
     }
 }
 
-fn decode_time(word: u64, base: Instant) -> Instant {
-    let nanos = word as i64;
+fn decode_time(nanos: i64, base: Instant) -> Instant {
     let offset = Duration::from_nanos(nanos.unsigned_abs());
     if nanos >= 0 {
         base.checked_add(offset)
@@ -100,6 +99,17 @@ fn decode_time(word: u64, base: Instant) -> Instant {
         base.checked_sub(offset)
     }
     .unwrap_or(base)
+}
+
+/// `t` in nanoseconds since the process's base instant, as entries carry it (saturating
+/// 292 years away).
+pub(crate) fn since_base(t: Instant) -> i64 {
+    encode_time(t, base())
+}
+
+/// The instant of an entry's time.
+pub(crate) fn instant(at: i64) -> Instant {
+    decode_time(at, base())
 }
 
 #[inline]
@@ -238,7 +248,7 @@ impl Ring {
     /// Appends an entry; only the owner calls it. Applies the ring's entries first if it is
     /// full.
     #[inline]
-    fn push(&self, handle: Handle, entry: Entry, base: Instant) {
+    fn push(&self, handle: Handle, entry: Entry) {
         let head = self.head.0.load(Ordering::Relaxed);
         // Acquire pairs with the Release on `tail`: the slot about to be written was read.
         if head.wrapping_sub(self.tail.0.load(Ordering::Acquire)) >= CAPACITY as u64 {
@@ -250,7 +260,7 @@ impl Ring {
             | encode_status(entry.status) << 62;
         self.words[at].store(first, Ordering::Relaxed);
         self.words[at + 1].store(entry.value, Ordering::Relaxed);
-        self.words[at + 2].store(encode_time(entry.at, base), Ordering::Relaxed);
+        self.words[at + 2].store(entry.at as u64, Ordering::Relaxed);
         // Release: a drain that sees the new head sees the entry's words.
         self.head.0.store(head.wrapping_add(1), Ordering::Release);
     }
@@ -264,13 +274,9 @@ impl Ring {
         if n == 0 {
             return;
         }
-        let base = base();
         let mut handles = [None; CAPACITY];
-        let mut entries = [Entry {
-            value: 0,
-            at: base,
-            status: Status::Ok,
-        }; CAPACITY];
+        let mut entries = [EMPTY; CAPACITY];
+        let mut one_lane = true;
         for i in 0..n {
             let at = (tail.wrapping_add(i as u64) as usize % CAPACITY) * WORDS;
             let first = self.words[at].load(Ordering::Relaxed);
@@ -278,13 +284,18 @@ impl Ring {
                 id: first as u32,
                 tag: (first >> 32) as u32 & TAG_MASK,
             });
+            one_lane &= handles[i] == handles[0];
             entries[i] = Entry {
                 value: self.words[at + 1].load(Ordering::Relaxed),
-                at: decode_time(self.words[at + 2].load(Ordering::Relaxed), base),
+                at: self.words[at + 2].load(Ordering::Relaxed) as i64,
                 status: decode_status(first >> 62),
             };
         }
-        apply_grouped(&mut handles[..n], &entries[..n]);
+        if one_lane {
+            apply(handles[0], &entries[..n]);
+        } else {
+            apply_grouped(&mut handles[..n], &entries[..n]);
+        }
         // Only now, once applied: a reader that finds the ring empty finds its entries in
         // their states (a reader that finds it not empty waits on `drain`). Release pairs
         // with the owner's Acquire in `push` (the slots were read) and with `pending`.
@@ -296,11 +307,7 @@ impl Ring {
 /// order, so a lane is resolved (and its state locked) once per group. Entries of a lane
 /// that is gone are skipped: that state is gone. Takes the handles it applied.
 fn apply_grouped(handles: &mut [Option<Handle>], entries: &[Entry]) {
-    let mut run = [entries.first().copied().unwrap_or(Entry {
-        value: 0,
-        at: base(),
-        status: Status::Ok,
-    }); CAPACITY];
+    let mut run = [EMPTY; CAPACITY];
     let mut start = 0;
     let mut groups = 0;
     while let Some(first) = handles[start..].iter().position(Option::is_some) {
@@ -318,12 +325,24 @@ fn apply_grouped(handles: &mut [Option<Handle>], entries: &[Entry]) {
             }
         }
         groups += 1;
-        // Resolved without holding the table: a lane that drops as `sink` does gives its
-        // place up, which needs the table.
-        let sink = target.and_then(|h| lanes().get(h).and_then(|p| p.sink.clone()));
-        if let Some(sink) = sink.and_then(|s| s.upgrade()) {
-            sink.apply(&run[..len]);
-        }
+        apply(target, &run[..len]);
+    }
+}
+
+/// An entry that fills arrays before they are written.
+const EMPTY: Entry = Entry {
+    value: 0,
+    at: 0,
+    status: Status::Ok,
+};
+
+/// Applies `entries` to the lane `handle` names, if it is still there.
+fn apply(handle: Option<Handle>, entries: &[Entry]) {
+    // Resolved without holding the table: a lane that drops as `sink` does gives its place
+    // up, which needs the table.
+    let sink = handle.and_then(|h| lanes().get(h).and_then(|p| p.sink.clone()));
+    if let Some(sink) = sink.and_then(|s| s.upgrade()) {
+        sink.apply(entries);
     }
 }
 
@@ -387,6 +406,28 @@ impl Drop for Local {
     }
 }
 
+/// Whether two byte strings are equal: compared eight bytes at a time, inline (a label is
+/// usually short, and a call to `memcmp` costs more than comparing it).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8]));
+    if !a8
+        .by_ref()
+        .zip(b8.by_ref())
+        .all(|(x, y)| word(x) == word(y))
+    {
+        return false;
+    }
+    a8.remainder()
+        .iter()
+        .zip(b8.remainder())
+        .all(|(x, y)| x == y)
+}
+
 /// The handle of `label`'s lane in registry `registry`, if the calling thread's cache holds
 /// it.
 #[inline]
@@ -395,7 +436,8 @@ pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
         .try_with(|local| {
             let local = local.try_borrow().ok()?;
             let cached = local.as_ref()?.cache[Local::slot(registry, label)].as_ref()?;
-            (cached.registry == registry && *cached.label == *label).then_some(cached.handle)
+            (cached.registry == registry && same(cached.label.as_bytes(), label.as_bytes()))
+                .then_some(cached.handle)
         })
         .ok()
         .flatten()
@@ -421,7 +463,7 @@ pub(crate) fn remember(registry: u64, label: &str, handle: Handle) {
 /// a replaced state always was. While the thread is being torn down, the entry is applied
 /// at once.
 #[inline]
-pub(crate) fn push(handle: Handle, entry: Entry) {
+pub(crate) fn push(handle: Handle, value: u64, at: Instant, status: Status) {
     let pushed = LOCAL
         .try_with(|local| {
             let Ok(local) = local.try_borrow() else {
@@ -429,7 +471,8 @@ pub(crate) fn push(handle: Handle, entry: Entry) {
             };
             match local.as_ref() {
                 Some(local) => {
-                    local.ring.push(handle, entry, local.base);
+                    let at = encode_time(at, local.base);
+                    local.ring.push(handle, Entry { value, at, status });
                     true
                 }
                 None => false,
@@ -437,7 +480,14 @@ pub(crate) fn push(handle: Handle, entry: Entry) {
         })
         .unwrap_or(false);
     if !pushed {
-        push_slow(handle, entry);
+        push_slow(
+            handle,
+            Entry {
+                value,
+                at: since_base(at),
+                status,
+            },
+        );
     }
 }
 
@@ -450,13 +500,12 @@ fn push_slow(handle: Handle, entry: Entry) {
                 return false;
             };
             let local = local.get_or_insert_with(Local::new);
-            local.ring.push(handle, entry, local.base);
+            local.ring.push(handle, entry);
             true
         })
         .unwrap_or(false);
     if !pushed {
-        let mut handles = [Some(handle)];
-        apply_grouped(&mut handles, &[entry]);
+        apply(Some(handle), &[entry]);
     }
 }
 
@@ -547,11 +596,23 @@ mod tests {
         }
     }
 
-    fn entry(value: u64) -> Entry {
-        Entry {
-            value,
-            at: Instant::now(),
-            status: Status::Ok,
+    fn push(handle: Handle, value: u64) {
+        super::push(handle, value, Instant::now(), Status::Ok);
+    }
+
+    #[test]
+    fn labels_compare_byte_for_byte() {
+        for (a, b) in [
+            ("", ""),
+            ("retrieval", "retrieval"),
+            ("retrievaL", "retrieval"),
+            ("a", "b"),
+            ("retrieval-stage-1", "retrieval-stage-2"),
+            ("exactly8", "exactly8"),
+            ("exactly8", "exactly9"),
+            ("short", "shorter"),
+        ] {
+            assert_eq!(same(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
         }
     }
 
@@ -563,10 +624,10 @@ mod tests {
             base + Duration::from_nanos(1),
             base + Duration::from_secs(86_400 * 365),
         ] {
-            assert_eq!(decode_time(encode_time(t, base), base), t);
+            assert_eq!(instant(since_base(t)), t);
         }
         if let Some(before) = base.checked_sub(Duration::from_nanos(123_456_789)) {
-            assert_eq!(decode_time(encode_time(before, base), base), before);
+            assert_eq!(instant(since_base(before)), before);
         }
         for s in [Status::Ok, Status::Failed, Status::Cancelled] {
             assert_eq!(decode_status(encode_status(s)), s);
@@ -581,7 +642,7 @@ mod tests {
         assert_eq!(lookup(u64::MAX - 1, "b"), None);
         for i in 0..1000u64 {
             let lane = if i % 3 == 0 { &b } else { &a };
-            push(lane.key.handle(), entry(i));
+            push(lane.key.handle(), i);
         }
         drain_all();
         let expect = |keep: fn(&u64) -> bool| (0..1000u64).filter(keep).collect::<Vec<_>>();
@@ -593,20 +654,18 @@ mod tests {
     fn a_handle_ended_on_another_thread_lands_and_a_dropped_lane_gets_nothing() {
         let a = Sum::new("a");
         let h = a.key.handle();
-        std::thread::spawn(move || push(h, entry(7)))
-            .join()
-            .unwrap();
+        std::thread::spawn(move || push(h, 7)).join().unwrap();
         drain_all();
         assert_eq!(a.total(), 7);
         // A lane dropped with entries pending: they are discarded, and its place, given to
         // another lane, does not take them.
         let gone = Sum::new("gone");
         let hg = gone.key.handle();
-        push(hg, entry(1));
+        push(hg, 1);
         drop(gone);
         assert_eq!(label(hg).as_deref(), Some("gone"));
         let next = Sum::new("next");
-        push(hg, entry(1));
+        push(hg, 1);
         drain_all();
         assert_eq!(next.total(), 0);
         assert!(lane::<Sum>(hg).is_none());
@@ -619,7 +678,7 @@ mod tests {
         let h = a.key.handle();
         std::thread::spawn(move || {
             for _ in 0..10 {
-                push(h, entry(1));
+                push(h, 1);
             }
         })
         .join()

@@ -122,21 +122,38 @@ impl Lane<Slot<Latency>> {
         if !self.is_current() {
             return;
         }
+        let shared = &self.shared;
+        let seconds = |e: &Entry| Duration::from_nanos(e.value).as_secs_f64();
         self.add_applied(|dist| {
-            for e in entries {
-                let seconds = Duration::from_nanos(e.value).as_secs_f64();
-                dist.record(seconds, e.status, self.shared.timestamp(e.at));
+            for batch in entries.chunks(recorder::CAPACITY) {
+                if batch.iter().all(|e| e.status == Status::Ok) {
+                    // Its moments in two passes and one division, merged at once.
+                    let mut values = [0.0; recorder::CAPACITY];
+                    let mut newest = 0;
+                    for (i, e) in batch.iter().enumerate() {
+                        values[i] = seconds(e);
+                        if e.at >= batch[newest].at {
+                            newest = i;
+                        }
+                    }
+                    let at = shared.timestamp_at(batch[newest].at);
+                    dist.record_ok_values(&values[..batch.len()], values[newest], at);
+                } else {
+                    for e in batch {
+                        dist.record(seconds(e), e.status, shared.timestamp_at(e.at));
+                    }
+                }
             }
         });
-        if self.shared.log.enabled() {
-            for e in entries {
+        self.keep_all(|| {
+            entries.iter().map(|e| {
                 let m = Measured {
                     elapsed: Duration::from_nanos(e.value),
-                    end_time: self.shared.timestamp(e.at),
+                    end_time: shared.timestamp_at(e.at),
                 };
-                self.keep(|| self.to_record(None, &m, e.status));
-            }
-        }
+                self.to_record(None, &m, e.status)
+            })
+        });
     }
 }
 
@@ -261,14 +278,7 @@ impl Lifecycle for Latency {
         let end = timing.clock.now();
         let elapsed = end.saturating_duration_since(timing.start);
         match nanos(elapsed) {
-            Some(value) => recorder::push(
-                timing.handle,
-                Entry {
-                    value,
-                    at: end,
-                    status,
-                },
-            ),
+            Some(value) => recorder::push(timing.handle, value, end, status),
             None => {
                 if let Some(lane) = timing.lane() {
                     lane.finish_quiet(elapsed, end, status);
@@ -419,14 +429,7 @@ impl Tracker<Latency> {
     fn record_through(&self, label: &str, duration: Duration, end: Instant, status: Status) {
         let handle = self.engine.labels.handle(label);
         match nanos(duration) {
-            Some(value) => recorder::push(
-                handle,
-                Entry {
-                    value,
-                    at: end,
-                    status,
-                },
-            ),
+            Some(value) => recorder::push(handle, value, end, status),
             // Longer than 584 years: past what an entry holds; the label's lane takes it.
             None => {
                 if let Some(lane) = recorder::lane::<Lane<Slot<Latency>>>(handle) {

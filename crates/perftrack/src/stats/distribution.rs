@@ -184,19 +184,27 @@ impl Distribution {
     /// than its values one by one. The last value of the batch becomes `last` if `at` is the
     /// newest time.
     pub(crate) fn record_ok_batch(&mut self, values: &[f64], at: Timestamp) {
+        if let Some(&last) = values.iter().rev().find(|v| v.is_finite()) {
+            self.record_ok_values(values, last, at);
+        }
+    }
+
+    /// [`record_ok_batch`](Self::record_ok_batch) with the batch's value of the newest time
+    /// given: `last` becomes the distribution's last value if `at` is the newest time it has
+    /// seen.
+    pub(crate) fn record_ok_values(&mut self, values: &[f64], last: f64, at: Timestamp) {
         let finite = || values.iter().copied().filter(|v| v.is_finite());
         let (mut n, mut sum) = (0u64, 0.0);
-        let (mut min, mut max, mut last) = (f64::INFINITY, f64::NEG_INFINITY, None);
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
         for v in finite() {
             n += 1;
             sum += v;
             min = min.min(v);
             max = max.max(v);
-            last = Some(v);
         }
-        let Some(last) = last else {
+        if n == 0 {
             return;
-        };
+        }
         let mean = sum / n as f64;
         let m2: f64 = finite().map(|v| (v - mean) * (v - mean)).sum();
         let (na, nb) = (self.count as f64, n as f64);

@@ -121,8 +121,10 @@ pub struct Session {
 impl Lane<Slot<Throughput>> {
     pub(crate) fn apply_entries(&self, entries: &[Entry]) {
         if self.is_current() {
-            self.state
-                .add_all(self.index(), entries.iter().map(|e| (e.at, e.value)));
+            self.state.add_all(
+                self.index(),
+                entries.iter().map(|e| (recorder::instant(e.at), e.value)),
+            );
         }
     }
 }
@@ -502,14 +504,7 @@ impl Tracker<Throughput> {
     #[inline]
     pub fn record(&self, label: &str, count: u64) {
         let handle = self.engine.labels.handle(label);
-        recorder::push(
-            handle,
-            Entry {
-                value: count,
-                at: self.now(),
-                status: Status::Ok,
-            },
-        );
+        recorder::push(handle, count, self.now(), Status::Ok);
     }
 
     /// A label's rate over the last `window_size` (or since the label was first used, if that
