@@ -349,8 +349,58 @@ fn apply(handle: Option<Handle>, entries: &[Entry]) {
 /// A cached label: the registry it belongs to, the label, and its lane's handle.
 struct Cached {
     registry: u64,
-    label: Box<str>,
+    key: Key,
+    /// The label itself if it is longer than a key holds.
+    long: Option<Box<str>>,
     handle: Handle,
+}
+
+/// Labels of at most this many bytes are held whole by their [`Key`].
+const SHORT: usize = 16;
+
+/// A label as the cache keys it: its length and two words. For a label of at most
+/// [`SHORT`] bytes the words hold every byte (overlapping windows: the first and last eight,
+/// four, or the first, middle and last byte), so keys are equal exactly when the labels are,
+/// without reading them again; a longer label's words are a hash, and it is compared whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Key {
+    len: usize,
+    words: (u64, u64),
+}
+
+impl Key {
+    #[inline]
+    fn of(label: &[u8]) -> Self {
+        let len = label.len();
+        let word8 = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        let word4 = |b: &[u8]| u64::from(u32::from_le_bytes(b.try_into().unwrap_or([0; 4])));
+        let words = match len {
+            0 => (0, 0),
+            1..=3 => (
+                u64::from(label[0])
+                    | u64::from(label[len / 2]) << 8
+                    | u64::from(label[len - 1]) << 16,
+                0,
+            ),
+            4..=7 => (word4(&label[..4]), word4(&label[len - 4..])),
+            8..=SHORT => (word8(&label[..8]), word8(&label[len - 8..])),
+            _ => {
+                let mut h = FxHasher::default();
+                h.write(label);
+                (h.finish(), 0)
+            }
+        };
+        Self { len, words }
+    }
+
+    /// The cache slot of this key in registry `registry`.
+    #[inline]
+    fn slot(self, registry: u64) -> usize {
+        let (a, b) = self.words;
+        let mixed = (a ^ b.rotate_left(29) ^ registry.rotate_left(47) ^ self.len as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> 58) as usize % CACHE_SLOTS
+    }
 }
 
 /// What a thread keeps to record through its ring.
@@ -387,14 +437,6 @@ impl Local {
             base: base(),
             cache: (0..CACHE_SLOTS).map(|_| None).collect(),
         }
-    }
-
-    #[inline]
-    fn slot(registry: u64, label: &str) -> usize {
-        let mut h = FxHasher::default();
-        h.write_u64(registry);
-        h.write(label.as_bytes());
-        (h.finish().wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % CACHE_SLOTS
     }
 }
 
@@ -435,9 +477,15 @@ pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
     LOCAL
         .try_with(|local| {
             let local = local.try_borrow().ok()?;
-            let cached = local.as_ref()?.cache[Local::slot(registry, label)].as_ref()?;
-            (cached.registry == registry && same(cached.label.as_bytes(), label.as_bytes()))
-                .then_some(cached.handle)
+            let key = Key::of(label.as_bytes());
+            let cached = local.as_ref()?.cache[key.slot(registry)].as_ref()?;
+            let found = cached.registry == registry
+                && cached.key == key
+                && cached
+                    .long
+                    .as_ref()
+                    .is_none_or(|long| same(long.as_bytes(), label.as_bytes()));
+            found.then_some(cached.handle)
         })
         .ok()
         .flatten()
@@ -449,9 +497,11 @@ pub(crate) fn remember(registry: u64, label: &str, handle: Handle) {
     let _ = LOCAL.try_with(|local| {
         if let Ok(mut local) = local.try_borrow_mut() {
             let local = local.get_or_insert_with(Local::new);
-            local.cache[Local::slot(registry, label)] = Some(Cached {
+            let key = Key::of(label.as_bytes());
+            local.cache[key.slot(registry)] = Some(Cached {
                 registry,
-                label: Box::from(label),
+                key,
+                long: (label.len() > SHORT).then(|| Box::from(label)),
                 handle,
             });
         }
@@ -598,6 +648,41 @@ mod tests {
 
     fn push(handle: Handle, value: u64) {
         super::push(handle, value, Instant::now(), Status::Ok);
+    }
+
+    #[test]
+    fn short_labels_have_equal_keys_exactly_when_they_are_equal() {
+        let labels: Vec<String> = ["", "a", "b", "ab", "ba", "abc", "acc", "aac", "abcd"]
+            .into_iter()
+            .map(String::from)
+            .chain((0..=SHORT).flat_map(|len| {
+                // Each byte position changed in turn, for every length.
+                (0..len).map(move |i| {
+                    let mut b = vec![b'x'; len];
+                    b[i] = b'y';
+                    String::from_utf8(b).unwrap()
+                })
+            }))
+            .chain((0..=SHORT).map(|len| "x".repeat(len)))
+            .collect();
+        for a in &labels {
+            for b in &labels {
+                let equal = Key::of(a.as_bytes()) == Key::of(b.as_bytes());
+                assert_eq!(equal, a == b, "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn long_labels_are_compared_whole() {
+        let (a, b) = (
+            "x".repeat(40),
+            format!("{}y{}", "x".repeat(20), "x".repeat(19)),
+        );
+        let lane = Sum::new("long");
+        remember(u64::MAX - 5, &a, lane.key.handle());
+        assert_eq!(lookup(u64::MAX - 5, &a), Some(lane.key.handle()));
+        assert_eq!(lookup(u64::MAX - 5, &b), None);
     }
 
     #[test]
