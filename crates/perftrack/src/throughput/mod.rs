@@ -121,10 +121,8 @@ pub struct Session {
 impl Lane<Slot<Throughput>> {
     pub(crate) fn apply_entries(&self, entries: &[Entry]) {
         if self.is_current() {
-            self.state.add_all(
-                self.index(),
-                entries.iter().map(|e| (recorder::instant(e.at), e.value)),
-            );
+            self.state
+                .add_all(self.index(), entries.iter().map(|e| (e.at, e.value)));
         }
     }
 }
@@ -295,11 +293,7 @@ impl Session {
     fn add(&mut self, now: Instant, count: u64) {
         self.count = self.count.saturating_add(count);
         self.window.add(now, count);
-        // Directly into the lane's stripe of the window: the session is locked anyway, and
-        // a session's events measured no faster through the ring.
-        if self.slot.is_current() {
-            self.slot.state.add(now, count);
-        }
+        recorder::push(self.slot.handle(), count, now, Status::Ok);
     }
 
     /// The session's rate over the last window, in the tracker's unit (0 before the clock

@@ -58,7 +58,12 @@ impl RateWindow {
 
     #[inline]
     fn index(&self, t: Instant) -> u64 {
-        let nanos = nanos_since(self.origin, t);
+        self.index_at(nanos_since(self.origin, t))
+    }
+
+    /// The bucket of a time `nanos` after the origin.
+    #[inline]
+    fn index_at(&self, nanos: u64) -> u64 {
         // Most events land in the newest bucket: check that before paying for a division.
         let start = self.current * self.width;
         if nanos >= start && nanos - start < self.width {
@@ -95,8 +100,14 @@ impl RateWindow {
     /// Adds `n` events that happened at `t`.
     #[inline]
     pub(crate) fn add(&mut self, t: Instant, n: u64) {
+        self.add_at(nanos_since(self.origin, t), n);
+    }
+
+    /// Adds `n` events that happened `nanos` after the origin.
+    #[inline]
+    pub(crate) fn add_at(&mut self, nanos: u64, n: u64) {
         self.total = self.total.saturating_add(n);
-        let index = self.index(t);
+        let index = self.index_at(nanos);
         if index > self.current {
             self.advance(index);
         } else if self.current - index >= N {
@@ -175,6 +186,8 @@ impl RateWindow {
 #[derive(Debug)]
 pub struct LabelWindow {
     origin: Instant,
+    /// The origin as ring entries count time (see recorder.rs).
+    origin_at: i64,
     length: Duration,
     stripes: Striped<RateWindow>,
 }
@@ -183,27 +196,22 @@ impl LabelWindow {
     pub(crate) fn new(origin: Instant, window: Duration, stripes: usize) -> Self {
         Self {
             origin,
+            origin_at: crate::recorder::since_base(origin),
             length: window,
             stripes: Striped::new(RateWindow::new(origin, window), stripes),
         }
     }
 
-    /// Adds `n` events that happened at `t`, to the calling thread's stripe.
-    #[inline]
-    pub(crate) fn add(&self, t: Instant, n: u64) {
-        self.stripes
-            .mine(|| RateWindow::new(self.origin, self.length))
-            .add(t, n);
-    }
-
-    /// Adds events (`(time, count)`, oldest first) to stripe `index`: what a thread's ring
-    /// recorded.
-    pub(crate) fn add_all(&self, index: usize, events: impl Iterator<Item = (Instant, u64)>) {
+    /// Adds events (`(time, count)`, oldest first, times as ring entries count them) to
+    /// stripe `index`: what a thread's ring recorded.
+    pub(crate) fn add_all(&self, index: usize, events: impl Iterator<Item = (i64, u64)>) {
         let mut window = self
             .stripes
             .at(index, || RateWindow::new(self.origin, self.length));
-        for (t, n) in events {
-            window.add(t, n);
+        for (at, n) in events {
+            // Before the origin counts as at it, as `nanos_since` has it.
+            let nanos = u64::try_from(at.saturating_sub(self.origin_at)).unwrap_or(0);
+            window.add_at(nanos, n);
         }
     }
 
