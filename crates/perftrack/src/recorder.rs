@@ -93,6 +93,7 @@ fn encode_time(t: Instant, base: Instant) -> i64 {
 
 /// `t` in nanoseconds since the process's base instant, as entries carry it (saturating
 /// 292 years away).
+#[inline]
 pub(crate) fn since_base(t: Instant) -> i64 {
     encode_time(t, base())
 }
@@ -202,7 +203,7 @@ struct Ring {
     head: Padded<AtomicU64>,
     /// Entries applied: advanced under `drain` only, once they are applied.
     tail: Padded<AtomicU64>,
-    words: Box<[AtomicU64]>,
+    words: [AtomicU64; CAPACITY * WORDS],
     /// Held by whoever applies entries.
     drain: Mutex<()>,
     /// Whether a live thread owns the ring.
@@ -217,7 +218,7 @@ impl Ring {
         Self {
             head: Padded(AtomicU64::new(0)),
             tail: Padded(AtomicU64::new(0)),
-            words: (0..CAPACITY * WORDS).map(|_| AtomicU64::new(0)).collect(),
+            words: std::array::from_fn(|_| AtomicU64::new(0)),
             drain: Mutex::new(()),
             owned: AtomicBool::new(true),
         }
@@ -391,7 +392,6 @@ impl Key {
 /// What a thread keeps to record through its ring.
 struct Local {
     ring: Arc<Ring>,
-    base: Instant,
     cache: Box<[Option<Cached>]>,
 }
 
@@ -419,7 +419,6 @@ impl Local {
         };
         Self {
             ring,
-            base: base(),
             cache: (0..CACHE_SLOTS).map(|_| None).collect(),
         }
     }
@@ -493,12 +492,14 @@ pub(crate) fn remember(registry: u64, label: &str, handle: Handle) {
     });
 }
 
-/// Records an entry for the lane `handle` names, into the calling thread's ring; an entry
+/// Records an entry for the lane `handle` names (`at`: when it ended, as [`since_base`]
+/// counts), into the calling thread's ring; an entry
 /// whose lane was replaced or dropped is discarded when applied, as a measurement ending on
 /// a replaced state always was. While the thread is being torn down, the entry is applied
 /// at once.
 #[inline]
-pub(crate) fn push(handle: Handle, value: u64, at: Instant, status: Status) {
+pub(crate) fn push(handle: Handle, value: u64, at: i64, status: Status) {
+    let entry = Entry { value, at, status };
     let pushed = LOCAL
         .try_with(|local| {
             let Ok(local) = local.try_borrow() else {
@@ -506,8 +507,7 @@ pub(crate) fn push(handle: Handle, value: u64, at: Instant, status: Status) {
             };
             match local.as_ref() {
                 Some(local) => {
-                    let at = encode_time(at, local.base);
-                    local.ring.push(handle, Entry { value, at, status });
+                    local.ring.push(handle, entry);
                     true
                 }
                 None => false,
@@ -515,14 +515,7 @@ pub(crate) fn push(handle: Handle, value: u64, at: Instant, status: Status) {
         })
         .unwrap_or(false);
     if !pushed {
-        push_slow(
-            handle,
-            Entry {
-                value,
-                at: since_base(at),
-                status,
-            },
-        );
+        push_slow(handle, entry);
     }
 }
 
@@ -632,7 +625,7 @@ mod tests {
     }
 
     fn push(handle: Handle, value: u64) {
-        super::push(handle, value, Instant::now(), Status::Ok);
+        super::push(handle, value, since_base(Instant::now()), Status::Ok);
     }
 
     #[test]

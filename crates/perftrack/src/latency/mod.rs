@@ -86,7 +86,8 @@ impl Latency {
 #[derive(Debug)]
 pub struct Timing {
     handle: Handle,
-    start: Instant,
+    /// The start, as ring entries count time (see recorder.rs).
+    start: i64,
     clock: TrackerClock,
     unit: TimeUnit,
     include_timestamps: bool,
@@ -97,11 +98,17 @@ impl Timing {
     pub(super) fn start(handle: Handle, shared: &crate::engine::Shared<Latency>) -> Self {
         Self {
             handle,
-            start: shared.now(),
+            start: recorder::since_base(shared.now()),
             clock: shared.clock().clone(),
             unit: shared.kind.unit(),
             include_timestamps: shared.include_timestamps,
         }
+    }
+
+    /// The time from the start to `end` (zero if `end` is earlier).
+    fn elapsed_to(&self, end: Instant) -> Duration {
+        let nanos = recorder::since_base(end).saturating_sub(self.start);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
     }
 
     /// The label's lane, if its state is still alive.
@@ -250,12 +257,12 @@ impl Lifecycle for Latency {
 
     fn stop_guard(timing: &mut Timing, status: Status) -> LatencyRecord {
         let end = timing.clock.now();
+        let elapsed = timing.elapsed_to(end);
         match timing.lane() {
-            Some(lane) => lane.finish(None, timing.start, end, status),
+            Some(lane) => lane.finish(None, end.checked_sub(elapsed).unwrap_or(end), end, status),
             // The tracker is gone, or its state was replaced: nothing keeps the measurement,
             // but its record is still the caller's.
             None => {
-                let elapsed = end.saturating_duration_since(timing.start);
                 let end_time = crate::Timestamp::from(timing.clock.system_now());
                 LatencyRecord {
                     track_id: TrackId::generate(),
@@ -276,15 +283,10 @@ impl Lifecycle for Latency {
     #[inline]
     fn drop_guard(timing: &mut Timing, status: Status) {
         let end = timing.clock.now();
-        let elapsed = end.saturating_duration_since(timing.start);
-        match nanos(elapsed) {
-            Some(value) => recorder::push(timing.handle, value, end, status),
-            None => {
-                if let Some(lane) = timing.lane() {
-                    lane.finish_quiet(elapsed, end, status);
-                }
-            }
-        }
+        let at = recorder::since_base(end);
+        // Both ends as ring entries count time: the duration is an integer subtraction.
+        let elapsed = u64::try_from(at.saturating_sub(timing.start)).unwrap_or(0);
+        recorder::push(timing.handle, elapsed, at, status);
     }
 
     fn current_value(engine: &Engine<Self>, id: Option<&TrackId>) -> Result<f64> {
@@ -386,7 +388,7 @@ impl Guard<Latency> {
     /// ```
     pub fn elapsed(&self) -> Duration {
         let timing = &self.running;
-        timing.clock.now().saturating_duration_since(timing.start)
+        timing.elapsed_to(timing.clock.now())
     }
 }
 
@@ -429,7 +431,7 @@ impl Tracker<Latency> {
     fn record_through(&self, label: &str, duration: Duration, end: Instant, status: Status) {
         let handle = self.engine.labels.handle(label);
         match nanos(duration) {
-            Some(value) => recorder::push(handle, value, end, status),
+            Some(value) => recorder::push(handle, value, recorder::since_base(end), status),
             // Longer than 584 years: past what an entry holds; the label's lane takes it.
             None => {
                 if let Some(lane) = recorder::lane::<Lane<Slot<Latency>>>(handle) {

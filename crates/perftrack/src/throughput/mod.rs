@@ -293,7 +293,12 @@ impl Session {
     fn add(&mut self, now: Instant, count: u64) {
         self.count = self.count.saturating_add(count);
         self.window.add(now, count);
-        recorder::push(self.slot.handle(), count, now, Status::Ok);
+        recorder::push(
+            self.slot.handle(),
+            count,
+            recorder::since_base(now),
+            Status::Ok,
+        );
     }
 
     /// The session's rate over the last window, in the tracker's unit (0 before the clock
@@ -498,7 +503,7 @@ impl Tracker<Throughput> {
     #[inline]
     pub fn record(&self, label: &str, count: u64) {
         let handle = self.engine.labels.handle(label);
-        recorder::push(handle, count, self.now(), Status::Ok);
+        recorder::push(handle, count, recorder::since_base(self.now()), Status::Ok);
     }
 
     /// A label's rate over the last `window_size` (or since the label was first used, if that
