@@ -119,13 +119,18 @@ fn decode_status(code: u64) -> Status {
 struct Place {
     tag: u32,
     sink: Option<Weak<dyn Sink>>,
-    /// The lane's label, kept until the place is given to another lane: a guard whose state
-    /// is gone by the time it stops still names its label in its record.
+    /// The lane's label, kept until the place is given to another lane (after
+    /// [`FREED_KEPT`] more lanes dropped): a guard whose state is gone by the time it stops
+    /// still names its label in its record.
     label: Option<Arc<str>>,
 }
 
+/// Places of dropped lanes kept (with their labels) before any is given again.
+const FREED_KEPT: usize = 1024;
+
 /// Every lane that records through rings, by id; places of dropped lanes are given again,
-/// oldest freed first, each time with a new tag.
+/// oldest freed first and only once [`FREED_KEPT`] others were freed after them, each time
+/// with a new tag.
 #[derive(Default)]
 struct Lanes {
     places: Vec<Place>,
@@ -158,7 +163,12 @@ impl LaneKey {
     /// Gives `sink`, labelled `label`, a place.
     pub(crate) fn new(sink: Weak<dyn Sink>, label: Option<Arc<str>>) -> Self {
         let mut lanes = LANES.write().unwrap_or_else(PoisonError::into_inner);
-        let handle = match lanes.free.pop_front() {
+        let reused = if lanes.free.len() > FREED_KEPT {
+            lanes.free.pop_front()
+        } else {
+            None
+        };
+        let handle = match reused {
             Some(id) => {
                 let place = &mut lanes.places[id as usize];
                 place.sink = Some(sink);
@@ -725,11 +735,28 @@ mod tests {
         push(hg, 1);
         drop(gone);
         assert_eq!(label(hg).as_deref(), Some("gone"));
-        let next = Sum::new("next");
+        // Enough lanes dropped that the place is given again: to a lane that never receives
+        // the old handle's entries, and under a new tag.
+        for _ in 0..=FREED_KEPT {
+            drop(Sum::new("dropped"));
+        }
+        // Each lane made takes the oldest freed place and frees it again when dropped, so the
+        // queue turns until the old place comes round.
+        let mut made = 0;
+        let next = loop {
+            let lane = Sum::new("next");
+            if lane.key.handle().id == hg.id {
+                break lane;
+            }
+            made += 1;
+            assert!(made < 100 * FREED_KEPT, "the place is never given again");
+        };
+        assert_ne!(next.key.handle(), hg);
         push(hg, 1);
         drain_all();
         assert_eq!(next.total(), 0);
         assert!(lane::<Sum>(hg).is_none());
+        assert_eq!(label(hg), None);
         assert!(lane::<Sum>(next.key.handle()).is_some());
     }
 

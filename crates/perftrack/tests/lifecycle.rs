@@ -222,3 +222,41 @@ fn a_merge_keeps_throughput_windows_and_counts() {
     assert_eq!(tracker.stop_batch(&batch).unwrap().count, 10);
     assert_eq!(tracker.statistics(Some("queries")).unwrap().count, 1);
 }
+
+/// A latency guard holds only a handle to its label's lane. One stopped after its tracker
+/// was reset or dropped still returns its whole record (label, duration, unit), and nothing
+/// keeps the measurement.
+#[test]
+fn a_latency_guard_that_outlives_its_state_returns_its_whole_record() {
+    use perftrack::{Clock, ManualClock, TimeUnit};
+    let clock = Arc::new(ManualClock::new());
+    for reset in [true, false] {
+        let config = LatencyConfig {
+            time_unit: TimeUnit::Microseconds,
+            ..LatencyConfig::default()
+        };
+        let tracker = LatencyTracker::with_clock(config, Arc::clone(&clock) as Arc<dyn Clock>);
+        let guard = tracker.track("stage");
+        clock.advance(Duration::from_micros(2_500));
+        let record = if reset {
+            tracker.reset();
+            let record = guard.stop();
+            assert!(
+                tracker.statistics(None).is_none(),
+                "a reset state keeps nothing"
+            );
+            assert!(tracker.records().is_empty());
+            record
+        } else {
+            drop(tracker);
+            guard.stop()
+        };
+        assert_eq!(record.label.as_deref(), Some("stage"), "reset: {reset}");
+        assert_eq!(
+            (record.value, record.unit),
+            (2_500.0, TimeUnit::Microseconds)
+        );
+        let (start, end) = (record.start_time.unwrap(), record.end_time.unwrap());
+        assert_eq!(end.as_unix_nanos() - start.as_unix_nanos(), 2_500_000);
+    }
+}
