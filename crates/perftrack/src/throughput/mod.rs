@@ -113,6 +113,8 @@ pub struct Throughput {
 #[derive(Debug)]
 pub struct Session {
     slot: Arc<Lane<Slot<Throughput>>>,
+    /// The session's start, as ring entries count time (see recorder.rs).
+    started_at: i64,
     count: u64,
     window: RateWindow,
 }
@@ -283,6 +285,7 @@ impl Session {
         let window = RateWindow::new(started, slot.shared.kind.window_size);
         Self {
             slot,
+            started_at: recorder::since_base(started),
             count: 0,
             window,
         }
@@ -292,13 +295,12 @@ impl Session {
     #[inline]
     fn add(&mut self, now: Instant, count: u64) {
         self.count = self.count.saturating_add(count);
-        self.window.add(now, count);
-        recorder::push(
-            self.slot.handle(),
-            count,
-            recorder::since_base(now),
-            Status::Ok,
-        );
+        // One reading of the time for both windows: nanoseconds since the session's start (0
+        // if earlier, as the window counts) and the ring's time.
+        let at = recorder::since_base(now);
+        let since_start = u64::try_from(at.saturating_sub(self.started_at)).unwrap_or(0);
+        self.window.add_at(since_start, count);
+        recorder::push(self.slot.handle(), count, at, Status::Ok);
     }
 
     /// The session's rate over the last window, in the tracker's unit (0 before the clock

@@ -98,7 +98,7 @@ impl RateWindow {
     }
 
     /// Adds `n` events that happened at `t`.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn add(&mut self, t: Instant, n: u64) {
         self.add_at(nanos_since(self.origin, t), n);
     }
