@@ -37,12 +37,12 @@ use crate::stripe::Padded;
 
 /// Entries a ring holds; its owner applies them itself when it is full.
 pub(crate) const CAPACITY: usize = 128;
-/// Words per entry: the target index and status, the value, the time.
+/// Words per entry: the lane's handle and the status, the value, the time.
 const WORDS: usize = 3;
 /// Slots of a thread's label cache (direct-mapped).
 const CACHE_SLOTS: usize = 64;
-/// Distinct targets one pass of a drain groups entries by; past them, entries are applied in
-/// runs of one target.
+/// Distinct lanes a drain groups entries by; past them, entries are applied in runs of one
+/// lane.
 const GROUPS: usize = 8;
 
 /// What buffered measurements are applied to: a lane into a label's state.
@@ -719,6 +719,31 @@ mod tests {
         let expect = |keep: fn(&u64) -> bool| (0..1000u64).filter(keep).collect::<Vec<_>>();
         assert_eq!(*lock(&a.seen), expect(|i| i % 3 != 0));
         assert_eq!(*lock(&b.seen), expect(|i| i % 3 == 0));
+    }
+
+    #[test]
+    fn more_lanes_than_a_drain_groups_keep_each_lane_in_order() {
+        // A thread of its own: its ring holds only these entries.
+        std::thread::spawn(|| {
+            let lanes: Vec<Arc<Sum>> = (0..3 * GROUPS).map(|i| Sum::new(&format!("{i}"))).collect();
+            let n = lanes.len() as u64;
+            for i in 0..10 * CAPACITY as u64 {
+                // Round-robin, with runs of two now and then.
+                let lane = &lanes[((i / 2 + i % 3) % n) as usize];
+                push(lane.key.handle(), i);
+            }
+            drain_all();
+            let mut all: Vec<u64> = Vec::new();
+            for lane in &lanes {
+                let seen = lock(&lane.seen).clone();
+                assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+                all.extend(seen);
+            }
+            all.sort_unstable();
+            assert_eq!(all, (0..10 * CAPACITY as u64).collect::<Vec<_>>());
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
