@@ -94,7 +94,7 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// A measurement starting now, recorded through `target`.
+    /// A measurement starting now, recorded through the lane `handle` names.
     pub(super) fn start(handle: Handle, shared: &crate::engine::Shared<Latency>) -> Self {
         Self {
             handle,
@@ -123,8 +123,10 @@ fn nanos(duration: Duration) -> Option<u64> {
     u64::try_from(duration.as_nanos()).ok()
 }
 
-/// Entries of a latency lane: durations in nanoseconds, ending at their time.
 impl Lane<Slot<Latency>> {
+    /// Applies what threads' rings recorded for this lane (durations in nanoseconds, ending
+    /// at their time): into the lane's stripe of the distribution, and as records into the
+    /// log if it keeps them.
     pub(crate) fn apply_entries(&self, entries: &[Entry]) {
         if !self.is_current() {
             return;

@@ -119,8 +119,9 @@ pub struct Session {
     window: RateWindow,
 }
 
-/// Entries of a throughput lane: event counts, at their time, for the label's window.
 impl Lane<Slot<Throughput>> {
+    /// Applies what threads' rings recorded for this lane (event counts, at their time) to
+    /// the lane's stripe of the label's window.
     pub(crate) fn apply_entries(&self, entries: &[Entry]) {
         if self.is_current() {
             self.state
