@@ -442,28 +442,6 @@ impl Drop for Local {
     }
 }
 
-/// Whether two byte strings are equal: compared eight bytes at a time, inline (a label is
-/// usually short, and a call to `memcmp` costs more than comparing it).
-#[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().unwrap_or([0; 8]));
-    if !a8
-        .by_ref()
-        .zip(b8.by_ref())
-        .all(|(x, y)| word(x) == word(y))
-    {
-        return false;
-    }
-    a8.remainder()
-        .iter()
-        .zip(b8.remainder())
-        .all(|(x, y)| x == y)
-}
-
 /// The handle of `label`'s lane in registry `registry`, if the calling thread's cache holds
 /// it.
 #[inline]
@@ -475,10 +453,7 @@ pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
             let cached = local.as_ref()?.cache[key.slot(registry)].as_ref()?;
             let found = cached.registry == registry
                 && cached.key == key
-                && cached
-                    .long
-                    .as_ref()
-                    .is_none_or(|long| same(long.as_bytes(), label.as_bytes()));
+                && cached.long.as_ref().is_none_or(|long| **long == *label);
             found.then_some(cached.handle)
         })
         .ok()
@@ -671,22 +646,6 @@ mod tests {
         remember(u64::MAX - 5, &a, lane.key.handle());
         assert_eq!(lookup(u64::MAX - 5, &a), Some(lane.key.handle()));
         assert_eq!(lookup(u64::MAX - 5, &b), None);
-    }
-
-    #[test]
-    fn labels_compare_byte_for_byte() {
-        for (a, b) in [
-            ("", ""),
-            ("retrieval", "retrieval"),
-            ("retrievaL", "retrieval"),
-            ("a", "b"),
-            ("retrieval-stage-1", "retrieval-stage-2"),
-            ("exactly8", "exactly8"),
-            ("exactly8", "exactly9"),
-            ("short", "shorter"),
-        ] {
-            assert_eq!(same(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
-        }
     }
 
     #[test]
