@@ -159,6 +159,16 @@ impl TrackerClock {
         }
     }
 
+    /// Now, as the record path's rings count time (nanoseconds since the process's base:
+    /// `since_base(self.now())`), read without making an `Instant` for the system clock.
+    #[inline(always)]
+    pub(crate) fn now_nanos(&self) -> i64 {
+        match self {
+            Self::System => crate::recorder::now(),
+            Self::Given(clock) => crate::recorder::since_base(clock.now()),
+        }
+    }
+
     pub(crate) fn system_now(&self) -> SystemTime {
         match self {
             Self::System => SystemTime::now(),

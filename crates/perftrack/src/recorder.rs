@@ -22,7 +22,7 @@
 //!   tag and is discarded.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::VecDeque;
 use std::hash::Hasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -75,11 +75,67 @@ pub(crate) struct Handle {
 /// Tags wrap at 30 bits: they share an entry's first word with the id and the status.
 const TAG_MASK: u32 = (1 << 30) - 1;
 
-/// The instant entries' times are counted from (in signed nanoseconds), the same for every
-/// ring of the process.
-fn base() -> Instant {
-    static BASE: OnceLock<Instant> = OnceLock::new();
-    *BASE.get_or_init(Instant::now)
+/// The instant entries' times are counted from, and the same instant on the raw monotonic
+/// clock where it is known exactly.
+struct Base {
+    instant: Instant,
+    /// `instant` in nanoseconds of `CLOCK_MONOTONIC`: then [`now`] reads that clock directly,
+    /// without making an `Instant` and subtracting.
+    monotonic: Option<i64>,
+}
+
+/// The base of entries' times (in signed nanoseconds), the same for every ring of the process.
+static BASE: OnceLock<Base> = OnceLock::new();
+
+#[inline(always)]
+fn base() -> &'static Base {
+    match BASE.get() {
+        Some(base) => base,
+        None => take_base(),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn take_base() -> &'static Base {
+    BASE.get_or_init(|| {
+        let (before, instant, after) = (monotonic(), Instant::now(), monotonic());
+        // `Instant` is `CLOCK_MONOTONIC` on Linux, and shows its reading as `Instant {
+        // tv_sec: S, tv_nsec: N }`; used only if that reading lies between the two around it,
+        // so a different clock or form falls back to subtracting `Instant`s.
+        let monotonic = monotonic_of(&format!("{instant:?}"))
+            .filter(|m| before.is_some_and(|b| b <= *m) && after.is_some_and(|a| *m <= a));
+        Base { instant, monotonic }
+    })
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds, where it is read without going through `Instant`.
+#[cfg(target_os = "linux")]
+#[inline(always)]
+fn monotonic() -> Option<i64> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    Some(
+        t.tv_sec
+            .saturating_mul(1_000_000_000)
+            .saturating_add(t.tv_nsec),
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+#[inline]
+fn monotonic() -> Option<i64> {
+    None
+}
+
+/// The reading an `Instant`'s debug form shows, in nanoseconds, if it has that form.
+fn monotonic_of(debug: &str) -> Option<i64> {
+    let field = |name: &str| -> Option<i64> {
+        let rest = &debug[debug.find(name)? + name.len()..];
+        let digits = rest.split(|c: char| !c.is_ascii_digit()).next()?;
+        digits.parse().ok()
+    };
+    let (secs, nanos) = (field("tv_sec: ")?, field("tv_nsec: ")?);
+    (nanos < 1_000_000_000).then(|| secs.checked_mul(1_000_000_000)?.checked_add(nanos))?
 }
 
 #[inline]
@@ -95,7 +151,18 @@ fn encode_time(t: Instant, base: Instant) -> i64 {
 /// 292 years away).
 #[inline]
 pub(crate) fn since_base(t: Instant) -> i64 {
-    encode_time(t, base())
+    encode_time(t, base().instant)
+}
+
+/// The system's monotonic time now, as [`since_base`] counts it: `since_base(Instant::now())`,
+/// read without making an `Instant` where the clock under it is known.
+#[inline(always)]
+pub(crate) fn now() -> i64 {
+    let base = base();
+    match base.monotonic {
+        Some(at_base) => monotonic().map_or(0, |m| m.saturating_sub(at_base)),
+        None => encode_time(Instant::now(), base.instant),
+    }
 }
 
 #[inline]
@@ -342,14 +409,23 @@ fn apply(handle: Option<Handle>, entries: &[Entry]) {
     }
 }
 
-/// A cached label: the registry it belongs to, the label, and its lane's handle.
+/// A cached label: the registry it belongs to, the label's key, and its lane's handle.
+#[derive(Clone, Copy)]
 struct Cached {
     registry: u64,
     key: Key,
-    /// The label itself if it is longer than a key holds.
-    long: Option<Box<str>>,
     handle: Handle,
 }
+
+/// An empty cache slot: registry ids start at 1.
+const UNCACHED: Cached = Cached {
+    registry: 0,
+    key: Key {
+        len: 0,
+        words: (0, 0),
+    },
+    handle: Handle { id: 0, tag: 0 },
+};
 
 /// Labels of at most this many bytes are held whole by their [`Key`].
 const SHORT: usize = 16;
@@ -399,46 +475,52 @@ impl Key {
     }
 }
 
-/// What a thread keeps to record through its ring.
+/// What a thread keeps to record through its ring: in the thread's own storage, so that
+/// finding a cached label or the ring reads no pointer first and takes no borrow.
 struct Local {
-    ring: Arc<Ring>,
-    cache: Box<[Option<Cached>]>,
+    /// The thread's ring, taken on its first entry.
+    ring: OnceCell<Arc<Ring>>,
+    cache: [Cell<Cached>; CACHE_SLOTS],
+    /// The labels of cached keys longer than [`SHORT`] bytes, by slot, compared whole.
+    long: RefCell<[Option<Box<str>>; CACHE_SLOTS]>,
 }
 
 thread_local! {
-    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+    static LOCAL: Local = const {
+        Local {
+            ring: OnceCell::new(),
+            cache: [const { Cell::new(UNCACHED) }; CACHE_SLOTS],
+            long: RefCell::new([const { None }; CACHE_SLOTS]),
+        }
+    };
 }
 
-impl Local {
-    /// Takes a ring no live thread owns, or makes one.
-    fn new() -> Self {
-        let mut rings = RINGS.write().unwrap_or_else(PoisonError::into_inner);
-        let adopted = rings.iter().find(|ring| {
-            // Acquire pairs with the Release of the thread that left it: its drain is seen.
-            ring.owned
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-        });
-        let ring = match adopted {
-            Some(ring) => Arc::clone(ring),
-            None => {
-                let ring = Arc::new(Ring::new());
-                rings.push(Arc::clone(&ring));
-                ring
-            }
-        };
-        Self {
-            ring,
-            cache: (0..CACHE_SLOTS).map(|_| None).collect(),
+/// Takes a ring no live thread owns, or makes one.
+fn adopt_ring() -> Arc<Ring> {
+    let mut rings = RINGS.write().unwrap_or_else(PoisonError::into_inner);
+    let adopted = rings.iter().find(|ring| {
+        // Acquire pairs with the Release of the thread that left it: its drain is seen.
+        ring.owned
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    });
+    match adopted {
+        Some(ring) => Arc::clone(ring),
+        None => {
+            let ring = Arc::new(Ring::new());
+            rings.push(Arc::clone(&ring));
+            ring
         }
     }
 }
 
 impl Drop for Local {
     fn drop(&mut self) {
-        self.ring.drain();
-        // Release pairs with the Acquire of the thread that adopts the ring.
-        self.ring.owned.store(false, Ordering::Release);
+        if let Some(ring) = self.ring.get() {
+            ring.drain();
+            // Release pairs with the Acquire of the thread that adopts the ring.
+            ring.owned.store(false, Ordering::Release);
+        }
     }
 }
 
@@ -448,12 +530,16 @@ impl Drop for Local {
 pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
     LOCAL
         .try_with(|local| {
-            let local = local.try_borrow().ok()?;
             let key = Key::of(label.as_bytes());
-            let cached = local.as_ref()?.cache[key.slot(registry)].as_ref()?;
+            let slot = key.slot(registry);
+            let cached = local.cache[slot].get();
             let found = cached.registry == registry
                 && cached.key == key
-                && cached.long.as_ref().is_none_or(|long| **long == *label);
+                && (key.len <= SHORT
+                    || local
+                        .long
+                        .try_borrow()
+                        .is_ok_and(|long| long[slot].as_deref() == Some(label)));
             found.then_some(cached.handle)
         })
         .ok()
@@ -464,16 +550,19 @@ pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
 /// [`lookup`]s by the calling thread (none while the thread is being torn down).
 pub(crate) fn remember(registry: u64, label: &str, handle: Handle) {
     let _ = LOCAL.try_with(|local| {
-        if let Ok(mut local) = local.try_borrow_mut() {
-            let local = local.get_or_insert_with(Local::new);
-            let key = Key::of(label.as_bytes());
-            local.cache[key.slot(registry)] = Some(Cached {
-                registry,
-                key,
-                long: (label.len() > SHORT).then(|| Box::from(label)),
-                handle,
-            });
+        let key = Key::of(label.as_bytes());
+        let slot = key.slot(registry);
+        if key.len > SHORT {
+            let Ok(mut long) = local.long.try_borrow_mut() else {
+                return;
+            };
+            long[slot] = Some(Box::from(label));
         }
+        local.cache[slot].set(Cached {
+            registry,
+            key,
+            handle,
+        });
     });
 }
 
@@ -486,17 +575,12 @@ pub(crate) fn remember(registry: u64, label: &str, handle: Handle) {
 pub(crate) fn push(handle: Handle, value: u64, at: i64, status: Status) {
     let entry = Entry { value, at, status };
     let pushed = LOCAL
-        .try_with(|local| {
-            let Ok(local) = local.try_borrow() else {
-                return false;
-            };
-            match local.as_ref() {
-                Some(local) => {
-                    local.ring.push(handle, entry);
-                    true
-                }
-                None => false,
+        .try_with(|local| match local.ring.get() {
+            Some(ring) => {
+                ring.push(handle, entry);
+                true
             }
+            None => false,
         })
         .unwrap_or(false);
     if !pushed {
@@ -509,11 +593,7 @@ pub(crate) fn push(handle: Handle, value: u64, at: i64, status: Status) {
 fn push_slow(handle: Handle, entry: Entry) {
     let pushed = LOCAL
         .try_with(|local| {
-            let Ok(mut local) = local.try_borrow_mut() else {
-                return false;
-            };
-            let local = local.get_or_insert_with(Local::new);
-            local.ring.push(handle, entry);
+            local.ring.get_or_init(adopt_ring).push(handle, entry);
             true
         })
         .unwrap_or(false);
@@ -548,11 +628,9 @@ pub(crate) fn lane<L: Send + Sync + 'static>(handle: Handle) -> Option<Arc<L>> {
 #[inline]
 pub(crate) fn flush_mine() {
     let _ = LOCAL.try_with(|local| {
-        if let Ok(local) = local.try_borrow() {
-            if let Some(local) = local.as_ref() {
-                if local.ring.pending() {
-                    local.ring.drain();
-                }
+        if let Some(ring) = local.ring.get() {
+            if ring.pending() {
+                ring.drain();
             }
         }
     });
@@ -649,8 +727,37 @@ mod tests {
     }
 
     #[test]
+    fn the_monotonic_clock_read_directly_agrees_with_instants() {
+        // On Linux the direct reading is the one in use; elsewhere `now` subtracts instants.
+        assert_eq!(base().monotonic.is_some(), cfg!(target_os = "linux"));
+        for _ in 0..1000 {
+            let before = since_base(Instant::now());
+            let now = now();
+            let after = since_base(Instant::now());
+            assert!(before <= now && now <= after, "{before} {now} {after}");
+        }
+    }
+
+    #[test]
+    fn an_instants_reading_is_parsed_only_from_its_debug_form() {
+        assert_eq!(
+            monotonic_of("Instant { tv_sec: 12, tv_nsec: 345 }"),
+            Some(12_000_000_345)
+        );
+        for bad in [
+            "Instant { tv_sec: 12 }",
+            "Instant { tv_sec: 12, tv_nsec: 1000000000 }",
+            "Instant { tv_sec: 99999999999999999, tv_nsec: 0 }",
+            "Instant { t: 4 }",
+            "",
+        ] {
+            assert_eq!(monotonic_of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn times_and_statuses_survive_the_ring() {
-        let base = base();
+        let base = base().instant;
         let at = |t: Instant| since_base(t) - since_base(base);
         assert_eq!(at(base), 0);
         assert_eq!(at(base + Duration::from_nanos(1)), 1);

@@ -506,7 +506,12 @@ impl Tracker<Throughput> {
     #[inline]
     pub fn record(&self, label: &str, count: u64) {
         let handle = self.engine.labels.handle(label);
-        recorder::push(handle, count, recorder::since_base(self.now()), Status::Ok);
+        recorder::push(
+            handle,
+            count,
+            self.engine.shared.clock().now_nanos(),
+            Status::Ok,
+        );
     }
 
     /// A label's rate over the last `window_size` (or since the label was first used, if that
