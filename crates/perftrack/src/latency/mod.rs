@@ -98,7 +98,7 @@ impl Timing {
     pub(super) fn start(handle: Handle, shared: &crate::engine::Shared<Latency>) -> Self {
         Self {
             handle,
-            start: recorder::since_base(shared.now()),
+            start: shared.clock().now_nanos(),
             clock: shared.clock().clone(),
             unit: shared.kind.unit(),
             include_timestamps: shared.include_timestamps,
@@ -138,11 +138,11 @@ impl Lane<Slot<Latency>> {
                 if batch.iter().all(|e| e.status == Status::Ok) {
                     // Its moments in two passes and one division, merged at once.
                     let mut values = [0.0; recorder::CAPACITY];
-                    let mut newest = 0;
-                    for (i, e) in batch.iter().enumerate() {
-                        values[i] = seconds(e);
-                        if e.at >= batch[newest].at {
-                            newest = i;
+                    let (mut newest, mut newest_at) = (0, i64::MIN);
+                    for (i, (e, value)) in batch.iter().zip(&mut values).enumerate() {
+                        *value = seconds(e);
+                        if e.at >= newest_at {
+                            (newest, newest_at) = (i, e.at);
                         }
                     }
                     let at = shared.timestamp_at(batch[newest].at);
@@ -284,8 +284,7 @@ impl Lifecycle for Latency {
 
     #[inline]
     fn drop_guard(timing: &mut Timing, status: Status) {
-        let end = timing.clock.now();
-        let at = recorder::since_base(end);
+        let at = timing.clock.now_nanos();
         // Both ends as ring entries count time: the duration is an integer subtraction.
         let elapsed = u64::try_from(at.saturating_sub(timing.start)).unwrap_or(0);
         recorder::push(timing.handle, elapsed, at, status);

@@ -194,29 +194,59 @@ impl Distribution {
     /// seen.
     pub(crate) fn record_ok_values(&mut self, values: &[f64], last: f64, at: Timestamp) {
         let finite = || values.iter().copied().filter(|v| v.is_finite());
-        let (mut n, mut sum) = (0u64, 0.0);
-        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
-        // The total is added to value by value, in order, exactly as recording them one by one
-        // would; the batch's own sum only gives its mean.
-        let mut running_sum = self.sum;
-        for v in finite() {
-            n += 1;
-            sum += v;
-            running_sum += v;
-            min = min.min(v);
-            max = max.max(v);
-        }
+        let n = finite().count();
         if n == 0 {
             return;
         }
+        // The total is added to value by value, in order, exactly as recording them one by one
+        // would; the batch's own sums (four, to shorten the chain of additions) only give its
+        // mean.
+        let mut running_sum = self.sum;
+        let (mut sums, mut mins, mut maxs) = ([0.0; 4], [f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
+        let mut lanes = values.chunks_exact(4);
+        for four in &mut lanes {
+            for (i, &v) in four.iter().enumerate() {
+                if v.is_finite() {
+                    running_sum += v;
+                    sums[i] += v;
+                    mins[i] = mins[i].min(v);
+                    maxs[i] = maxs[i].max(v);
+                }
+            }
+        }
+        for &v in lanes.remainder() {
+            if v.is_finite() {
+                running_sum += v;
+                sums[0] += v;
+                mins[0] = mins[0].min(v);
+                maxs[0] = maxs[0].max(v);
+            }
+        }
+        let sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+        let min = mins.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = maxs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mean = sum / n as f64;
-        let m2: f64 = finite().map(|v| (v - mean) * (v - mean)).sum();
+        let mut squares = [0.0; 4];
+        let mut lanes = values.chunks_exact(4);
+        for four in &mut lanes {
+            for (i, &v) in four.iter().enumerate() {
+                if v.is_finite() {
+                    squares[i] += (v - mean) * (v - mean);
+                }
+            }
+        }
+        for &v in lanes.remainder() {
+            if v.is_finite() {
+                squares[0] += (v - mean) * (v - mean);
+            }
+        }
+        let m2 = (squares[0] + squares[1]) + (squares[2] + squares[3]);
         let (na, nb) = (self.count as f64, n as f64);
         let total = na + nb;
         let delta = mean - self.mean;
         self.mean += delta * nb / total;
         self.m2 += m2 + delta * delta * na * nb / total;
-        self.count = self.count.saturating_add(n);
+        self.count = self.count.saturating_add(n as u64);
         self.sum = running_sum;
         self.min = self.min.min(min);
         self.max = self.max.max(max);
@@ -224,13 +254,11 @@ impl Distribution {
             self.last = last;
             self.last_time = at;
         }
-        if self.exact_complete && self.exact.len().saturating_add(n as usize) <= self.exact_limit {
+        if self.exact_complete && self.exact.len().saturating_add(n) <= self.exact_limit {
             self.exact.extend(finite());
         } else {
             self.drop_exact();
-            for v in finite() {
-                self.sketch.add(v);
-            }
+            self.sketch.add_all(values);
         }
     }
 

@@ -183,6 +183,13 @@ impl Store {
 
     #[inline]
     fn add(&mut self, key: i32, n: u64) {
+        self.add_to_bucket(key, n);
+        self.total = self.total.saturating_add(n);
+    }
+
+    /// Adds `n` to the bucket of `key` only: the caller adds to `total`.
+    #[inline]
+    fn add_to_bucket(&mut self, key: i32, n: u64) {
         if self.counts.is_empty() {
             self.offset = key;
             self.counts.push(0);
@@ -197,7 +204,6 @@ impl Store {
         // Counts saturate at `u64::MAX` rather than wrap (only merges of loaded sketches get
         // there).
         self.counts[index] = self.counts[index].saturating_add(n);
-        self.total = self.total.saturating_add(n);
     }
 
     /// Makes room for a key below the range and returns its index (0 when it had to be folded
@@ -395,6 +401,30 @@ impl Sketch {
         } else {
             self.zero_count = self.zero_count.saturating_add(1);
         }
+    }
+
+    /// Adds every value of `values`, as [`add`](Self::add) one by one would, with the totals
+    /// added once for the batch.
+    #[inline]
+    pub(crate) fn add_all(&mut self, values: &[f64]) {
+        let (mut positive, mut negative, mut zero) = (0u64, 0u64, 0u64);
+        for &value in values {
+            if !value.is_finite() {
+                continue;
+            }
+            if value >= MIN_INDEXABLE {
+                self.positive.add_to_bucket(key(value), 1);
+                positive += 1;
+            } else if value <= -MIN_INDEXABLE {
+                self.negative.add_to_bucket(key(-value), 1);
+                negative += 1;
+            } else {
+                zero += 1;
+            }
+        }
+        self.positive.total = self.positive.total.saturating_add(positive);
+        self.negative.total = self.negative.total.saturating_add(negative);
+        self.zero_count = self.zero_count.saturating_add(zero);
     }
 
     /// How many values the sketch holds (at most `u64::MAX`: counts saturate).
