@@ -187,6 +187,18 @@ impl Store {
         self.total = self.total.saturating_add(n);
     }
 
+    /// Adds one to the bucket of `key` only (the caller adds to `total`), with one
+    /// comparison when the key is in the range held.
+    #[inline]
+    fn add_one_to_bucket(&mut self, key: i32) {
+        // A key below the offset wraps to an index past any length.
+        let index = key.wrapping_sub(self.offset) as u32 as usize;
+        match self.counts.get_mut(index) {
+            Some(count) => *count = count.saturating_add(1),
+            None => self.add_to_bucket(key, 1),
+        }
+    }
+
     /// Adds `n` to the bucket of `key` only: the caller adds to `total`.
     #[inline]
     fn add_to_bucket(&mut self, key: i32, n: u64) {
@@ -413,10 +425,10 @@ impl Sketch {
                 continue;
             }
             if value >= MIN_INDEXABLE {
-                self.positive.add_to_bucket(key(value), 1);
+                self.positive.add_one_to_bucket(key(value));
                 positive += 1;
             } else if value <= -MIN_INDEXABLE {
-                self.negative.add_to_bucket(key(-value), 1);
+                self.negative.add_one_to_bucket(key(-value));
                 negative += 1;
             } else {
                 zero += 1;
