@@ -194,7 +194,7 @@ where
     /// The handle of the calling thread's lane into the state of `label` (`""` means
     /// unlabelled), for its ring: no reference count touched. Past the cap, each call counts
     /// one lookup sent to [`OVERFLOW_LABEL`], as [`get`](Self::get) does.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn handle(&self, label: &str) -> Handle {
         let id = self.id.load(Ordering::Acquire);
         match recorder::lookup(id, label) {

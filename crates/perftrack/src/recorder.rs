@@ -281,10 +281,17 @@ struct Ring {
     /// Entries applied: advanced under `drain` only, once they are applied.
     tail: Padded<AtomicU64>,
     words: [AtomicU64; CAPACITY * WORDS],
-    /// Held by whoever applies entries.
-    drain: Mutex<()>,
+    /// Held by whoever applies entries, with the buffers they copy entries into.
+    drain: Mutex<Drained>,
     /// Whether a live thread owns the ring.
     owned: AtomicBool,
+}
+
+/// Entries copied out of a ring to be applied, with the handles of their lanes: kept with
+/// the ring, so that a drain fills buffers that are already there.
+struct Drained {
+    handles: Vec<Option<Handle>>,
+    entries: Vec<Entry>,
 }
 
 /// Every ring of the process.
@@ -296,7 +303,10 @@ impl Ring {
             head: Padded(AtomicU64::new(0)),
             tail: Padded(AtomicU64::new(0)),
             words: std::array::from_fn(|_| AtomicU64::new(0)),
-            drain: Mutex::new(()),
+            drain: Mutex::new(Drained {
+                handles: Vec::with_capacity(CAPACITY),
+                entries: Vec::with_capacity(CAPACITY),
+            }),
             owned: AtomicBool::new(true),
         }
     }
@@ -330,34 +340,36 @@ impl Ring {
 
     /// Applies every entry written so far.
     fn drain(&self) {
-        let _drain = lock(&self.drain);
+        let mut drained = lock(&self.drain);
         let tail = self.tail.0.load(Ordering::Relaxed);
         let head = self.head.0.load(Ordering::Acquire);
         let n = head.wrapping_sub(tail) as usize;
         if n == 0 {
             return;
         }
-        let mut handles = [None; CAPACITY];
-        let mut entries = [EMPTY; CAPACITY];
+        let Drained { handles, entries } = &mut *drained;
+        handles.clear();
+        entries.clear();
         let mut one_lane = true;
         for i in 0..n {
             let at = (tail.wrapping_add(i as u64) as usize % CAPACITY) * WORDS;
             let first = self.words[at].load(Ordering::Relaxed);
-            handles[i] = Some(Handle {
+            let handle = Some(Handle {
                 id: first as u32,
                 tag: (first >> 32) as u32 & TAG_MASK,
             });
-            one_lane &= handles[i] == handles[0];
-            entries[i] = Entry {
+            one_lane &= handles.first().is_none_or(|h| *h == handle);
+            handles.push(handle);
+            entries.push(Entry {
                 value: self.words[at + 1].load(Ordering::Relaxed),
                 at: self.words[at + 2].load(Ordering::Relaxed) as i64,
                 status: decode_status(first >> 62),
-            };
+            });
         }
         if one_lane {
-            apply(handles[0], &entries[..n]);
+            apply(handles[0], entries);
         } else {
-            apply_grouped(&mut handles[..n], &entries[..n]);
+            apply_grouped(handles, entries);
         }
         // Only now, once applied: a reader that finds the ring empty finds its entries in
         // their states (a reader that finds it not empty waits on `drain`). Release pairs
@@ -526,7 +538,7 @@ impl Drop for Local {
 
 /// The handle of `label`'s lane in registry `registry`, if the calling thread's cache holds
 /// it.
-#[inline]
+#[inline(always)]
 pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
     LOCAL
         .try_with(|local| {

@@ -25,6 +25,7 @@ pub enum Status {
 impl Status {
     /// `Failed` while the current thread is unwinding from a panic, else `Ok`: what a guard
     /// dropped now should record.
+    #[inline]
     pub(crate) fn on_drop() -> Self {
         if std::thread::panicking() {
             Self::Failed

@@ -95,6 +95,7 @@ pub struct Timing {
 
 impl Timing {
     /// A measurement starting now, recorded through the lane `handle` names.
+    #[inline(always)]
     pub(super) fn start(handle: Handle, shared: &crate::engine::Shared<Latency>) -> Self {
         Self {
             handle,
