@@ -10,6 +10,7 @@ use std::time::Instant;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::stripe::Padded;
 use crate::{Error, Result};
 
 /// A handle to a tracking session: cheap to create and to clone (no string is allocated for a
@@ -171,7 +172,24 @@ pub(crate) struct Active<S> {
 
 const SHARDS: usize = 16;
 
-type Shard<S> = Mutex<FxHashMap<u64, Active<S>>>;
+/// A shard's sessions, and how many of them were started by id.
+#[derive(Debug)]
+struct Sessions<S> {
+    map: FxHashMap<u64, Active<S>>,
+    by_id: usize,
+}
+
+impl<S> Default for Sessions<S> {
+    fn default() -> Self {
+        Self {
+            map: FxHashMap::default(),
+            by_id: 0,
+        }
+    }
+}
+
+/// A shard on a cache line of its own: sessions of different threads rarely share one.
+type Shard<S> = Padded<Mutex<Sessions<S>>>;
 
 /// The active sessions of one tracker, sharded by id so that sessions on different threads
 /// rarely contend. Sessions started by id are bounded: past `max_sessions`, the oldest of a
@@ -184,8 +202,11 @@ pub(crate) struct SessionTable<S> {
     /// Caller-chosen names of active sessions, to refuse duplicates and resolve names.
     names: Mutex<FxHashMap<Arc<str>, u64>>,
     max_sessions: usize,
-    /// How many active sessions were started by id.
-    by_id: AtomicUsize,
+    /// A shard's share of `max_sessions`.
+    share: usize,
+    /// How many shards hold more sessions by id than their share: while none does, the
+    /// table is within `max_sessions` without counting.
+    over: AtomicUsize,
     /// The most recently abandoned ids, oldest first, at most `max_sessions`.
     abandoned: Mutex<VecDeque<TrackId>>,
 }
@@ -194,33 +215,37 @@ impl<S> SessionTable<S> {
     /// A table that keeps at most `max_sessions` sessions started by id (at least one).
     pub(crate) fn new(max_sessions: usize) -> Self {
         Self {
-            shards: std::array::from_fn(|_| Mutex::default()),
+            shards: std::array::from_fn(|_| Padded(Mutex::default())),
             names: Mutex::default(),
             max_sessions: max_sessions.max(1),
-            by_id: AtomicUsize::new(0),
+            share: max_sessions.max(1) / SHARDS,
+            over: AtomicUsize::new(0),
             abandoned: Mutex::default(),
         }
     }
 
-    fn shard(&self, seq: u64) -> &Shard<S> {
-        &self.shards[(seq % SHARDS as u64) as usize]
+    fn shard(&self, seq: u64) -> &Mutex<Sessions<S>> {
+        &self.shards[(seq % SHARDS as u64) as usize].0
     }
 
     /// Starts a session by id with a generated id; returns it with the session abandoned to
     /// make room, if one was.
     pub(crate) fn start(&self, started: Instant, state: S) -> (TrackId, Option<Active<S>>) {
-        let id = self.insert(TrackId::generate(), started, state, true);
-        let abandoned = self.admit(id.seq);
+        let (id, in_shard) = self.insert(TrackId::generate(), started, state, true);
+        let abandoned = self.admit(id.seq, in_shard);
         (id, abandoned)
     }
 
     /// Starts a guard's session with a generated id; it never counts against `max_sessions`.
     pub(crate) fn start_guard(&self, started: Instant, state: S) -> TrackId {
-        self.insert(TrackId::generate(), started, state, false)
+        self.insert(TrackId::generate(), started, state, false).0
     }
 
-    fn insert(&self, id: TrackId, started: Instant, state: S, by_id: bool) -> TrackId {
-        lock(self.shard(id.seq)).insert(
+    /// Adds a session to its shard; returns its id and how many sessions by id the shard then
+    /// holds.
+    fn insert(&self, id: TrackId, started: Instant, state: S, by_id: bool) -> (TrackId, usize) {
+        let mut shard = lock(self.shard(id.seq));
+        shard.map.insert(
             id.seq,
             Active {
                 id: id.clone(),
@@ -229,7 +254,13 @@ impl<S> SessionTable<S> {
                 by_id,
             },
         );
-        id
+        if by_id {
+            shard.by_id += 1;
+            if shard.by_id == self.share + 1 {
+                self.over.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        (id, shard.by_id)
     }
 
     /// Starts a session under a caller-chosen name; a name that is active is refused.
@@ -250,34 +281,37 @@ impl<S> SessionTable<S> {
             let name: Arc<str> = Arc::from(name);
             let id = TrackId::named(next_seq(), Arc::clone(&name));
             // Lock order: names, then a shard (the same in `remove`).
-            let id = self.insert(id, started, state, true);
+            let (id, in_shard) = self.insert(id, started, state, true);
             names.insert(name, id.seq);
-            id
+            (id, in_shard)
         };
-        let abandoned = self.admit(id.seq);
+        let (id, in_shard) = id;
+        let abandoned = self.admit(id.seq, in_shard);
         Ok((id, abandoned))
     }
 
-    /// Counts a new session by id (`seq`) and, past `max_sessions`, abandons the oldest other
-    /// session by id: of `seq`'s shard if it has one, else of the next shard that has.
-    fn admit(&self, seq: u64) -> Option<Active<S>> {
-        // Relaxed: a bound, not a synchronisation; concurrent starts may pass it briefly.
-        if self.by_id.fetch_add(1, Ordering::Relaxed) < self.max_sessions {
+    /// Past `max_sessions` sessions by id, once a new one (`seq`, whose shard now holds
+    /// `in_shard` of them) was added, abandons the oldest other session by id: of `seq`'s
+    /// shard if it has one, else of the next shard that has. While no shard holds more than
+    /// its share of `max_sessions`, the table cannot be past it, and no other shard is read.
+    fn admit(&self, seq: u64, in_shard: usize) -> Option<Active<S>> {
+        // A bound, not a synchronisation (Relaxed): concurrent starts may pass it briefly.
+        let within_shares = in_shard <= self.share && self.over.load(Ordering::Relaxed) == 0;
+        if within_shares || self.by_id() <= self.max_sessions {
             return None;
         }
         let first = (seq % SHARDS as u64) as usize;
         let active = (0..SHARDS).find_map(|i| {
-            let mut shard = lock(&self.shards[(first + i) % SHARDS]);
+            let mut shard = lock(&self.shards[(first + i) % SHARDS].0);
             let oldest = shard
+                .map
                 .iter()
                 .filter(|(s, a)| a.by_id && **s != seq)
                 .map(|(s, _)| *s)
                 .min()?;
-            shard.remove(&oldest)
+            self.take(&mut shard, oldest)
         });
-        // The new session stays; the abandoned one no longer counts.
         let active = active?;
-        self.by_id.fetch_sub(1, Ordering::Relaxed);
         if let Some(name) = &active.id.name {
             let mut names = lock(&self.names);
             if names.get(name) == Some(&active.id.seq) {
@@ -302,20 +336,33 @@ impl<S> SessionTable<S> {
         }
     }
 
-    /// Takes a session out of its shard's map, uncounting it.
-    fn take(&self, shard: &mut FxHashMap<u64, Active<S>>, seq: u64) -> Option<Active<S>> {
-        let active = shard.remove(&seq)?;
+    /// How many active sessions were started by id.
+    fn by_id(&self) -> usize {
+        self.shards.iter().map(|s| lock(&s.0).by_id).sum()
+    }
+
+    /// Takes a session out of its shard, uncounting it.
+    fn take(&self, shard: &mut Sessions<S>, seq: u64) -> Option<Active<S>> {
+        let active = shard.map.remove(&seq)?;
         if active.by_id {
-            self.by_id.fetch_sub(1, Ordering::Relaxed);
+            self.uncount(shard, 1);
         }
         Some(active)
+    }
+
+    /// Uncounts `n` sessions by id of `shard`.
+    fn uncount(&self, shard: &mut Sessions<S>, n: usize) {
+        if shard.by_id > self.share && shard.by_id - n <= self.share {
+            self.over.fetch_sub(1, Ordering::Relaxed);
+        }
+        shard.by_id -= n;
     }
 
     /// Ends a session and returns it.
     pub(crate) fn remove(&self, id: &TrackId) -> Result<Active<S>> {
         let Some(name) = &id.name else {
             let mut shard = lock(self.shard(id.seq));
-            if shard.get(&id.seq).is_some_and(|a| a.id.name.is_some()) {
+            if shard.map.get(&id.seq).is_some_and(|a| a.id.name.is_some()) {
                 // A named session is ended by its name, never by its bare number.
                 return Err(self.unknown(id));
             }
@@ -345,7 +392,7 @@ impl<S> SessionTable<S> {
             },
         };
         let mut shard = lock(self.shard(seq));
-        match shard.get_mut(&seq) {
+        match shard.map.get_mut(&seq) {
             Some(active) if id.name.is_some() || active.id.name.is_none() => Ok(f(active)),
             _ => {
                 drop(shard);
@@ -359,7 +406,7 @@ impl<S> SessionTable<S> {
     pub(crate) fn with_latest<R>(&self, f: impl FnOnce(&mut Active<S>) -> R) -> Result<R> {
         let mut latest: Option<(Instant, u64)> = None;
         for shard in &self.shards {
-            for (seq, active) in lock(shard).iter() {
+            for (seq, active) in lock(&shard.0).map.iter() {
                 let key = (active.started, *seq);
                 if latest.is_none_or(|l| key > l) {
                     latest = Some(key);
@@ -368,6 +415,7 @@ impl<S> SessionTable<S> {
         }
         let (_, seq) = latest.ok_or(Error::NoActiveSession)?;
         lock(self.shard(seq))
+            .map
             .get_mut(&seq)
             .map(f)
             .ok_or(Error::NoActiveSession)
@@ -376,7 +424,7 @@ impl<S> SessionTable<S> {
     /// Runs `f` on every active session, one shard at a time.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Active<S>)) {
         for shard in &self.shards {
-            for active in lock(shard).values() {
+            for active in lock(&shard.0).map.values() {
                 f(active);
             }
         }
@@ -386,10 +434,10 @@ impl<S> SessionTable<S> {
     pub(crate) fn clear(&self) {
         let mut names = lock(&self.names);
         for shard in &self.shards {
-            let mut shard = lock(shard);
-            for seq in shard.keys().copied().collect::<Vec<_>>() {
-                self.take(&mut shard, seq);
-            }
+            let mut shard = lock(&shard.0);
+            shard.map.clear();
+            let n = shard.by_id;
+            self.uncount(&mut shard, n);
         }
         names.clear();
         lock(&self.abandoned).clear();
@@ -397,7 +445,7 @@ impl<S> SessionTable<S> {
 
     /// How many sessions are active.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).len()).sum()
+        self.shards.iter().map(|s| lock(&s.0).map.len()).sum()
     }
 }
 
@@ -472,6 +520,31 @@ mod tests {
             table.with_latest(|a| a.state),
             Err(Error::NoActiveSession)
         ));
+    }
+
+    #[test]
+    fn the_bound_holds_with_shares_of_it_in_every_shard() {
+        // Two per shard (40 over 16 shards), then over: every start past 40 abandons one,
+        // removals and a clear bring the count back below every share.
+        let table = SessionTable::new(40);
+        let now = Instant::now();
+        let mut ids = Vec::new();
+        for n in 0..1000 {
+            let (id, abandoned) = table.start(now, n);
+            ids.push(id);
+            assert_eq!(abandoned.is_some(), n >= 40, "{n}");
+            assert_eq!(table.by_id(), (n + 1).min(40));
+        }
+        for id in ids.iter().rev().take(40) {
+            table.remove(id).unwrap();
+        }
+        assert_eq!((table.by_id(), table.over.load(Ordering::Relaxed)), (0, 0));
+        for n in 0..100 {
+            table.start(now, n);
+        }
+        table.clear();
+        assert_eq!((table.by_id(), table.over.load(Ordering::Relaxed)), (0, 0));
+        assert_eq!(table.start(now, 0).1.map(|a| a.state), None);
     }
 
     #[test]
