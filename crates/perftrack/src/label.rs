@@ -203,16 +203,35 @@ where
         }
     }
 
+    /// [`handle`](Self::handle), with the lane's label (its own copy, `None` for the
+    /// unlabelled lane): what a record of the lane carries.
+    #[inline]
+    pub(crate) fn handle_labelled(&self, label: &str) -> (Handle, Option<Arc<str>>) {
+        let id = self.id.load(Ordering::Acquire);
+        match recorder::lookup_labelled(id, label) {
+            Some(found) => found,
+            None => self.handle_slow_labelled(id, label),
+        }
+    }
+
     #[cold]
     fn handle_slow(&self, id: u64, label: &str) -> Handle {
-        let (handle, capped) = self.with_entry(label, |entry| entry.lane(thread_index()).handle());
+        self.handle_slow_labelled(id, label).0
+    }
+
+    #[cold]
+    fn handle_slow_labelled(&self, id: u64, label: &str) -> (Handle, Option<Arc<str>>) {
+        let ((handle, lane_label), capped) = self.with_entry(label, |entry| {
+            let lane = entry.lane(thread_index());
+            (lane.handle(), lane.label_arc())
+        });
         if capped {
             // Not cached, so that every lookup is counted.
             self.add_overflowed(1);
         } else {
-            recorder::remember(id, label, handle);
+            recorder::remember(id, label, handle, lane_label.clone());
         }
-        handle
+        (handle, lane_label)
     }
 
     /// The state of `label` (`""` means unlabelled), created on first use, and whether it is

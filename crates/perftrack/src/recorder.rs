@@ -493,8 +493,9 @@ struct Local {
     /// The thread's ring, taken on its first entry.
     ring: OnceCell<Arc<Ring>>,
     cache: [Cell<Cached>; CACHE_SLOTS],
-    /// The labels of cached keys longer than [`SHORT`] bytes, by slot, compared whole.
-    long: RefCell<[Option<Box<str>>; CACHE_SLOTS]>,
+    /// The label of each cached slot's lane, for records (`None` for the unlabelled lane);
+    /// a key longer than [`SHORT`] bytes is compared with it whole.
+    labels: RefCell<[Option<Arc<str>>; CACHE_SLOTS]>,
 }
 
 thread_local! {
@@ -502,7 +503,7 @@ thread_local! {
         Local {
             ring: OnceCell::new(),
             cache: [const { Cell::new(UNCACHED) }; CACHE_SLOTS],
-            long: RefCell::new([const { None }; CACHE_SLOTS]),
+            labels: RefCell::new([const { None }; CACHE_SLOTS]),
         }
     };
 }
@@ -549,27 +550,45 @@ pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
                 && cached.key == key
                 && (key.len <= SHORT
                     || local
-                        .long
+                        .labels
                         .try_borrow()
-                        .is_ok_and(|long| long[slot].as_deref() == Some(label)));
+                        .is_ok_and(|labels| labels[slot].as_deref() == Some(label)));
             found.then_some(cached.handle)
         })
         .ok()
         .flatten()
 }
 
-/// Caches `handle` as that of `label`'s lane in registry `registry`, for later
-/// [`lookup`]s by the calling thread (none while the thread is being torn down).
-pub(crate) fn remember(registry: u64, label: &str, handle: Handle) {
+/// [`lookup`], with the lane's label (its own copy, `None` for the unlabelled lane).
+#[inline]
+pub(crate) fn lookup_labelled(registry: u64, label: &str) -> Option<(Handle, Option<Arc<str>>)> {
+    LOCAL
+        .try_with(|local| {
+            let key = Key::of(label.as_bytes());
+            let slot = key.slot(registry);
+            let cached = local.cache[slot].get();
+            if cached.registry != registry || cached.key != key {
+                return None;
+            }
+            let labels = local.labels.try_borrow().ok()?;
+            let found = key.len <= SHORT || labels[slot].as_deref() == Some(label);
+            found.then(|| (cached.handle, labels[slot].clone()))
+        })
+        .ok()
+        .flatten()
+}
+
+/// Caches `handle` as that of `label`'s lane in registry `registry`, with the lane's label
+/// `lane_label`, for later [`lookup`]s by the calling thread (none while the thread is being
+/// torn down).
+pub(crate) fn remember(registry: u64, label: &str, handle: Handle, lane_label: Option<Arc<str>>) {
     let _ = LOCAL.try_with(|local| {
         let key = Key::of(label.as_bytes());
         let slot = key.slot(registry);
-        if key.len > SHORT {
-            let Ok(mut long) = local.long.try_borrow_mut() else {
-                return;
-            };
-            long[slot] = Some(Box::from(label));
-        }
+        let Ok(mut labels) = local.labels.try_borrow_mut() else {
+            return;
+        };
+        labels[slot] = lane_label;
         local.cache[slot].set(Cached {
             registry,
             key,
@@ -733,7 +752,12 @@ mod tests {
             format!("{}y{}", "x".repeat(20), "x".repeat(19)),
         );
         let lane = Sum::new("long");
-        remember(u64::MAX - 5, &a, lane.key.handle());
+        remember(
+            u64::MAX - 5,
+            &a,
+            lane.key.handle(),
+            Some(Arc::from(a.as_str())),
+        );
         assert_eq!(lookup(u64::MAX - 5, &a), Some(lane.key.handle()));
         assert_eq!(lookup(u64::MAX - 5, &b), None);
     }
@@ -786,7 +810,7 @@ mod tests {
     #[test]
     fn entries_reach_their_lane_in_order_across_many_fills() {
         let (a, b) = (Sum::new("a"), Sum::new("b"));
-        remember(u64::MAX - 1, "a", a.key.handle());
+        remember(u64::MAX - 1, "a", a.key.handle(), Some(Arc::from("a")));
         assert_eq!(lookup(u64::MAX - 1, "a"), Some(a.key.handle()));
         assert_eq!(lookup(u64::MAX - 1, "b"), None);
         for i in 0..1000u64 {

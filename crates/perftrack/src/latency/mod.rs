@@ -93,6 +93,14 @@ pub struct Timing {
     include_timestamps: bool,
 }
 
+/// What a latency session holds while it runs: the handle of its label's lane and the label
+/// its record carries, so that starting and stopping touch no state another thread shares.
+#[derive(Debug)]
+pub struct Started {
+    handle: Handle,
+    label: Option<Arc<str>>,
+}
+
 impl Timing {
     /// A measurement starting now, recorded through the lane `handle` names.
     #[inline(always)]
@@ -230,26 +238,55 @@ impl Kind for Latency {
 }
 
 impl Lifecycle for Latency {
-    type Session = Arc<Lane<Slot<Latency>>>;
+    type Session = Started;
     type Running = Timing;
 
-    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Arc<Lane<Slot<Latency>>>, bool) {
-        let slot = engine.state(label);
-        (engine.now(), slot, false)
+    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Started, bool) {
+        let (handle, label) = engine.labels.handle_labelled(label);
+        (engine.now(), Started { handle, label }, false)
     }
 
     fn finish(
         engine: &Engine<Self>,
-        slot: Arc<Lane<Slot<Latency>>>,
+        session: Started,
         id: TrackId,
         started: Instant,
         status: Status,
     ) -> LatencyRecord {
-        slot.finish(Some(id), started, engine.now(), status)
+        let shared = &engine.shared;
+        let at = shared.clock().now_nanos();
+        let elapsed = u64::try_from(at.saturating_sub(recorder::since_base(started))).unwrap_or(0);
+        if shared.log.enabled() {
+            // The record the log keeps is this one, with its id: recorded directly.
+            if let Some(lane) = recorder::lane::<Lane<Slot<Latency>>>(session.handle) {
+                let end = started
+                    .checked_add(Duration::from_nanos(elapsed))
+                    .unwrap_or(started);
+                return lane.finish(Some(id), started, end, status);
+            }
+        } else {
+            recorder::push(session.handle, elapsed, at, status);
+        }
+        let elapsed = Duration::from_nanos(elapsed);
+        let end_time = shared.timestamp_at(at);
+        let include_timestamps = shared.include_timestamps;
+        let unit = shared.kind.unit();
+        LatencyRecord {
+            track_id: id,
+            value: unit.from_duration(elapsed),
+            timestamp: end_time,
+            unit,
+            label: session.label,
+            start_time: include_timestamps.then(|| end_time.saturating_sub(elapsed)),
+            end_time: include_timestamps.then_some(end_time),
+            status,
+        }
     }
 
-    fn abandon(_engine: &Engine<Self>, slot: Arc<Lane<Slot<Latency>>>) {
-        slot.abandon();
+    fn abandon(_engine: &Engine<Self>, session: Started) {
+        if let Some(lane) = recorder::lane::<Lane<Slot<Latency>>>(session.handle) {
+            lane.abandon();
+        }
     }
 
     #[inline]
