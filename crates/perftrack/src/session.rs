@@ -383,6 +383,7 @@ impl<S> SessionTable<S> {
     }
 
     /// Runs `f` on an active session.
+    #[inline]
     pub(crate) fn with<R>(&self, id: &TrackId, f: impl FnOnce(&mut Active<S>) -> R) -> Result<R> {
         let seq = match &id.name {
             None => id.seq,

@@ -294,11 +294,11 @@ impl Session {
 
     /// Adds events to the session and to its label's window.
     #[inline]
-    fn add(&mut self, now: Instant, count: u64) {
+    fn add(&mut self, at: i64, count: u64) {
         self.count = self.count.saturating_add(count);
-        // One reading of the time for both windows: nanoseconds since the session's start (0
-        // if earlier, as the window counts) and the ring's time.
-        let at = recorder::since_base(now);
+        // One reading of the time (`at`, as the ring counts time) for both windows:
+        // nanoseconds since the session's start (0 if earlier, as the window counts) and the
+        // ring's time.
         let since_start = u64::try_from(at.saturating_sub(self.started_at)).unwrap_or(0);
         self.window.add_at(since_start, count);
         recorder::push(self.slot.handle(), count, at, Status::Ok);
@@ -370,8 +370,8 @@ impl Guard<Throughput> {
     #[inline]
     pub fn record(&mut self, count: u64) {
         let session = &mut self.running.session;
-        let now = session.slot.shared.now();
-        session.add(now, count);
+        let at = session.slot.shared.clock().now_nanos();
+        session.add(at, count);
     }
 
     /// The events counted so far.
@@ -420,10 +420,10 @@ impl Tracker<Throughput> {
     /// ```
     #[inline]
     pub fn record_event(&self, id: &TrackId, count: u64) -> Result<()> {
-        let now = self.now();
+        let at = self.engine.shared.clock().now_nanos();
         self.engine
             .sessions
-            .with(id, |active| active.state.add(now, count))
+            .with(id, |active| active.state.add(at, count))
     }
 
     /// An active session's progress: its label, when it started, and the events counted so
