@@ -231,13 +231,16 @@ impl<K: Kind> crate::recorder::Sink for Lane<Slot<K>> {
 }
 
 impl<K: Kind> Lane<Slot<K>> {
-    /// [`keep`](Self::keep) for a batch of records, under one lock of the ring.
+    /// [`keep`](Self::keep) for a batch of records of this lane, built without their label
+    /// (the log keeps the lane's label once for the run), under one lock of the ring.
     pub(crate) fn keep_all<I: IntoIterator<Item = K::Record>>(&self, records: impl FnOnce() -> I) {
         let shared = &self.shared;
         if shared.log.enabled() && self.is_current() {
             shared
                 .log
-                .push_all_if(self.index(), records, || shared.is_current(self.generation));
+                .push_labelled_if(self.index(), self.label_ref(), records, || {
+                    shared.is_current(self.generation)
+                });
         }
     }
 }
@@ -285,7 +288,12 @@ impl<K: Lifecycle> Engine<K> {
             ),
             include_timestamps: config.include_timestamps(),
             generation: AtomicU64::new(0),
-            log: RecordLog::new(config.max_records(), stripes::<K>(), K::end_time),
+            log: RecordLog::new(
+                config.max_records(),
+                stripes::<K>(),
+                K::end_time,
+                K::set_label,
+            ),
             kind,
             bell,
         });

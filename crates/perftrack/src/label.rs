@@ -65,6 +65,12 @@ impl<T> Lane<T> {
     pub(crate) fn label_arc(&self) -> Option<Arc<str>> {
         self.label.clone()
     }
+
+    /// The lane's own copy of the label, without a new reference.
+    #[inline]
+    pub(crate) fn label_ref(&self) -> &Option<Arc<str>> {
+        &self.label
+    }
 }
 
 impl<T> Deref for Lane<T> {

@@ -255,10 +255,7 @@ impl<S> SessionTable<S> {
             },
         );
         if by_id {
-            shard.by_id += 1;
-            if shard.by_id == self.share + 1 {
-                self.over.fetch_add(1, Ordering::Relaxed);
-            }
+            self.count(&mut shard);
         }
         (id, shard.by_id)
     }
@@ -350,6 +347,23 @@ impl<S> SessionTable<S> {
         Some(active)
     }
 
+    /// Returns a session [`take`](Self::take)n by mistake to its shard, counted again.
+    #[cold]
+    fn put_back(&self, shard: &mut Sessions<S>, active: Active<S>) {
+        if active.by_id {
+            self.count(shard);
+        }
+        shard.map.insert(active.id.seq, active);
+    }
+
+    /// Counts one more session by id of `shard`.
+    fn count(&self, shard: &mut Sessions<S>) {
+        shard.by_id += 1;
+        if shard.by_id == self.share + 1 {
+            self.over.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Uncounts `n` sessions by id of `shard`.
     fn uncount(&self, shard: &mut Sessions<S>, n: usize) {
         if shard.by_id > self.share && shard.by_id - n <= self.share {
@@ -362,13 +376,17 @@ impl<S> SessionTable<S> {
     pub(crate) fn remove(&self, id: &TrackId) -> Result<Active<S>> {
         let Some(name) = &id.name else {
             let mut shard = lock(self.shard(id.seq));
-            if shard.map.get(&id.seq).is_some_and(|a| a.id.name.is_some()) {
-                // A named session is ended by its name, never by its bare number.
+            let Some(active) = self.take(&mut shard, id.seq) else {
+                drop(shard);
+                return Err(self.unknown(id));
+            };
+            if active.id.name.is_some() {
+                // A named session is ended by its name, never by its bare number: it stays.
+                self.put_back(&mut shard, active);
+                drop(shard);
                 return Err(self.unknown(id));
             }
-            return self
-                .take(&mut shard, id.seq)
-                .ok_or_else(|| self.unknown(id));
+            return Ok(active);
         };
         let mut names = lock(&self.names);
         let seq = match names.get(name) {

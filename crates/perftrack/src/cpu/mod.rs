@@ -370,6 +370,10 @@ impl Kind for Cpu {
         record.label.as_deref()
     }
 
+    fn set_label(record: &mut CpuRecord, label: Option<std::sync::Arc<str>>) {
+        record.label = label;
+    }
+
     fn convert(&self, record: CpuRecord) -> CpuRecord {
         record
     }

@@ -329,6 +329,10 @@ impl Kind for Generation {
         record.label.as_deref()
     }
 
+    fn set_label(record: &mut GenerationRecord, label: Option<std::sync::Arc<str>>) {
+        record.label = label;
+    }
+
     fn convert(&self, record: GenerationRecord) -> GenerationRecord {
         record.in_unit(self.config.time_unit)
     }

@@ -169,7 +169,8 @@ impl Lane<Slot<Latency>> {
                     elapsed: Duration::from_nanos(e.value),
                     end_time: shared.timestamp_at(e.at),
                 };
-                self.to_record(None, &m, e.status)
+                // The log keeps the lane's label for the whole batch.
+                self.to_record_labelled(None, &m, e.status, None)
             })
         });
     }
@@ -222,6 +223,10 @@ impl Kind for Latency {
 
     fn label(record: &LatencyRecord) -> Option<&str> {
         record.label.as_deref()
+    }
+
+    fn set_label(record: &mut LatencyRecord, label: Option<std::sync::Arc<str>>) {
+        record.label = label;
     }
 
     fn convert(&self, record: LatencyRecord) -> LatencyRecord {
@@ -370,6 +375,18 @@ impl Lane<Slot<Latency>> {
     }
 
     fn to_record(&self, id: Option<TrackId>, m: &Measured, status: Status) -> LatencyRecord {
+        self.to_record_labelled(id, m, status, self.label_arc())
+    }
+
+    /// [`to_record`](Self::to_record) with the label given.
+    #[inline]
+    fn to_record_labelled(
+        &self,
+        id: Option<TrackId>,
+        m: &Measured,
+        status: Status,
+        label: Option<Arc<str>>,
+    ) -> LatencyRecord {
         let include_timestamps = self.shared.include_timestamps;
         let unit = self.shared.kind.unit();
         LatencyRecord {
@@ -377,7 +394,7 @@ impl Lane<Slot<Latency>> {
             value: unit.from_duration(m.elapsed),
             timestamp: m.end_time,
             unit,
-            label: self.label_arc(),
+            label,
             start_time: include_timestamps.then(|| m.end_time.saturating_sub(m.elapsed)),
             end_time: include_timestamps.then_some(m.end_time),
             status,

@@ -237,6 +237,10 @@ impl Kind for Memory {
         record.label.as_deref()
     }
 
+    fn set_label(record: &mut MemoryRecord, label: Option<std::sync::Arc<str>>) {
+        record.label = label;
+    }
+
     fn convert(&self, record: MemoryRecord) -> MemoryRecord {
         record.in_unit(self.config.unit)
     }

@@ -218,6 +218,10 @@ impl Kind for Throughput {
         record.label.as_deref()
     }
 
+    fn set_label(record: &mut ThroughputRecord, label: Option<std::sync::Arc<str>>) {
+        record.label = label;
+    }
+
     fn convert(&self, record: ThroughputRecord) -> ThroughputRecord {
         record.in_unit(self.config.time_unit)
     }

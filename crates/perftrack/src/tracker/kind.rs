@@ -123,6 +123,9 @@ pub trait Kind: sealed::Sealed + Debug + Send + Sync + Sized + 'static {
     /// A record's label.
     fn label(record: &Self::Record) -> Option<&str>;
     #[doc(hidden)]
+    /// Gives a record its label (the record log keeps one label per run of records).
+    fn set_label(record: &mut Self::Record, label: Option<std::sync::Arc<str>>);
+    #[doc(hidden)]
     /// When a record's measurement ended, which the record log orders records by.
     fn end_time(record: &Self::Record) -> Timestamp;
     #[doc(hidden)]
