@@ -20,6 +20,8 @@
 //!   or load replaced it since), which the lane checks when the entry is applied, as a direct
 //!   record would when it ends; an entry whose lane was dropped finds its place with another
 //!   tag and is discarded.
+//! - **Time.** Entries count nanoseconds since one base instant ([`since_base`]); on Linux
+//!   [`now`] reads `CLOCK_MONOTONIC` directly, with no `Instant` to make or subtract.
 
 use std::any::Any;
 use std::cell::{Cell, OnceCell, RefCell};

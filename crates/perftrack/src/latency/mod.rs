@@ -126,6 +126,47 @@ impl Timing {
     }
 }
 
+/// A latency record: what every path that ends a measurement builds, from the tracker's unit
+/// and whether it keeps start and end times.
+struct RecordOf {
+    unit: TimeUnit,
+    include_timestamps: bool,
+}
+
+impl RecordOf {
+    /// As the tracker whose shared parts are `shared` builds them.
+    fn of(shared: &crate::engine::Shared<Latency>) -> Self {
+        Self {
+            unit: shared.kind.unit(),
+            include_timestamps: shared.include_timestamps,
+        }
+    }
+
+    /// The record of a measurement of `elapsed` that ended at `end_time`.
+    #[inline]
+    fn build(
+        &self,
+        id: TrackId,
+        elapsed: Duration,
+        end_time: crate::Timestamp,
+        label: Option<Arc<str>>,
+        status: Status,
+    ) -> LatencyRecord {
+        LatencyRecord {
+            track_id: id,
+            value: self.unit.from_duration(elapsed),
+            timestamp: end_time,
+            unit: self.unit,
+            label,
+            start_time: self
+                .include_timestamps
+                .then(|| end_time.saturating_sub(elapsed)),
+            end_time: self.include_timestamps.then_some(end_time),
+            status,
+        }
+    }
+}
+
 /// A duration in whole nanoseconds, if it fits a ring entry.
 #[inline]
 fn nanos(duration: Duration) -> Option<u64> {
@@ -273,19 +314,7 @@ impl Lifecycle for Latency {
             recorder::push(session.handle, elapsed, at, status);
         }
         let elapsed = Duration::from_nanos(elapsed);
-        let end_time = shared.timestamp_at(at);
-        let include_timestamps = shared.include_timestamps;
-        let unit = shared.kind.unit();
-        LatencyRecord {
-            track_id: id,
-            value: unit.from_duration(elapsed),
-            timestamp: end_time,
-            unit,
-            label: session.label,
-            start_time: include_timestamps.then(|| end_time.saturating_sub(elapsed)),
-            end_time: include_timestamps.then_some(end_time),
-            status,
-        }
+        RecordOf::of(shared).build(id, elapsed, shared.timestamp_at(at), session.label, status)
     }
 
     fn abandon(_engine: &Engine<Self>, session: Started) {
@@ -308,19 +337,13 @@ impl Lifecycle for Latency {
             // The tracker is gone, or its state was replaced: nothing keeps the measurement,
             // but its record is still the caller's.
             None => {
-                let end_time = crate::Timestamp::from(timing.clock.system_now());
-                LatencyRecord {
-                    track_id: TrackId::generate(),
-                    value: timing.unit.from_duration(elapsed),
-                    timestamp: end_time,
+                let records = RecordOf {
                     unit: timing.unit,
-                    label: recorder::label(timing.handle),
-                    start_time: timing
-                        .include_timestamps
-                        .then(|| end_time.saturating_sub(elapsed)),
-                    end_time: timing.include_timestamps.then_some(end_time),
-                    status,
-                }
+                    include_timestamps: timing.include_timestamps,
+                };
+                let end_time = crate::Timestamp::from(timing.clock.system_now());
+                let label = recorder::label(timing.handle);
+                records.build(TrackId::generate(), elapsed, end_time, label, status)
             }
         }
     }
@@ -387,18 +410,8 @@ impl Lane<Slot<Latency>> {
         status: Status,
         label: Option<Arc<str>>,
     ) -> LatencyRecord {
-        let include_timestamps = self.shared.include_timestamps;
-        let unit = self.shared.kind.unit();
-        LatencyRecord {
-            track_id: id.unwrap_or_else(TrackId::generate),
-            value: unit.from_duration(m.elapsed),
-            timestamp: m.end_time,
-            unit,
-            label,
-            start_time: include_timestamps.then(|| m.end_time.saturating_sub(m.elapsed)),
-            end_time: include_timestamps.then_some(m.end_time),
-            status,
-        }
+        let id = id.unwrap_or_else(TrackId::generate);
+        RecordOf::of(&self.shared).build(id, m.elapsed, m.end_time, label, status)
     }
 
     /// Records a measurement from `start` to `end` and returns its record (also kept in the
