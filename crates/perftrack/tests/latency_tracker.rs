@@ -368,3 +368,63 @@ fn a_measurement_recorded_at_a_wall_clock_end_keeps_that_end_and_its_own_duratio
     let stats = tracker.statistics(Some("remote")).unwrap();
     assert_eq!((stats.count, stats.failed, stats.sum), (2, 1, 5.5));
 }
+
+#[test]
+fn sessions_stopped_through_the_ring_count_exactly_what_their_records_say() {
+    // With no log, `stop_tracking` sends its measurement through the thread's ring: the
+    // statistics must hold exactly the values of the records it returned, from every thread.
+    for max_records in [0, 10] {
+        let (tracker, clock) = manual(LatencyConfig {
+            max_records,
+            ..Default::default()
+        });
+        let values: Vec<f64> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..4u64)
+                .map(|t| {
+                    let (tracker, clock) = (&tracker, &clock);
+                    s.spawn(move || {
+                        (0..300u64)
+                            .map(|i| {
+                                let id = tracker.start_tracking(Some("session"));
+                                clock.advance(Duration::from_micros(t * 1_000 + i));
+                                let record = tracker.stop_tracking(&id).unwrap();
+                                assert_eq!(record.track_id, id);
+                                assert_eq!(record.label.as_deref(), Some("session"));
+                                record.value
+                            })
+                            .collect::<Vec<f64>>()
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect()
+        });
+        let stats = tracker.statistics(Some("session")).unwrap();
+        assert_eq!(stats.count, 1200, "{max_records}");
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(0.0, f64::max);
+        // Records are in the tracker's unit straight from nanoseconds, statistics scaled from
+        // seconds: equal to rounding.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+        assert!(
+            close(stats.min, min) && close(stats.max, max),
+            "{max_records}"
+        );
+        let sum: f64 = values.iter().sum();
+        assert!(close(stats.sum, sum), "{max_records}");
+        // A reset ends the sessions: one stopped after it is unknown, and nothing is counted.
+        let id = tracker.start_tracking(Some("session"));
+        tracker.reset();
+        let record = tracker.stop_tracking(&id);
+        assert!(
+            matches!(record, Err(Error::UnknownTrackId { .. })),
+            "{max_records}"
+        );
+        assert!(
+            tracker.statistics(Some("session")).is_none(),
+            "{max_records}"
+        );
+    }
+}
