@@ -539,24 +539,28 @@ impl Drop for Local {
     }
 }
 
+/// The slot and handle of `label`'s lane in registry `registry`, if `local`'s cache holds it.
+#[inline(always)]
+fn cached(local: &Local, registry: u64, label: &str) -> Option<(usize, Handle)> {
+    let key = Key::of(label.as_bytes());
+    let slot = key.slot(registry);
+    let cached = local.cache[slot].get();
+    let found = cached.registry == registry
+        && cached.key == key
+        && (key.len <= SHORT
+            || local
+                .labels
+                .try_borrow()
+                .is_ok_and(|labels| labels[slot].as_deref() == Some(label)));
+    found.then_some((slot, cached.handle))
+}
+
 /// The handle of `label`'s lane in registry `registry`, if the calling thread's cache holds
 /// it.
 #[inline(always)]
 pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
     LOCAL
-        .try_with(|local| {
-            let key = Key::of(label.as_bytes());
-            let slot = key.slot(registry);
-            let cached = local.cache[slot].get();
-            let found = cached.registry == registry
-                && cached.key == key
-                && (key.len <= SHORT
-                    || local
-                        .labels
-                        .try_borrow()
-                        .is_ok_and(|labels| labels[slot].as_deref() == Some(label)));
-            found.then_some(cached.handle)
-        })
+        .try_with(|local| cached(local, registry, label).map(|(_, handle)| handle))
         .ok()
         .flatten()
 }
@@ -566,15 +570,9 @@ pub(crate) fn lookup(registry: u64, label: &str) -> Option<Handle> {
 pub(crate) fn lookup_labelled(registry: u64, label: &str) -> Option<(Handle, Option<Arc<str>>)> {
     LOCAL
         .try_with(|local| {
-            let key = Key::of(label.as_bytes());
-            let slot = key.slot(registry);
-            let cached = local.cache[slot].get();
-            if cached.registry != registry || cached.key != key {
-                return None;
-            }
-            let labels = local.labels.try_borrow().ok()?;
-            let found = key.len <= SHORT || labels[slot].as_deref() == Some(label);
-            found.then(|| (cached.handle, labels[slot].clone()))
+            let (slot, handle) = cached(local, registry, label)?;
+            let lane_label = local.labels.try_borrow().ok()?[slot].clone();
+            Some((handle, lane_label))
         })
         .ok()
         .flatten()
