@@ -89,8 +89,8 @@ pub struct Timing {
     /// The start, as ring entries count time (see recorder.rs).
     start: i64,
     clock: TrackerClock,
-    unit: TimeUnit,
-    include_timestamps: bool,
+    /// How its record is built, should its label's state be gone when it stops.
+    records: RecordOf,
 }
 
 /// What a latency session holds while it runs: the handle of its label's lane and the label
@@ -109,8 +109,7 @@ impl Timing {
             handle,
             start: shared.clock().now_nanos(),
             clock: shared.clock().clone(),
-            unit: shared.kind.unit(),
-            include_timestamps: shared.include_timestamps,
+            records: RecordOf::of(shared),
         }
     }
 
@@ -128,6 +127,7 @@ impl Timing {
 
 /// A latency record: what every path that ends a measurement builds, from the tracker's unit
 /// and whether it keeps start and end times.
+#[derive(Debug)]
 struct RecordOf {
     unit: TimeUnit,
     include_timestamps: bool,
@@ -337,13 +337,11 @@ impl Lifecycle for Latency {
             // The tracker is gone, or its state was replaced: nothing keeps the measurement,
             // but its record is still the caller's.
             None => {
-                let records = RecordOf {
-                    unit: timing.unit,
-                    include_timestamps: timing.include_timestamps,
-                };
                 let end_time = crate::Timestamp::from(timing.clock.system_now());
                 let label = recorder::label(timing.handle);
-                records.build(TrackId::generate(), elapsed, end_time, label, status)
+                timing
+                    .records
+                    .build(TrackId::generate(), elapsed, end_time, label, status)
             }
         }
     }
