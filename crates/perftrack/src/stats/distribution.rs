@@ -58,6 +58,26 @@ pub struct Distribution {
     sketch: Sketch,
 }
 
+/// Calls `f(chain, value)` for each finite value in order, `chain` cycling through 0..4: a
+/// caller that keeps one accumulator per chain adds four values at a time instead of waiting
+/// on each addition.
+#[inline]
+fn in_four_chains(values: &[f64], mut f: impl FnMut(usize, f64)) {
+    let mut fours = values.chunks_exact(4);
+    for four in &mut fours {
+        for (i, &v) in four.iter().enumerate() {
+            if v.is_finite() {
+                f(i, v);
+            }
+        }
+    }
+    for &v in fours.remainder() {
+        if v.is_finite() {
+            f(0, v);
+        }
+    }
+}
+
 impl Distribution {
     /// An empty distribution that keeps exact values while it holds at most `exact_limit`.
     ///
@@ -203,43 +223,18 @@ impl Distribution {
         // mean.
         let mut running_sum = self.sum;
         let (mut sums, mut mins, mut maxs) = ([0.0; 4], [f64::INFINITY; 4], [f64::NEG_INFINITY; 4]);
-        let mut lanes = values.chunks_exact(4);
-        for four in &mut lanes {
-            for (i, &v) in four.iter().enumerate() {
-                if v.is_finite() {
-                    running_sum += v;
-                    sums[i] += v;
-                    mins[i] = mins[i].min(v);
-                    maxs[i] = maxs[i].max(v);
-                }
-            }
-        }
-        for &v in lanes.remainder() {
-            if v.is_finite() {
-                running_sum += v;
-                sums[0] += v;
-                mins[0] = mins[0].min(v);
-                maxs[0] = maxs[0].max(v);
-            }
-        }
+        in_four_chains(values, |i, v| {
+            running_sum += v;
+            sums[i] += v;
+            mins[i] = mins[i].min(v);
+            maxs[i] = maxs[i].max(v);
+        });
         let sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
         let min = mins.iter().copied().fold(f64::INFINITY, f64::min);
         let max = maxs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mean = sum / n as f64;
         let mut squares = [0.0; 4];
-        let mut lanes = values.chunks_exact(4);
-        for four in &mut lanes {
-            for (i, &v) in four.iter().enumerate() {
-                if v.is_finite() {
-                    squares[i] += (v - mean) * (v - mean);
-                }
-            }
-        }
-        for &v in lanes.remainder() {
-            if v.is_finite() {
-                squares[0] += (v - mean) * (v - mean);
-            }
-        }
+        in_four_chains(values, |i, v| squares[i] += (v - mean) * (v - mean));
         let m2 = (squares[0] + squares[1]) + (squares[2] + squares[3]);
         let (na, nb) = (self.count as f64, n as f64);
         let total = na + nb;
