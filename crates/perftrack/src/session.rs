@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -341,19 +342,15 @@ impl<S> SessionTable<S> {
     /// Takes a session out of its shard, uncounting it.
     fn take(&self, shard: &mut Sessions<S>, seq: u64) -> Option<Active<S>> {
         let active = shard.map.remove(&seq)?;
+        Some(self.taken(shard, active))
+    }
+
+    /// A session just removed from `shard`, uncounted.
+    fn taken(&self, shard: &mut Sessions<S>, active: Active<S>) -> Active<S> {
         if active.by_id {
             self.uncount(shard, 1);
         }
-        Some(active)
-    }
-
-    /// Returns a session [`take`](Self::take)n by mistake to its shard, counted again.
-    #[cold]
-    fn put_back(&self, shard: &mut Sessions<S>, active: Active<S>) {
-        if active.by_id {
-            self.count(shard);
-        }
-        shard.map.insert(active.id.seq, active);
+        active
     }
 
     /// Counts one more session by id of `shard`.
@@ -376,17 +373,15 @@ impl<S> SessionTable<S> {
     pub(crate) fn remove(&self, id: &TrackId) -> Result<Active<S>> {
         let Some(name) = &id.name else {
             let mut shard = lock(self.shard(id.seq));
-            let Some(active) = self.take(&mut shard, id.seq) else {
-                drop(shard);
-                return Err(self.unknown(id));
+            let active = match shard.map.entry(id.seq) {
+                // A named session is ended by its name, never by its bare number.
+                Entry::Occupied(found) if found.get().id.name.is_none() => found.remove(),
+                _ => {
+                    drop(shard);
+                    return Err(self.unknown(id));
+                }
             };
-            if active.id.name.is_some() {
-                // A named session is ended by its name, never by its bare number: it stays.
-                self.put_back(&mut shard, active);
-                drop(shard);
-                return Err(self.unknown(id));
-            }
-            return Ok(active);
+            return Ok(self.taken(&mut shard, active));
         };
         let mut names = lock(&self.names);
         let seq = match names.get(name) {
