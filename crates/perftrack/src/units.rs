@@ -135,6 +135,7 @@ impl TimeUnit {
     /// use std::time::Duration;
     /// assert_eq!(perftrack::TimeUnit::Milliseconds.from_duration(Duration::from_micros(1500)), 1.5);
     /// ```
+    #[inline]
     pub fn from_duration(self, duration: std::time::Duration) -> f64 {
         // Integer nanoseconds first: `as_secs_f64` would round a long duration before scaling.
         match self {
@@ -147,8 +148,20 @@ impl TimeUnit {
                     .checked_mul(1_000_000_000)
                     .and_then(|n| n.checked_add(u64::from(duration.subsec_nanos())));
                 let nanos = nanos.map_or_else(|| duration.as_nanos() as f64, |n| n as f64);
-                nanos / (1e9 / self.per_second())
+                nanos / self.nanos_per_unit()
             }
+        }
+    }
+
+    /// Nanoseconds in one of this unit: `1e9 / per_second()`, which each is exactly, as a
+    /// constant rather than a division.
+    #[inline]
+    fn nanos_per_unit(self) -> f64 {
+        match self {
+            Self::Seconds => 1e9,
+            Self::Milliseconds => 1e6,
+            Self::Microseconds => 1e3,
+            Self::Nanoseconds => 1.0,
         }
     }
 
@@ -434,5 +447,13 @@ mod tests {
         assert_eq!(TimeUnit::Microseconds.from_duration(d), 50_000.0);
         assert_eq!(TimeUnit::Nanoseconds.from_duration(d), 50_000_000.0);
         assert_eq!(TimeUnit::Seconds.from_duration(d), 0.05);
+        for unit in [
+            TimeUnit::Seconds,
+            TimeUnit::Milliseconds,
+            TimeUnit::Microseconds,
+            TimeUnit::Nanoseconds,
+        ] {
+            assert_eq!(unit.nanos_per_unit(), 1e9 / unit.per_second(), "{unit:?}");
+        }
     }
 }
