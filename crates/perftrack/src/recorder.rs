@@ -156,6 +156,20 @@ pub(crate) fn since_base(t: Instant) -> i64 {
     encode_time(t, base().instant)
 }
 
+/// The instant `nanos` after the process's base instant (as [`since_base`] counts): its
+/// inverse, exact wherever an `Instant` can hold the result (else the base).
+#[inline]
+pub(crate) fn instant_at(nanos: i64) -> Instant {
+    let base = base().instant;
+    let offset = Duration::from_nanos(nanos.unsigned_abs());
+    if nanos >= 0 {
+        base.checked_add(offset)
+    } else {
+        base.checked_sub(offset)
+    }
+    .unwrap_or(base)
+}
+
 /// The system's monotonic time now, as [`since_base`] counts it: `since_base(Instant::now())`,
 /// read without making an `Instant` where the clock under it is known.
 #[inline(always)]
@@ -771,6 +785,28 @@ mod tests {
             let now = now();
             let after = since_base(Instant::now());
             assert!(before <= now && now <= after, "{before} {now} {after}");
+        }
+    }
+
+    #[test]
+    fn instant_at_inverts_since_base() {
+        let now = Instant::now();
+        let day = Duration::from_secs(86_400);
+        let base = base().instant;
+        for t in [
+            Some(now),
+            Some(base),
+            Some(now + day),
+            base.checked_sub(Duration::from_nanos(1)),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            assert_eq!(instant_at(since_base(t)), t);
+        }
+        // Nanoseconds before and after the base, each exactly.
+        for nanos in [-1_000_000_007, -1, 0, 1, 86_400_000_000_123] {
+            assert_eq!(since_base(instant_at(nanos)), nanos);
         }
     }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Shared, Slot};
 use crate::label::Lane;
+use crate::recorder;
 use crate::session::lock;
 use crate::tracker::{Kind, Lifecycle};
 use crate::{Guard, Result, SamplingInterval, Status, TrackId, Tracker};
@@ -164,7 +165,9 @@ pub(crate) fn run<K: Sampled>(
     interval: Option<Duration>,
 ) -> Run<K> {
     let (started, session) = open(engine, label, interval);
-    let id = engine.sessions.start_guard(started, Arc::clone(&session));
+    let id = engine
+        .sessions
+        .start_guard(recorder::since_base(started), Arc::clone(&session));
     Run {
         engine: Arc::clone(engine),
         id,
@@ -181,20 +184,20 @@ impl<K: Sampled> Lifecycle for K {
         K::attach(engine);
     }
 
-    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Self::Session, bool) {
+    fn open(engine: &Engine<Self>, label: &str) -> (i64, Self::Session, bool) {
         let interval = engine.kind().interval();
         let (started, session) = open(engine, label, interval);
-        (started, session, interval.is_some())
+        (recorder::since_base(started), session, interval.is_some())
     }
 
     fn finish(
         engine: &Engine<Self>,
         session: Self::Session,
         id: TrackId,
-        started: Instant,
+        started: i64,
         status: Status,
     ) -> K::Record {
-        finish(engine, id, started, &session, status)
+        finish(engine, id, recorder::instant_at(started), &session, status)
     }
 
     fn discard(engine: &Engine<Self>, session: Self::Session) {

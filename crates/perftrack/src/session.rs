@@ -6,7 +6,6 @@ use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -164,7 +163,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug)]
 pub(crate) struct Active<S> {
     pub(crate) id: TrackId,
-    pub(crate) started: Instant,
+    /// Its start, as ring entries count time (nanoseconds since the process's base; see
+    /// recorder.rs): all eight-byte fields, so the session moves without partial copies.
+    pub(crate) started: i64,
     pub(crate) state: S,
     /// Started by id, so counted against `max_sessions` (a guard's session is not: it ends
     /// when the guard drops).
@@ -189,8 +190,17 @@ impl<S> Default for Sessions<S> {
     }
 }
 
+/// A shard's lock.
+type ShardLock<S> = Mutex<Sessions<S>>;
+
 /// A shard on a cache line of its own: sessions of different threads rarely share one.
-type Shard<S> = Padded<Mutex<Sessions<S>>>;
+type Shard<S> = Padded<ShardLock<S>>;
+
+/// Locks a shard.
+#[inline]
+fn slock<S>(shard: &ShardLock<S>) -> MutexGuard<'_, Sessions<S>> {
+    lock(shard)
+}
 
 /// The active sessions of one tracker, sharded by id so that sessions on different threads
 /// rarely contend. Sessions started by id are bounded: past `max_sessions`, the oldest of a
@@ -216,7 +226,7 @@ impl<S> SessionTable<S> {
     /// A table that keeps at most `max_sessions` sessions started by id (at least one).
     pub(crate) fn new(max_sessions: usize) -> Self {
         Self {
-            shards: std::array::from_fn(|_| Padded(Mutex::default())),
+            shards: std::array::from_fn(|_| Padded(ShardLock::new(Sessions::default()))),
             names: Mutex::default(),
             max_sessions: max_sessions.max(1),
             share: max_sessions.max(1) / SHARDS,
@@ -225,27 +235,32 @@ impl<S> SessionTable<S> {
         }
     }
 
-    fn shard(&self, seq: u64) -> &Mutex<Sessions<S>> {
+    fn shard(&self, seq: u64) -> &ShardLock<S> {
         &self.shards[(seq % SHARDS as u64) as usize].0
     }
 
-    /// Starts a session by id with a generated id; returns it with the session abandoned to
-    /// make room, if one was.
-    pub(crate) fn start(&self, started: Instant, state: S) -> (TrackId, Option<Active<S>>) {
+    /// Starts a session by id with a generated id and returns the id; a session abandoned to
+    /// make room, if one was, goes to `abandon`.
+    #[inline]
+    pub(crate) fn start(&self, started: i64, state: S, abandon: impl FnOnce(Active<S>)) -> TrackId {
         let (id, in_shard) = self.insert(TrackId::generate(), started, state, true);
-        let abandoned = self.admit(id.seq, in_shard);
-        (id, abandoned)
+        if !self.within_shares(in_shard) {
+            if let Some(active) = self.admit(id.seq) {
+                abandon(active);
+            }
+        }
+        id
     }
 
     /// Starts a guard's session with a generated id; it never counts against `max_sessions`.
-    pub(crate) fn start_guard(&self, started: Instant, state: S) -> TrackId {
+    pub(crate) fn start_guard(&self, started: i64, state: S) -> TrackId {
         self.insert(TrackId::generate(), started, state, false).0
     }
 
     /// Adds a session to its shard; returns its id and how many sessions by id the shard then
     /// holds.
-    fn insert(&self, id: TrackId, started: Instant, state: S, by_id: bool) -> (TrackId, usize) {
-        let mut shard = lock(self.shard(id.seq));
+    fn insert(&self, id: TrackId, started: i64, state: S, by_id: bool) -> (TrackId, usize) {
+        let mut shard = slock(self.shard(id.seq));
         shard.map.insert(
             id.seq,
             Active {
@@ -266,7 +281,7 @@ impl<S> SessionTable<S> {
     pub(crate) fn start_named(
         &self,
         name: &str,
-        started: Instant,
+        started: i64,
         state: S,
     ) -> Result<(TrackId, Option<Active<S>>)> {
         let id = {
@@ -284,23 +299,34 @@ impl<S> SessionTable<S> {
             (id, in_shard)
         };
         let (id, in_shard) = id;
-        let abandoned = self.admit(id.seq, in_shard);
+        let abandoned = if self.within_shares(in_shard) {
+            None
+        } else {
+            self.admit(id.seq)
+        };
         Ok((id, abandoned))
     }
 
-    /// Past `max_sessions` sessions by id, once a new one (`seq`, whose shard now holds
-    /// `in_shard` of them) was added, abandons the oldest other session by id: of `seq`'s
-    /// shard if it has one, else of the next shard that has. While no shard holds more than
-    /// its share of `max_sessions`, the table cannot be past it, and no other shard is read.
-    fn admit(&self, seq: u64, in_shard: usize) -> Option<Active<S>> {
+    /// Whether, once a session by id was added to a shard that then holds `in_shard` of them,
+    /// no shard holds more than its share of `max_sessions`: then the table cannot be past
+    /// it, and no other shard is read.
+    #[inline]
+    fn within_shares(&self, in_shard: usize) -> bool {
         // A bound, not a synchronisation (Relaxed): concurrent starts may pass it briefly.
-        let within_shares = in_shard <= self.share && self.over.load(Ordering::Relaxed) == 0;
-        if within_shares || self.by_id() <= self.max_sessions {
+        in_shard <= self.share && self.over.load(Ordering::Relaxed) == 0
+    }
+
+    /// Past `max_sessions` sessions by id, once a new one (`seq`) was added, abandons the
+    /// oldest other session by id: of `seq`'s shard if it has one, else of the next shard
+    /// that has.
+    #[cold]
+    fn admit(&self, seq: u64) -> Option<Active<S>> {
+        if self.by_id() <= self.max_sessions {
             return None;
         }
         let first = (seq % SHARDS as u64) as usize;
         let active = (0..SHARDS).find_map(|i| {
-            let mut shard = lock(&self.shards[(first + i) % SHARDS].0);
+            let mut shard = slock(&self.shards[(first + i) % SHARDS].0);
             let oldest = shard
                 .map
                 .iter()
@@ -326,6 +352,7 @@ impl<S> SessionTable<S> {
 
     /// The error for an id that is not active: abandoned, if it is among the ids the table
     /// remembers abandoning.
+    #[cold]
     fn unknown(&self, id: &TrackId) -> Error {
         if lock(&self.abandoned).contains(id) {
             Error::AbandonedSession { id: id.to_string() }
@@ -336,7 +363,7 @@ impl<S> SessionTable<S> {
 
     /// How many active sessions were started by id.
     fn by_id(&self) -> usize {
-        self.shards.iter().map(|s| lock(&s.0).by_id).sum()
+        self.shards.iter().map(|s| slock(&s.0).by_id).sum()
     }
 
     /// Takes a session out of its shard, uncounting it.
@@ -371,25 +398,54 @@ impl<S> SessionTable<S> {
 
     /// Ends a session and returns it.
     pub(crate) fn remove(&self, id: &TrackId) -> Result<Active<S>> {
-        let Some(name) = &id.name else {
-            let mut shard = lock(self.shard(id.seq));
-            let active = match shard.map.entry(id.seq) {
-                // A named session is ended by its name, never by its bare number.
-                Entry::Occupied(found) if found.get().id.name.is_none() => found.remove(),
-                _ => {
-                    drop(shard);
-                    return Err(self.unknown(id));
-                }
-            };
-            return Ok(self.taken(&mut shard, active));
-        };
+        match &id.name {
+            None => self
+                .remove_generated(id.seq, |active| active)
+                .ok_or_else(|| self.unknown(id)),
+            Some(name) => self.remove_named(id, name),
+        }
+    }
+
+    /// Ends a session and runs `f` on its id, start and state, once the session has left
+    /// the table. The session is taken apart where it leaves the table, so that its fields
+    /// reach `f` without copies of the whole.
+    #[inline]
+    pub(crate) fn end<R>(&self, id: &TrackId, f: impl FnOnce(TrackId, i64, S) -> R) -> Result<R> {
+        let apart = |active: Active<S>| f(active.id, active.started, active.state);
+        match &id.name {
+            None => self
+                .remove_generated(id.seq, apart)
+                .ok_or_else(|| self.unknown(id)),
+            Some(name) => self.remove_named(id, name).map(apart),
+        }
+    }
+
+    /// Ends the session with a generated id `seq`, if it is active, and runs `f` on it once
+    /// the shard is unlocked.
+    #[inline]
+    fn remove_generated<R>(&self, seq: u64, f: impl FnOnce(Active<S>) -> R) -> Option<R> {
+        let mut shard = slock(self.shard(seq));
+        match shard.map.entry(seq) {
+            // A named session is ended by its name, never by its bare number.
+            Entry::Occupied(found) if found.get().id.name.is_none() => {
+                let active = found.remove();
+                let active = self.taken(&mut shard, active);
+                drop(shard);
+                Some(f(active))
+            }
+            _ => None,
+        }
+    }
+
+    /// Ends the session named `name` (`id`'s).
+    fn remove_named(&self, id: &TrackId, name: &str) -> Result<Active<S>> {
         let mut names = lock(&self.names);
         let seq = match names.get(name) {
             Some(&seq) if id.seq == 0 || id.seq == seq => seq,
             _ => return Err(self.unknown(id)),
         };
         let active = self
-            .take(&mut lock(self.shard(seq)), seq)
+            .take(&mut slock(self.shard(seq)), seq)
             .ok_or_else(|| self.unknown(id))?;
         names.remove(name);
         Ok(active)
@@ -405,7 +461,7 @@ impl<S> SessionTable<S> {
                 _ => return Err(self.unknown(id)),
             },
         };
-        let mut shard = lock(self.shard(seq));
+        let mut shard = slock(self.shard(seq));
         match shard.map.get_mut(&seq) {
             Some(active) if id.name.is_some() || active.id.name.is_none() => Ok(f(active)),
             _ => {
@@ -418,9 +474,9 @@ impl<S> SessionTable<S> {
     /// Runs `f` on the most recently started active session (the latest start; among equal
     /// starts, the later id).
     pub(crate) fn with_latest<R>(&self, f: impl FnOnce(&mut Active<S>) -> R) -> Result<R> {
-        let mut latest: Option<(Instant, u64)> = None;
+        let mut latest: Option<(i64, u64)> = None;
         for shard in &self.shards {
-            for (seq, active) in lock(&shard.0).map.iter() {
+            for (seq, active) in slock(&shard.0).map.iter() {
                 let key = (active.started, *seq);
                 if latest.is_none_or(|l| key > l) {
                     latest = Some(key);
@@ -428,7 +484,7 @@ impl<S> SessionTable<S> {
             }
         }
         let (_, seq) = latest.ok_or(Error::NoActiveSession)?;
-        lock(self.shard(seq))
+        slock(self.shard(seq))
             .map
             .get_mut(&seq)
             .map(f)
@@ -438,7 +494,7 @@ impl<S> SessionTable<S> {
     /// Runs `f` on every active session, one shard at a time.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Active<S>)) {
         for shard in &self.shards {
-            for active in lock(&shard.0).map.values() {
+            for active in slock(&shard.0).map.values() {
                 f(active);
             }
         }
@@ -448,7 +504,7 @@ impl<S> SessionTable<S> {
     pub(crate) fn clear(&self) {
         let mut names = lock(&self.names);
         for shard in &self.shards {
-            let mut shard = lock(&shard.0);
+            let mut shard = slock(&shard.0);
             shard.map.clear();
             let n = shard.by_id;
             self.uncount(&mut shard, n);
@@ -459,13 +515,20 @@ impl<S> SessionTable<S> {
 
     /// How many sessions are active.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(&s.0).map.len()).sum()
+        self.shards.iter().map(|s| slock(&s.0).map.len()).sum()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Starts a session by id; returns its id and the session abandoned to make room.
+    fn start<S>(table: &SessionTable<S>, started: i64, state: S) -> (TrackId, Option<Active<S>>) {
+        let mut abandoned = None;
+        let id = table.start(started, state, |active| abandoned = Some(active));
+        (id, abandoned)
+    }
 
     #[test]
     fn generated_ids_are_unique_across_threads() {
@@ -498,7 +561,7 @@ mod tests {
     #[test]
     fn names_are_unique_while_active_and_reusable_after() {
         let table = SessionTable::new(100);
-        let now = Instant::now();
+        let now = 0;
         let (id, _) = table.start_named("a", now, 1).unwrap();
         assert!(matches!(
             table.start_named("a", now, 2),
@@ -516,7 +579,7 @@ mod tests {
     #[test]
     fn a_name_alone_cannot_reach_a_generated_session() {
         let table = SessionTable::new(100);
-        let (id, _) = table.start(Instant::now(), ());
+        let (id, _) = start(&table, 0, ());
         let by_text = TrackId::from(id.to_string());
         assert!(table.remove(&by_text).is_err());
         assert!(table.remove(&id).is_ok());
@@ -525,9 +588,9 @@ mod tests {
     #[test]
     fn latest_is_the_most_recent_start() {
         let table = SessionTable::new(100);
-        let t0 = Instant::now();
-        table.start(t0 + std::time::Duration::from_secs(2), "late");
-        table.start(t0, "early");
+        let t0 = 1_000;
+        start(&table, t0 + 2_000_000_000, "late");
+        start(&table, t0, "early");
         assert_eq!(table.with_latest(|a| a.state).unwrap(), "late");
         table.clear();
         assert!(matches!(
@@ -541,10 +604,10 @@ mod tests {
         // Two per shard (40 over 16 shards), then over: every start past 40 abandons one,
         // removals and a clear bring the count back below every share.
         let table = SessionTable::new(40);
-        let now = Instant::now();
+        let now = 0;
         let mut ids = Vec::new();
         for n in 0..1000 {
-            let (id, abandoned) = table.start(now, n);
+            let (id, abandoned) = start(&table, now, n);
             ids.push(id);
             assert_eq!(abandoned.is_some(), n >= 40, "{n}");
             assert_eq!(table.by_id(), (n + 1).min(40));
@@ -554,21 +617,21 @@ mod tests {
         }
         assert_eq!((table.by_id(), table.over.load(Ordering::Relaxed)), (0, 0));
         for n in 0..100 {
-            table.start(now, n);
+            start(&table, now, n);
         }
         table.clear();
         assert_eq!((table.by_id(), table.over.load(Ordering::Relaxed)), (0, 0));
-        assert_eq!(table.start(now, 0).1.map(|a| a.state), None);
+        assert_eq!(start(&table, now, 0).1.map(|a| a.state), None);
     }
 
     #[test]
     fn past_the_bound_the_oldest_session_by_id_is_abandoned_and_said_so() {
         let table = SessionTable::new(3);
-        let now = Instant::now();
+        let now = 0;
         let guard = table.start_guard(now, 0);
-        let ids: Vec<TrackId> = (1..=3).map(|n| table.start(now, n).0).collect();
+        let ids: Vec<TrackId> = (1..=3).map(|n| start(&table, now, n).0).collect();
         // Past the bound, every start abandons one session by id, never a guard's.
-        let (_, abandoned) = table.start(now, 4);
+        let (_, abandoned) = start(&table, now, 4);
         let abandoned = abandoned.expect("a session is abandoned past the bound");
         assert_eq!(table.len(), 4);
         assert!(ids.contains(&abandoned.id));
@@ -591,7 +654,7 @@ mod tests {
     #[test]
     fn an_abandoned_name_can_be_started_again() {
         let table = SessionTable::new(1);
-        let now = Instant::now();
+        let now = 0;
         table.start_named("a", now, 1).unwrap();
         let (_, abandoned) = table.start_named("b", now, 2).unwrap();
         assert_eq!(abandoned.map(|a| a.state), Some(1));

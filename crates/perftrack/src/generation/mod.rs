@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Slot};
 use crate::label::Lane;
+use crate::recorder;
 use crate::tracker::{Kind, Lifecycle};
 use crate::{Clock, Guard, Result, Status, TimeUnit, Timestamp, TrackId, Tracker};
 use summary::Measured;
@@ -381,17 +382,17 @@ impl Lifecycle for Generation {
     type Session = Streaming;
     type Running = Streaming;
 
-    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Streaming, bool) {
+    fn open(engine: &Engine<Self>, label: &str) -> (i64, Streaming, bool) {
         let lane = engine.state(label);
         let now = engine.now();
-        (now, Streaming::new(lane, now), false)
+        (recorder::since_base(now), Streaming::new(lane, now), false)
     }
 
     fn finish(
         engine: &Engine<Self>,
         mut session: Streaming,
         id: TrackId,
-        _started: Instant,
+        _started: i64,
         status: Status,
     ) -> GenerationRecord {
         session.finish(Some(id), engine.now(), status)
@@ -428,6 +429,7 @@ impl Lifecycle for Generation {
             Some(id) => engine.sessions.with(id, |a| a.started)?,
             None => engine.sessions.with_latest(|a| a.started)?,
         };
+        let started = recorder::instant_at(started);
         Ok(engine
             .kind()
             .config

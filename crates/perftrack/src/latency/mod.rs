@@ -287,24 +287,27 @@ impl Lifecycle for Latency {
     type Session = Started;
     type Running = Timing;
 
-    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Started, bool) {
+    fn open(engine: &Engine<Self>, label: &str) -> (i64, Started, bool) {
         let (handle, label) = engine.labels.handle_labelled(label);
-        (engine.now(), Started { handle, label }, false)
+        let start = engine.shared.clock().now_nanos();
+        (start, Started { handle, label }, false)
     }
 
+    #[inline]
     fn finish(
         engine: &Engine<Self>,
         session: Started,
         id: TrackId,
-        started: Instant,
+        started: i64,
         status: Status,
     ) -> LatencyRecord {
         let shared = &engine.shared;
         let at = shared.clock().now_nanos();
-        let elapsed = u64::try_from(at.saturating_sub(recorder::since_base(started))).unwrap_or(0);
+        let elapsed = u64::try_from(at.saturating_sub(started)).unwrap_or(0);
         if shared.log.enabled() {
             // The record the log keeps is this one, with its id: recorded directly.
             if let Some(lane) = recorder::lane::<Lane<Slot<Latency>>>(session.handle) {
+                let started = recorder::instant_at(started);
                 let end = started
                     .checked_add(Duration::from_nanos(elapsed))
                     .unwrap_or(started);
@@ -360,6 +363,7 @@ impl Lifecycle for Latency {
             Some(id) => engine.sessions.with(id, |a| a.started)?,
             None => engine.sessions.with_latest(|a| a.started)?,
         };
+        let started = recorder::instant_at(started);
         Ok(engine
             .kind()
             .unit()

@@ -244,18 +244,20 @@ impl Lifecycle for Throughput {
     type Session = Session;
     type Running = Counting;
 
-    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Session, bool) {
+    fn open(engine: &Engine<Self>, label: &str) -> (i64, Session, bool) {
         let now = engine.now();
-        (now, Session::new(engine.state(label), now), false)
+        let session = Session::new(engine.state(label), now);
+        (recorder::since_base(now), session, false)
     }
 
     fn finish(
         engine: &Engine<Self>,
         mut session: Session,
         id: TrackId,
-        started: Instant,
+        started: i64,
         status: Status,
     ) -> ThroughputRecord {
+        let started = recorder::instant_at(started);
         session.finish(Some(id), started, engine.now(), status)
     }
 
@@ -452,7 +454,7 @@ impl Tracker<Throughput> {
         })?;
         Ok(SessionProgress {
             label: label.map(|l| l.to_string()),
-            start_time: self.engine.shared.timestamp(started),
+            start_time: self.engine.shared.timestamp_at(started),
             count,
         })
     }

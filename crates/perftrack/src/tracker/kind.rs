@@ -175,16 +175,16 @@ pub trait Lifecycle: Kind {
     /// Runs once the tracker's state exists.
     fn init(_engine: &Arc<Engine<Self>>) {}
     #[doc(hidden)]
-    /// Opens a session under `label`: its start, its state, and whether it wants background
-    /// samples.
-    fn open(engine: &Engine<Self>, label: &str) -> (Instant, Self::Session, bool);
+    /// Opens a session under `label`: its start (as ring entries count time, see
+    /// recorder.rs), its state, and whether it wants background samples.
+    fn open(engine: &Engine<Self>, label: &str) -> (i64, Self::Session, bool);
     #[doc(hidden)]
     /// Ends a session that left the table and returns its record.
     fn finish(
         engine: &Engine<Self>,
         session: Self::Session,
         id: TrackId,
-        started: Instant,
+        started: i64,
         status: Status,
     ) -> Self::Record;
     #[doc(hidden)]

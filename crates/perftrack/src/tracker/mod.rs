@@ -211,11 +211,13 @@ impl<K: Lifecycle> Tracker<K> {
     /// assert_eq!(record.label.as_deref(), Some("embedding"));
     /// # Ok::<(), perftrack::Error>(())
     /// ```
+    #[inline]
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
         let (started, session, sampled) = K::open(&self.engine, label.unwrap_or(""));
-        let (id, abandoned) = self.engine.sessions.start(started, session);
+        let id = self.engine.sessions.start(started, session, |active| {
+            K::abandon(&self.engine, active.state);
+        });
         self.sample_in_background(sampled);
-        self.abandon(abandoned);
         id
     }
 
@@ -254,6 +256,7 @@ impl<K: Lifecycle> Tracker<K> {
     /// assert!(tracker.stop_tracking(&id).is_ok());
     /// assert!(tracker.stop_tracking(&id).is_err());
     /// ```
+    #[inline]
     pub fn stop_tracking(&self, id: &TrackId) -> Result<K::Record> {
         self.stop_tracking_with_status(id, Status::Ok)
     }
@@ -270,15 +273,12 @@ impl<K: Lifecycle> Tracker<K> {
     /// # assert_eq!(record.status, Status::Failed);
     /// # Ok::<(), perftrack::Error>(())
     /// ```
+    #[inline]
     pub fn stop_tracking_with_status(&self, id: &TrackId, status: Status) -> Result<K::Record> {
-        let active = self.engine.sessions.remove(id)?;
-        Ok(K::finish(
-            &self.engine,
-            active.state,
-            active.id,
-            active.started,
-            status,
-        ))
+        let engine = &self.engine;
+        engine.sessions.end(id, |id, started, state| {
+            K::finish(engine, state, id, started, status)
+        })
     }
 
     /// Ends a session without recording it (the work was abandoned and what it measured means
