@@ -190,16 +190,22 @@ impl<S> Default for Sessions<S> {
     }
 }
 
-/// A shard's lock.
-type ShardLock<S> = Mutex<Sessions<S>>;
+/// A shard's lock. Its critical sections are a hash-map insert or removal (a walk of the
+/// shard only at the `max_sessions` bound), so a spin lock serves: taking it is one atomic
+/// read-modify-write and releasing it a plain store, where `std::sync::Mutex` releases with a
+/// second read-modify-write to learn whether to wake a waiter. A thread that finds it held
+/// yields its time slice between tries, so a holder that was preempted gets the processor back.
+type ShardLock<S> = spin::mutex::SpinMutex<Sessions<S>, spin::relax::Yield>;
 
 /// A shard on a cache line of its own: sessions of different threads rarely share one.
 type Shard<S> = Padded<ShardLock<S>>;
 
 /// Locks a shard.
 #[inline]
-fn slock<S>(shard: &ShardLock<S>) -> MutexGuard<'_, Sessions<S>> {
-    lock(shard)
+fn slock<S>(
+    shard: &ShardLock<S>,
+) -> spin::mutex::SpinMutexGuard<'_, Sessions<S>, spin::relax::Yield> {
+    shard.lock()
 }
 
 /// The active sessions of one tracker, sharded by id so that sessions on different threads
@@ -528,6 +534,50 @@ mod tests {
         let mut abandoned = None;
         let id = table.start(started, state, |active| abandoned = Some(active));
         (id, abandoned)
+    }
+
+    #[test]
+    fn sessions_started_and_ended_from_many_threads_all_count() {
+        // More threads than cores: a shard's holder is preempted now and then, and the
+        // threads waiting for it must still get through.
+        const THREADS: u64 = 8;
+        const EACH: u64 = 20_000;
+        let table = SessionTable::new(usize::MAX);
+        let ended = std::thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let mut seen = 0;
+                for _ in 0..200 {
+                    table.for_each(|_| seen += 1);
+                }
+                seen
+            });
+            let workers: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let table = &table;
+                    s.spawn(move || {
+                        let mut held = Vec::new();
+                        let mut total = 0;
+                        for n in 0..EACH {
+                            held.push(start(table, 0, t * EACH + n).0);
+                            if n % 3 == 2 {
+                                for id in held.drain(..) {
+                                    total += table.end(&id, |_, _, state| state).unwrap();
+                                }
+                            }
+                        }
+                        for id in held {
+                            total += table.end(&id, |_, _, state| state).unwrap();
+                        }
+                        total
+                    })
+                })
+                .collect();
+            let _ = reader.join().unwrap();
+            workers.into_iter().map(|w| w.join().unwrap()).sum::<u64>()
+        });
+        let n = THREADS * EACH;
+        assert_eq!(ended, n * (n - 1) / 2, "every state ended exactly once");
+        assert_eq!((table.len(), table.by_id()), (0, 0));
     }
 
     #[test]
