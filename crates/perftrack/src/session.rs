@@ -190,11 +190,12 @@ impl<S> Default for Sessions<S> {
     }
 }
 
-/// A shard's lock. Its critical sections are a hash-map insert or removal (a walk of the
-/// shard only at the `max_sessions` bound), so a spin lock serves: taking it is one atomic
-/// read-modify-write and releasing it a plain store, where `std::sync::Mutex` releases with a
-/// second read-modify-write to learn whether to wake a waiter. A thread that finds it held
-/// yields its time slice between tries, so a holder that was preempted gets the processor back.
+/// A shard's lock. Its critical sections are short: a hash-map insert, removal or update of
+/// one session (the shard is walked only at the `max_sessions` bound and by readers that visit
+/// every session), so a spin lock serves: taking it is one atomic read-modify-write and
+/// releasing it a plain store, where `std::sync::Mutex` releases with a second
+/// read-modify-write to learn whether to wake a waiter. A thread that finds it held yields its
+/// time slice between tries, so a holder that was preempted gets the processor back.
 type ShardLock<S> = spin::mutex::SpinMutex<Sessions<S>, spin::relax::Yield>;
 
 /// A shard on a cache line of its own: sessions of different threads rarely share one.
