@@ -95,8 +95,12 @@ fn two_spinning_threads_read_two_cores() {
     let process = record.value.process.unwrap();
     assert!((170.0..=230.0).contains(&process), "process {process} %");
     let normalized = record.process_normalized.unwrap();
-    let expected = process / cores;
-    assert!((normalized - expected).abs() < 1e-9);
+    // Capped at 100 %: counting in 10 ms ticks can put two busy threads just above 200 %.
+    let expected = (process / cores).min(100.0);
+    assert!(
+        (normalized - expected).abs() < 1e-9,
+        "normalized {normalized} %, process {process} % over {cores} cores"
+    );
     if cores == 2.0 {
         assert!(
             (85.0..=115.0).contains(&normalized),
