@@ -403,20 +403,11 @@ impl Sketch {
     /// ```
     #[inline]
     pub fn add(&mut self, value: f64) {
-        if !value.is_finite() {
-            return;
-        }
-        if value >= MIN_INDEXABLE {
-            self.positive.add(key(value), 1);
-        } else if value <= -MIN_INDEXABLE {
-            self.negative.add(key(-value), 1);
-        } else {
-            self.zero_count = self.zero_count.saturating_add(1);
-        }
+        self.add_all(std::slice::from_ref(&value));
     }
 
-    /// Adds every value of `values`, as [`add`](Self::add) one by one would, with the totals
-    /// added once for the batch.
+    /// Adds every value of `values`, as [`add`](Self::add) one by one would (non-finite
+    /// values are skipped), with the totals added once for the batch.
     #[inline]
     pub(crate) fn add_all(&mut self, values: &[f64]) {
         let (mut positive, mut negative, mut zero) = (0u64, 0u64, 0u64);
