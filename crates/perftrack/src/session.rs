@@ -478,6 +478,15 @@ impl<S> SessionTable<S> {
         }
     }
 
+    /// When a session started, as ring time: `id`'s, or (`None`) the most recently started
+    /// one's.
+    pub(crate) fn started(&self, id: Option<&TrackId>) -> Result<i64> {
+        match id {
+            Some(id) => self.with(id, |active| active.started),
+            None => self.with_latest(|active| active.started),
+        }
+    }
+
     /// Runs `f` on the most recently started active session (the latest start; among equal
     /// starts, the later id).
     pub(crate) fn with_latest<R>(&self, f: impl FnOnce(&mut Active<S>) -> R) -> Result<R> {

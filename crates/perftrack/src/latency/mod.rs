@@ -359,11 +359,7 @@ impl Lifecycle for Latency {
 
     fn current_value(engine: &Engine<Self>, id: Option<&TrackId>) -> Result<f64> {
         let now = engine.now();
-        let started = match id {
-            Some(id) => engine.sessions.with(id, |a| a.started)?,
-            None => engine.sessions.with_latest(|a| a.started)?,
-        };
-        let started = recorder::instant_at(started);
+        let started = recorder::instant_at(engine.sessions.started(id)?);
         Ok(engine
             .kind()
             .unit()
