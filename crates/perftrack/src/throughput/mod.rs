@@ -247,7 +247,7 @@ impl Lifecycle for Throughput {
     fn open(engine: &Engine<Self>, label: &str) -> (i64, Session, bool) {
         let now = engine.now();
         let session = Session::new(engine.state(label), now);
-        (recorder::since_base(now), session, false)
+        (session.started_at, session, false)
     }
 
     fn finish(
