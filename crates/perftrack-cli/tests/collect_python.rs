@@ -3,7 +3,7 @@
 //! - `collect/rag_app.py`: the OpenTelemetry SDK with its OTLP/HTTP (protobuf) exporter, a
 //!   small RAG flow (retrieval, reranking with one error, a streamed generation with token
 //!   usage and a first-token event). Checked against the spans as the SDK finished them and
-//!   the app's own `perf_counter` timings.
+//!   the app's own `perf_counter` timings inside and around each span.
 //! - `collect/langchain_app.py`: a langchain-core chain instrumented by
 //!   `openinference-instrumentation-langchain`; every span kind it emits becomes a stage
 //!   (`--label-attribute openinference.span.kind`), and its LLM spans carry token counts.
@@ -85,35 +85,32 @@ fn the_otel_sdk_exporter_gives_each_stage_its_spans_with_their_own_durations() {
     );
     check_app_spans(&latency, Some(&generation), spans);
 
-    // Against the app's own perf_counter timings, in order per stage: within 1 ms for spans
-    // of 10 ms or more.
-    let mut timed: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    // Against the app's own perf_counter timings, in order per stage: each span's duration
+    // lies between the timing of the work inside it and the timing around its start and end.
+    // The SDK stamps spans with the wall clock, perf_counter is monotonic: the bounds allow
+    // for the rates of the two clocks to differ by up to 0.1 % (NTP slews by at most 0.05 %).
+    let mut timed: BTreeMap<&str, Vec<(i64, i64)>> = BTreeMap::new();
     for timing in report["timings"].as_array().unwrap() {
         timed
             .entry(timing["name"].as_str().unwrap())
             .or_default()
-            .push(nanos(&timing["perf_ns"]));
+            .push((nanos(&timing["inner_ns"]), nanos(&timing["outer_ns"])));
     }
     let mut compared = 0;
     for (name, perf) in &timed {
         let own: Vec<&Value> = spans.iter().filter(|s| s["name"] == *name).collect();
         assert_eq!(own.len(), perf.len());
-        for (span, perf_ns) in own.iter().zip(perf) {
+        for (span, &(inner, outer)) in own.iter().zip(perf) {
             let duration = nanos(&span["end_ns"]) - nanos(&span["start_ns"]);
-            if duration >= 10_000_000 {
-                assert!(
-                    (duration - perf_ns).abs() <= 1_000_000,
-                    "{name}: span {duration} ns, perf_counter {perf_ns} ns"
-                );
-                compared += 1;
-            }
+            let slack = outer / 1000;
+            assert!(
+                inner - slack <= duration && duration <= outer + slack,
+                "{name}: span {duration} ns, perf_counter {inner} ns inside it, {outer} ns around it"
+            );
+            compared += 1;
         }
     }
-    assert_eq!(
-        compared,
-        spans.len(),
-        "every span of this app lasts 10 ms or more"
-    );
+    assert_eq!(compared, spans.len(), "every span has its timings");
 
     // The streamed generations' tokens, from usage.
     for request in generation.records() {

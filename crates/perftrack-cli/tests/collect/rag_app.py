@@ -3,7 +3,7 @@
 Run under `perftrack collect -- python rag_app.py REPORT`: the exporter finds the receiver in
 OTEL_EXPORTER_OTLP_ENDPOINT and sends protobuf, gzip-compressed. Every query makes a
 `retrieve`, a `rerank` and a streamed `generate` span (token usage, a first-token event). The spans as the SDK finished them, and
-the app's own perf_counter timings of each, are written to REPORT as JSON for the test to
+the app's own perf_counter timings of each (inside the span and around it), are written to REPORT as JSON for the test to
 check the receiver against.
 """
 
@@ -33,10 +33,15 @@ def main(report_path):
     timings = []
 
     def timed(name, work, **attributes):
-        start = time.perf_counter_ns()
+        # Two perf_counter timings per span: `outer` around the span's start and end, `inner`
+        # around the work inside it. The span's own duration lies between them.
+        outer = time.perf_counter_ns()
         with tracer.start_as_current_span(name, attributes=attributes) as span:
+            inner = time.perf_counter_ns()
             work(span)
-        timings.append({"name": name, "perf_ns": time.perf_counter_ns() - start})
+            inner = time.perf_counter_ns() - inner
+        outer = time.perf_counter_ns() - outer
+        timings.append({"name": name, "inner_ns": inner, "outer_ns": outer})
 
     for query in range(QUERIES):
         timed("retrieve", lambda span: time.sleep(0.012 + 0.002 * query))
