@@ -216,7 +216,7 @@ impl<K: Sampled> Lifecycle for K {
 
     fn stop_guard(run: &mut Run<K>, status: Status) -> K::Record {
         // Gone from the table only after a reset or load; the record is still built.
-        let _ = run.engine.sessions.remove(&run.id);
+        let _ = run.engine.sessions.end(&run.id, |_, _, _| ());
         finish(
             &run.engine,
             run.id.clone(),
@@ -227,7 +227,7 @@ impl<K: Sampled> Lifecycle for K {
     }
 
     fn discard_guard(run: &mut Run<K>) {
-        let _ = run.engine.sessions.remove(&run.id);
+        let _ = run.engine.sessions.end(&run.id, |_, _, _| ());
         discarded(&run.engine, &run.session);
     }
 

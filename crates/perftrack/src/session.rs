@@ -201,14 +201,6 @@ type ShardLock<S> = spin::mutex::SpinMutex<Sessions<S>, spin::relax::Yield>;
 /// A shard on a cache line of its own: sessions of different threads rarely share one.
 type Shard<S> = Padded<ShardLock<S>>;
 
-/// Locks a shard.
-#[inline]
-fn slock<S>(
-    shard: &ShardLock<S>,
-) -> spin::mutex::SpinMutexGuard<'_, Sessions<S>, spin::relax::Yield> {
-    shard.lock()
-}
-
 /// The active sessions of one tracker, sharded by id so that sessions on different threads
 /// rarely contend. Sessions started by id are bounded: past `max_sessions`, the oldest of a
 /// shard (ids are sequence numbers, so the smallest) is abandoned, and the table remembers the
@@ -251,11 +243,7 @@ impl<S> SessionTable<S> {
     #[inline]
     pub(crate) fn start(&self, started: i64, state: S, abandon: impl FnOnce(Active<S>)) -> TrackId {
         let (id, in_shard) = self.insert(TrackId::generate(), started, state, true);
-        if !self.within_shares(in_shard) {
-            if let Some(active) = self.admit(id.seq) {
-                abandon(active);
-            }
-        }
+        self.admit(id.seq, in_shard, abandon);
         id
     }
 
@@ -267,7 +255,7 @@ impl<S> SessionTable<S> {
     /// Adds a session to its shard; returns its id and how many sessions by id the shard then
     /// holds.
     fn insert(&self, id: TrackId, started: i64, state: S, by_id: bool) -> (TrackId, usize) {
-        let mut shard = slock(self.shard(id.seq));
+        let mut shard = self.shard(id.seq).lock();
         shard.map.insert(
             id.seq,
             Active {
@@ -283,15 +271,16 @@ impl<S> SessionTable<S> {
         (id, shard.by_id)
     }
 
-    /// Starts a session under a caller-chosen name; a name that is active is refused.
-    /// Returns the id with the session abandoned to make room, if one was.
+    /// Starts a session under a caller-chosen name and returns its id; a name that is active
+    /// is refused. A session abandoned to make room, if one was, goes to `abandon`.
     pub(crate) fn start_named(
         &self,
         name: &str,
         started: i64,
         state: S,
-    ) -> Result<(TrackId, Option<Active<S>>)> {
-        let id = {
+        abandon: impl FnOnce(Active<S>),
+    ) -> Result<TrackId> {
+        let (id, in_shard) = {
             let mut names = lock(&self.names);
             if names.contains_key(name) {
                 return Err(Error::DuplicateTrackId {
@@ -300,40 +289,40 @@ impl<S> SessionTable<S> {
             }
             let name: Arc<str> = Arc::from(name);
             let id = TrackId::named(next_seq(), Arc::clone(&name));
-            // Lock order: names, then a shard (the same in `remove`).
+            // Lock order: names, then a shard (the same in `remove_named`).
             let (id, in_shard) = self.insert(id, started, state, true);
             names.insert(name, id.seq);
             (id, in_shard)
         };
-        let (id, in_shard) = id;
-        let abandoned = if self.within_shares(in_shard) {
-            None
-        } else {
-            self.admit(id.seq)
-        };
-        Ok((id, abandoned))
+        self.admit(id.seq, in_shard, abandon);
+        Ok(id)
     }
 
-    /// Whether, once a session by id was added to a shard that then holds `in_shard` of them,
-    /// no shard holds more than its share of `max_sessions`: then the table cannot be past
-    /// it, and no other shard is read.
+    /// Past `max_sessions` sessions by id, once a new one (`seq`, whose shard now holds
+    /// `in_shard` of them) was added, abandons the oldest other session by id and hands it to
+    /// `abandon`. While no shard holds more than its share of `max_sessions`, the table
+    /// cannot be past it, and no other shard is read.
     #[inline]
-    fn within_shares(&self, in_shard: usize) -> bool {
+    fn admit(&self, seq: u64, in_shard: usize, abandon: impl FnOnce(Active<S>)) {
         // A bound, not a synchronisation (Relaxed): concurrent starts may pass it briefly.
-        in_shard <= self.share && self.over.load(Ordering::Relaxed) == 0
+        if in_shard <= self.share && self.over.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        if let Some(active) = self.abandon_oldest(seq) {
+            abandon(active);
+        }
     }
 
-    /// Past `max_sessions` sessions by id, once a new one (`seq`) was added, abandons the
-    /// oldest other session by id: of `seq`'s shard if it has one, else of the next shard
-    /// that has.
+    /// Past `max_sessions` sessions by id, takes out the oldest session by id other than
+    /// `seq`: of `seq`'s shard if it has one, else of the next shard that has.
     #[cold]
-    fn admit(&self, seq: u64) -> Option<Active<S>> {
+    fn abandon_oldest(&self, seq: u64) -> Option<Active<S>> {
         if self.by_id() <= self.max_sessions {
             return None;
         }
         let first = (seq % SHARDS as u64) as usize;
         let active = (0..SHARDS).find_map(|i| {
-            let mut shard = slock(&self.shards[(first + i) % SHARDS].0);
+            let mut shard = self.shards[(first + i) % SHARDS].0.lock();
             let oldest = shard
                 .map
                 .iter()
@@ -370,7 +359,7 @@ impl<S> SessionTable<S> {
 
     /// How many active sessions were started by id.
     fn by_id(&self) -> usize {
-        self.shards.iter().map(|s| slock(&s.0).by_id).sum()
+        self.shards.iter().map(|s| s.0.lock().by_id).sum()
     }
 
     /// Takes a session out of its shard, uncounting it.
@@ -403,16 +392,6 @@ impl<S> SessionTable<S> {
         shard.by_id -= n;
     }
 
-    /// Ends a session and returns it.
-    pub(crate) fn remove(&self, id: &TrackId) -> Result<Active<S>> {
-        match &id.name {
-            None => self
-                .remove_generated(id.seq, |active| active)
-                .ok_or_else(|| self.unknown(id)),
-            Some(name) => self.remove_named(id, name),
-        }
-    }
-
     /// Ends a session and runs `f` on its id, start and state, once the session has left
     /// the table. The session is taken apart where it leaves the table, so that its fields
     /// reach `f` without copies of the whole.
@@ -431,7 +410,7 @@ impl<S> SessionTable<S> {
     /// the shard is unlocked.
     #[inline]
     fn remove_generated<R>(&self, seq: u64, f: impl FnOnce(Active<S>) -> R) -> Option<R> {
-        let mut shard = slock(self.shard(seq));
+        let mut shard = self.shard(seq).lock();
         match shard.map.entry(seq) {
             // A named session is ended by its name, never by its bare number.
             Entry::Occupied(found) if found.get().id.name.is_none() => {
@@ -452,7 +431,7 @@ impl<S> SessionTable<S> {
             _ => return Err(self.unknown(id)),
         };
         let active = self
-            .take(&mut slock(self.shard(seq)), seq)
+            .take(&mut self.shard(seq).lock(), seq)
             .ok_or_else(|| self.unknown(id))?;
         names.remove(name);
         Ok(active)
@@ -468,7 +447,7 @@ impl<S> SessionTable<S> {
                 _ => return Err(self.unknown(id)),
             },
         };
-        let mut shard = slock(self.shard(seq));
+        let mut shard = self.shard(seq).lock();
         match shard.map.get_mut(&seq) {
             Some(active) if id.name.is_some() || active.id.name.is_none() => Ok(f(active)),
             _ => {
@@ -492,7 +471,7 @@ impl<S> SessionTable<S> {
     pub(crate) fn with_latest<R>(&self, f: impl FnOnce(&mut Active<S>) -> R) -> Result<R> {
         let mut latest: Option<(i64, u64)> = None;
         for shard in &self.shards {
-            for (seq, active) in slock(&shard.0).map.iter() {
+            for (seq, active) in shard.0.lock().map.iter() {
                 let key = (active.started, *seq);
                 if latest.is_none_or(|l| key > l) {
                     latest = Some(key);
@@ -500,7 +479,8 @@ impl<S> SessionTable<S> {
             }
         }
         let (_, seq) = latest.ok_or(Error::NoActiveSession)?;
-        slock(self.shard(seq))
+        self.shard(seq)
+            .lock()
             .map
             .get_mut(&seq)
             .map(f)
@@ -510,7 +490,7 @@ impl<S> SessionTable<S> {
     /// Runs `f` on every active session, one shard at a time.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&Active<S>)) {
         for shard in &self.shards {
-            for active in slock(&shard.0).map.values() {
+            for active in shard.0.lock().map.values() {
                 f(active);
             }
         }
@@ -520,7 +500,7 @@ impl<S> SessionTable<S> {
     pub(crate) fn clear(&self) {
         let mut names = lock(&self.names);
         for shard in &self.shards {
-            let mut shard = slock(&shard.0);
+            let mut shard = shard.0.lock();
             shard.map.clear();
             let n = shard.by_id;
             self.uncount(&mut shard, n);
@@ -531,7 +511,7 @@ impl<S> SessionTable<S> {
 
     /// How many sessions are active.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| slock(&s.0).map.len()).sum()
+        self.shards.iter().map(|s| s.0.lock().map.len()).sum()
     }
 }
 
@@ -544,6 +524,23 @@ mod tests {
         let mut abandoned = None;
         let id = table.start(started, state, |active| abandoned = Some(active));
         (id, abandoned)
+    }
+
+    /// Ends a session; returns its state.
+    fn end<S>(table: &SessionTable<S>, id: &TrackId) -> Result<S> {
+        table.end(id, |_, _, state| state)
+    }
+
+    /// Starts a named session; returns its id and the session abandoned to make room.
+    fn start_named<S>(
+        table: &SessionTable<S>,
+        name: &str,
+        started: i64,
+        state: S,
+    ) -> Result<(TrackId, Option<Active<S>>)> {
+        let mut abandoned = None;
+        let id = table.start_named(name, started, state, |active| abandoned = Some(active))?;
+        Ok((id, abandoned))
     }
 
     #[test]
@@ -622,17 +619,17 @@ mod tests {
     fn names_are_unique_while_active_and_reusable_after() {
         let table = SessionTable::new(100);
         let now = 0;
-        let (id, _) = table.start_named("a", now, 1).unwrap();
+        let (id, _) = start_named(&table, "a", now, 1).unwrap();
         assert!(matches!(
-            table.start_named("a", now, 2),
+            start_named(&table, "a", now, 2),
             Err(Error::DuplicateTrackId { .. })
         ));
-        assert_eq!(table.remove(&TrackId::from("a")).unwrap().state, 1);
+        assert_eq!(end(&table, &TrackId::from("a")).unwrap(), 1);
         assert!(matches!(
-            table.remove(&id),
+            end(&table, &id),
             Err(Error::UnknownTrackId { .. })
         ));
-        table.start_named("a", now, 3).unwrap();
+        start_named(&table, "a", now, 3).unwrap();
         assert_eq!(table.len(), 1);
     }
 
@@ -641,8 +638,8 @@ mod tests {
         let table = SessionTable::new(100);
         let (id, _) = start(&table, 0, ());
         let by_text = TrackId::from(id.to_string());
-        assert!(table.remove(&by_text).is_err());
-        assert!(table.remove(&id).is_ok());
+        assert!(end(&table, &by_text).is_err());
+        assert!(end(&table, &id).is_ok());
     }
 
     #[test]
@@ -673,7 +670,7 @@ mod tests {
             assert_eq!(table.by_id(), (n + 1).min(40));
         }
         for id in ids.iter().rev().take(40) {
-            table.remove(id).unwrap();
+            end(&table, id).unwrap();
         }
         assert_eq!((table.by_id(), table.over.load(Ordering::Relaxed)), (0, 0));
         for n in 0..100 {
@@ -695,18 +692,18 @@ mod tests {
         let abandoned = abandoned.expect("a session is abandoned past the bound");
         assert_eq!(table.len(), 4);
         assert!(ids.contains(&abandoned.id));
-        let (named, _) = table.start_named("n", now, 5).unwrap();
+        let (named, _) = start_named(&table, "n", now, 5).unwrap();
         assert_eq!(table.len(), 4);
         assert!(matches!(
-            table.remove(&abandoned.id),
+            end(&table, &abandoned.id),
             Err(Error::AbandonedSession { .. })
         ));
-        assert!(table.remove(&guard).is_ok());
-        assert!(table.remove(&named).is_ok());
+        assert!(end(&table, &guard).is_ok());
+        assert!(end(&table, &named).is_ok());
         // After a clear, nothing is remembered as abandoned.
         table.clear();
         assert!(matches!(
-            table.remove(&abandoned.id),
+            end(&table, &abandoned.id),
             Err(Error::UnknownTrackId { .. })
         ));
     }
@@ -715,14 +712,14 @@ mod tests {
     fn an_abandoned_name_can_be_started_again() {
         let table = SessionTable::new(1);
         let now = 0;
-        table.start_named("a", now, 1).unwrap();
-        let (_, abandoned) = table.start_named("b", now, 2).unwrap();
+        start_named(&table, "a", now, 1).unwrap();
+        let (_, abandoned) = start_named(&table, "b", now, 2).unwrap();
         assert_eq!(abandoned.map(|a| a.state), Some(1));
         assert!(matches!(
-            table.remove(&TrackId::from("a")),
+            end(&table, &TrackId::from("a")),
             Err(Error::AbandonedSession { .. })
         ));
-        table.start_named("a", now, 3).unwrap();
-        assert_eq!(table.remove(&TrackId::from("a")).unwrap().state, 3);
+        start_named(&table, "a", now, 3).unwrap();
+        assert_eq!(end(&table, &TrackId::from("a")).unwrap(), 3);
     }
 }

@@ -19,7 +19,6 @@ use std::time::Instant;
 use crate::clock::TrackerClock;
 use crate::engine::Engine;
 use crate::sampler::{Sample, Sampler};
-use crate::session::Active;
 use crate::{Clock, Result, Snapshot, Status, TrackId};
 
 /// A tracker of one kind: [`LatencyTracker`](crate::LatencyTracker) is
@@ -214,18 +213,12 @@ impl<K: Lifecycle> Tracker<K> {
     #[inline]
     pub fn start_tracking(&self, label: Option<&str>) -> TrackId {
         let (started, session, sampled) = K::open(&self.engine, label.unwrap_or(""));
-        let id = self.engine.sessions.start(started, session, |active| {
-            K::abandon(&self.engine, active.state);
-        });
+        let engine = &self.engine;
+        let id = engine
+            .sessions
+            .start(started, session, |active| K::abandon(engine, active.state));
         self.sample_in_background(sampled);
         id
-    }
-
-    /// Ends a session the table abandoned to stay within `max_sessions`.
-    fn abandon(&self, abandoned: Option<Active<K::Session>>) {
-        if let Some(active) = abandoned {
-            K::abandon(&self.engine, active.state);
-        }
     }
 
     /// Starts a session under an id the caller chooses; an id that is already active is an
@@ -240,9 +233,13 @@ impl<K: Lifecycle> Tracker<K> {
     /// ```
     pub fn start_tracking_with_id(&self, id: &str, label: Option<&str>) -> Result<TrackId> {
         let (started, session, sampled) = K::open(&self.engine, label.unwrap_or(""));
-        let (id, abandoned) = self.engine.sessions.start_named(id, started, session)?;
+        let engine = &self.engine;
+        let id = engine
+            .sessions
+            .start_named(id, started, session, |active| {
+                K::abandon(engine, active.state)
+            })?;
         self.sample_in_background(sampled);
-        self.abandon(abandoned);
         Ok(id)
     }
 
@@ -295,9 +292,10 @@ impl<K: Lifecycle> Tracker<K> {
     /// # Ok::<(), perftrack::Error>(())
     /// ```
     pub fn discard_tracking(&self, id: &TrackId) -> Result<()> {
-        let active = self.engine.sessions.remove(id)?;
-        K::discard(&self.engine, active.state);
-        Ok(())
+        let engine = &self.engine;
+        engine
+            .sessions
+            .end(id, |_, _, state| K::discard(engine, state))
     }
 
     /// What a session has measured so far, nothing recorded; `None` means the most recently
