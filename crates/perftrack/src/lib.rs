@@ -231,7 +231,7 @@ pub mod __private {
     pub use crate::memory::{Data as MemoryData, MemorySummary, Probed, PythonMemoryRecord};
     pub use crate::sampled::{Run, Session as SampledSession};
     pub use crate::throughput::{
-        Counting, LabelWindow, PythonThroughputRecord, RateWindow, Session as ThroughputSession,
+        LabelWindow, PythonThroughputRecord, RateWindow, Session as ThroughputSession,
         ThroughputSummary,
     };
     pub use crate::tracker::{Settings, Summary};

@@ -568,12 +568,12 @@ mod tests {
                             held.push(start(table, 0, t * EACH + n).0);
                             if n % 3 == 2 {
                                 for id in held.drain(..) {
-                                    total += table.end(&id, |_, _, state| state).unwrap();
+                                    total += end(table, &id).unwrap();
                                 }
                             }
                         }
                         for id in held {
-                            total += table.end(&id, |_, _, state| state).unwrap();
+                            total += end(table, &id).unwrap();
                         }
                         total
                     })

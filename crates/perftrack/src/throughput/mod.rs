@@ -130,13 +130,6 @@ impl Lane<Slot<Throughput>> {
     }
 }
 
-/// What a throughput guard holds: its session and its start.
-#[derive(Debug)]
-pub struct Counting {
-    session: Session,
-    started: Instant,
-}
-
 impl Kind for Throughput {
     const KIND: crate::TrackerKind = crate::TrackerKind::Throughput;
     type Config = ThroughputConfig;
@@ -242,7 +235,7 @@ impl Kind for Throughput {
 
 impl Lifecycle for Throughput {
     type Session = Session;
-    type Running = Counting;
+    type Running = Session;
 
     fn open(engine: &Engine<Self>, label: &str) -> (i64, Session, bool) {
         let now = engine.now();
@@ -254,27 +247,23 @@ impl Lifecycle for Throughput {
         engine: &Engine<Self>,
         mut session: Session,
         id: TrackId,
-        started: i64,
+        _started: i64,
         status: Status,
     ) -> ThroughputRecord {
-        let started = recorder::instant_at(started);
-        session.finish(Some(id), started, engine.now(), status)
+        session.finish(Some(id), engine.now(), status)
     }
 
     fn abandon(_engine: &Engine<Self>, session: Session) {
         session.slot.abandon();
     }
 
-    fn guard(engine: &Arc<Engine<Self>>, label: &str) -> (Counting, bool) {
-        let now = engine.now();
-        let session = Session::new(engine.state(label), now);
-        let started = now;
-        (Counting { session, started }, false)
+    fn guard(engine: &Arc<Engine<Self>>, label: &str) -> (Session, bool) {
+        (Session::new(engine.state(label), engine.now()), false)
     }
 
-    fn stop_guard(counting: &mut Counting, status: Status) -> ThroughputRecord {
-        let end = counting.session.slot.shared.now();
-        counting.session.finish(None, counting.started, end, status)
+    fn stop_guard(session: &mut Session, status: Status) -> ThroughputRecord {
+        let end = session.slot.shared.now();
+        session.finish(None, end, status)
     }
 
     fn current_value(engine: &Engine<Self>, id: Option<&TrackId>) -> Result<f64> {
@@ -323,17 +312,11 @@ impl Session {
     }
 
     /// Ends the session: records its average rate under its label and returns its record.
-    fn finish(
-        &mut self,
-        id: Option<TrackId>,
-        started: Instant,
-        end: Instant,
-        status: Status,
-    ) -> ThroughputRecord {
+    fn finish(&mut self, id: Option<TrackId>, end: Instant, status: Status) -> ThroughputRecord {
         let slot = &self.slot;
         let shared = &slot.shared;
         let unit = shared.kind.config.time_unit;
-        let duration = end.saturating_duration_since(started);
+        let duration = end.saturating_duration_since(recorder::instant_at(self.started_at));
         let seconds = duration.as_secs_f64();
         let per_second = (seconds > 0.0).then(|| self.count as f64 / seconds);
         let peak = self.window.peak_rate(end);
@@ -375,7 +358,7 @@ impl Guard<Throughput> {
     /// ```
     #[inline]
     pub fn record(&mut self, count: u64) {
-        let session = &mut self.running.session;
+        let session = &mut self.running;
         let at = session.slot.shared.clock().now_nanos();
         session.add(at, count);
     }
@@ -390,7 +373,7 @@ impl Guard<Throughput> {
     /// assert_eq!(guard.count(), 3);
     /// ```
     pub fn count(&self) -> u64 {
-        self.running.session.count
+        self.running.count
     }
 
     /// The session's rate over the last window, in the tracker's unit.
@@ -406,7 +389,7 @@ impl Guard<Throughput> {
     /// assert_eq!(guard.current_rate(), 5.0);
     /// ```
     pub fn current_rate(&self) -> f64 {
-        let session = &self.running.session;
+        let session = &self.running;
         session.rate(session.slot.shared.now())
     }
 }
